@@ -1,0 +1,3 @@
+"""inferstack: declarative model specs compiled into GPU inference infrastructure on AWS."""
+
+__version__ = "0.1.0"

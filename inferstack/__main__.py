@@ -1,0 +1,5 @@
+"""`python -m inferstack` runs the CLI."""
+
+from inferstack.cli import main
+
+main()

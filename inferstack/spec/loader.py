@@ -1,0 +1,247 @@
+"""Load model specs (Python modules or YAML files) and stack files into validated models.
+
+Loading never stops at the first problem: every file is read and every
+problem collected, so one run of `inferstack validate` shows them all.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import traceback
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+import inferstack.spec.model as spec_models
+
+from inferstack.constants import ENVIRONMENTS
+from inferstack.problems import InputError, Problem, display_path, problems_from_validation
+from inferstack.spec.environment import EnvironmentConfig
+from inferstack.spec.model import ModelSpec
+
+SPEC_SUFFIXES = (".py", ".yaml", ".yml")
+_YamlLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedSpec:
+    """A validated spec and the file it came from."""
+
+    spec: ModelSpec
+    source: str
+
+
+def _spec_files(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
+    files: list[Path] = []
+    problems: list[Problem] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(
+                sorted(
+                    child
+                    for child in path.rglob("*")
+                    if child.is_file()
+                    and child.suffix in SPEC_SUFFIXES
+                    and not child.name.startswith(("_", "."))
+                    and "__pycache__" not in child.parts
+                )
+            )
+        elif path.is_file():
+            if path.suffix not in SPEC_SUFFIXES:
+                problems.append(Problem(display_path(path), "", "not a spec file; expected a .py, .yaml or .yml file"))
+            else:
+                files.append(path)
+        else:
+            problems.append(Problem(display_path(path), "", "no such file or directory; expected a spec file or folder"))
+    return files, problems
+
+
+def _load_yaml_documents(path: Path, label: str) -> tuple[list[Any], list[Problem]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        return [], [Problem(label, "", f"cannot read the file ({error}); expected readable UTF-8 text")]
+    try:
+        documents = [doc for doc in yaml.load_all(text, Loader=_YamlLoader) if doc is not None]
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "YAML"
+        reason = getattr(error, "problem", None) or str(error).splitlines()[0]
+        return [], [Problem(label, where, f"invalid YAML: {reason}; expected a YAML mapping of spec fields")]
+    if not documents:
+        return [], [Problem(label, "", "the file is empty; expected a model spec (a YAML mapping)")]
+    return documents, []
+
+
+def _specs_from_yaml(path: Path, label: str) -> tuple[list[ModelSpec], list[Problem]]:
+    documents, problems = _load_yaml_documents(path, label)
+    specs: list[ModelSpec] = []
+    for index, document in enumerate(documents):
+        prefix: list[int | str] = [f"document[{index}]"] if len(documents) > 1 else []
+        if not isinstance(document, dict):
+            problems.append(
+                Problem(label, ".".join(map(str, prefix)), f"got a {type(document).__name__}; expected a mapping of spec fields")
+            )
+            continue
+        try:
+            specs.append(ModelSpec.model_validate(document))
+        except ValidationError as error:
+            problems.extend(problems_from_validation(error, label, ModelSpec, prefix))
+    return specs, problems
+
+
+def _specs_from_python(path: Path, label: str) -> tuple[list[ModelSpec], list[Problem]]:
+    module_name = f"inferstack_user_spec_{abs(hash(str(path.resolve())))}"
+    module_spec = importlib.util.spec_from_file_location(module_name, path)
+    if module_spec is None or module_spec.loader is None:
+        return [], [Problem(label, "", "cannot import the module; expected a Python module")]
+    module = importlib.util.module_from_spec(module_spec)
+    try:
+        module_spec.loader.exec_module(module)
+    except ValidationError as error:
+        # The error may come from any spec model constructed in the module (e.g. Accelerator(...)).
+        root = getattr(spec_models, error.title, None)
+        if not (isinstance(root, type) and issubclass(root, BaseModel)):
+            root = ModelSpec
+        prefix = [] if root is ModelSpec else [error.title]
+        return [], problems_from_validation(error, label, root, prefix)
+    except SyntaxError as error:
+        return [], [Problem(label, f"line {error.lineno}", f"Python syntax error: {error.msg}; expected a valid Python module")]
+    except Exception as error:  # noqa: BLE001 - a user module may raise anything; it must become one line
+        frames = [frame for frame in traceback.extract_tb(error.__traceback__) if frame.filename == str(path)]
+        where = f"line {frames[-1].lineno}" if frames else ""
+        return [], [
+            Problem(label, where, f"the module raised {type(error).__name__}: {error}; expected it to define ModelSpec objects")
+        ]
+    finally:
+        sys.modules.pop(module_name, None)
+    specs: list[ModelSpec] = []
+    for value in vars(module).values():
+        if isinstance(value, ModelSpec):
+            specs.append(value)
+        elif isinstance(value, (list, tuple)) and value and all(isinstance(item, ModelSpec) for item in value):
+            specs.extend(value)
+    unique: dict[int, ModelSpec] = {id(spec): spec for spec in specs}
+    if not unique:
+        return [], [Problem(label, "", "the module defines no ModelSpec objects; expected at least one")]
+    return list(unique.values()), []
+
+
+def load_spec_file(path: Path) -> tuple[list[ModelSpec], list[Problem]]:
+    """Specs from one file (YAML: one mapping per document; Python: module-level ModelSpec objects)."""
+    label = display_path(path)
+    if path.suffix == ".py":
+        return _specs_from_python(path, label)
+    return _specs_from_yaml(path, label)
+
+
+def load_specs(paths: Sequence[Path]) -> list[LoadedSpec]:
+    """Load and validate every spec under `paths`; raise InputError listing every problem.
+
+    Also rejects two specs with one name, and two teams claiming one namespace.
+    """
+    files, problems = _spec_files(paths)
+    loaded: list[LoadedSpec] = []
+    for file in files:
+        specs, file_problems = load_spec_file(file)
+        problems.extend(file_problems)
+        loaded.extend(LoadedSpec(spec, display_path(file)) for spec in specs)
+    problems.extend(cross_spec_problems(loaded))
+    if problems:
+        raise InputError(problems)
+    if not loaded:
+        where = ", ".join(display_path(path) for path in paths) or "(no paths)"
+        raise InputError([Problem(where, "", "no model specs found; expected .py or .yaml spec files")])
+    return sorted(loaded, key=lambda item: item.spec.name)
+
+
+RESERVED_NAMESPACES = frozenset(
+    {"default", "kube-system", "kube-public", "kube-node-lease", "kserve", "knative-serving", "istio-system", "monitoring"}
+)
+
+
+def cross_spec_problems(loaded: Sequence[LoadedSpec]) -> list[Problem]:
+    """Rules that span specs: unique names, one team per namespace, no reserved namespaces."""
+    problems: list[Problem] = []
+    first_by_name: dict[str, LoadedSpec] = {}
+    team_by_namespace: dict[str, LoadedSpec] = {}
+    for item in loaded:
+        spec = item.spec
+        earlier = first_by_name.get(spec.name)
+        if earlier is not None:
+            problems.append(
+                Problem(item.source, "name", f"model name '{spec.name}' is also used in {earlier.source}; expected unique names")
+            )
+        else:
+            first_by_name[spec.name] = item
+        namespace = spec.effective_namespace
+        if namespace in RESERVED_NAMESPACES:
+            problems.append(
+                Problem(item.source, "namespace" if spec.namespace else "team", f"namespace '{namespace}' is reserved; expected a team namespace")
+            )
+        owner = team_by_namespace.get(namespace)
+        if owner is not None and owner.spec.team != spec.team:
+            problems.append(
+                Problem(
+                    item.source,
+                    "namespace" if spec.namespace else "team",
+                    f"namespace '{namespace}' belongs to team '{owner.spec.team}' ({owner.source}); "
+                    f"expected one team per namespace, team '{spec.team}' needs its own",
+                )
+            )
+        elif owner is None:
+            team_by_namespace[namespace] = item
+    return problems
+
+
+def stack_file(stacks_dir: Path, environment: str) -> Path:
+    """Path of the stack file of `environment`."""
+    return stacks_dir / f"Pulumi.{environment}.yaml"
+
+
+def environment_from_config(config: dict[str, Any], environment: str, label: str) -> EnvironmentConfig:
+    """Validate a stack's `config:` mapping (keys `inferstack:*` and `aws:region`) as an EnvironmentConfig."""
+    values: dict[str, Any] = {"environment": environment}
+    problems: list[Problem] = []
+    for key, value in config.items():
+        if key == "aws:region":
+            values["region"] = value
+        elif key.startswith("inferstack:"):
+            values[key.removeprefix("inferstack:")] = value
+        elif not key.startswith(("aws:", "kubernetes:", "pulumi:")):
+            problems.append(Problem(label, f"config.{key}", "unknown config namespace; expected inferstack:*, aws:*, kubernetes:*"))
+    if "region" not in values:
+        problems.append(Problem(label, "config.aws:region", "required setting is missing; expected an AWS region"))
+    try:
+        result = EnvironmentConfig.model_validate(values)
+    except ValidationError as error:
+        for problem in problems_from_validation(error, label, EnvironmentConfig):
+            path = problem.path
+            field = "aws:region" if path == "region" else f"inferstack:{path}" if path else ""
+            problems.append(Problem(label, f"config.{field}" if field else "config", problem.message))
+        raise InputError(problems) from None
+    if problems:
+        raise InputError(problems)
+    return result
+
+
+def load_environment(stacks_dir: Path, environment: str) -> EnvironmentConfig:
+    """Read and validate `stacks/Pulumi.<environment>.yaml`."""
+    path = stack_file(stacks_dir, environment)
+    label = display_path(path)
+    if environment not in ENVIRONMENTS:
+        raise InputError([Problem(label, "stack", f"unknown stack '{environment}'; expected one of: {', '.join(ENVIRONMENTS)}")])
+    if not path.is_file():
+        raise InputError([Problem(label, "", "stack file not found; expected stacks/Pulumi.<env>.yaml")])
+    documents, problems = _load_yaml_documents(path, label)
+    if problems:
+        raise InputError(problems)
+    document = documents[0]
+    if not isinstance(document, dict) or not isinstance(document.get("config"), dict):
+        raise InputError([Problem(label, "config", "missing or not a mapping; expected a `config:` mapping of settings")])
+    return environment_from_config(document["config"], environment, label)

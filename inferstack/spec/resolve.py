@@ -1,0 +1,50 @@
+"""Apply one environment's overrides to a spec, giving the spec as it runs there."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from inferstack.problems import InputError, problems_from_validation
+from inferstack.spec.model import ModelSpec
+
+
+def _deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def resolve_for_environment(spec: ModelSpec, environment: str, source: str = "<spec>") -> ModelSpec | None:
+    """The spec with `environments[environment]` applied, or None when the model is disabled there.
+
+    The merged result is validated again as a whole, so cross-field rules hold per
+    environment; problems point at `environments.<env>`.
+    """
+    override = spec.environments.get(environment)  # type: ignore[call-overload]
+    if override is None:
+        return spec.model_copy(update={"environments": {}})
+    if not override.enabled:
+        return None
+    changes = override.model_dump(exclude_unset=True, exclude={"enabled", "artifact_version", "rollout"})
+    base = spec.model_dump(exclude={"environments"}, exclude_unset=True)
+    merged = _deep_merge(base, changes)
+    if override.artifact_version is not None:
+        merged.setdefault("artifact", {})["version"] = override.artifact_version
+    if override.rollout is not None:
+        merged["rollout"] = override.rollout.model_dump(exclude_unset=True)
+    try:
+        return ModelSpec.model_validate(merged)
+    except ValidationError as error:
+        problems = problems_from_validation(error, source, ModelSpec)
+        raise InputError(
+            [
+                type(problem)(problem.file, problem.path, f"{problem.message} (after applying environments.{environment})")
+                for problem in problems
+            ]
+        ) from None

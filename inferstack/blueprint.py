@@ -1,0 +1,117 @@
+"""The Blueprint: everything one environment needs, resolved, as plain frozen data.
+
+Compile produces it from specs and the environment config; components only
+render it. It holds no Pulumi objects, so most logic and tests live here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from inferstack.spec.environment import EnvironmentConfig
+from inferstack.spec.model import DeploymentMode, ModelSpec
+
+CapacityType = Literal["SPOT", "ON_DEMAND"]
+
+
+@dataclass(frozen=True, slots=True)
+class Taint:
+    """A node taint (Kubernetes form); workloads on the pool carry the matching toleration."""
+
+    key: str
+    value: str
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
+
+
+@dataclass(frozen=True, slots=True)
+class NodePool:
+    """One node group: an accelerator class bought one way, with its instance types and size bounds."""
+
+    name: str
+    gpu_type: str
+    capacity_type: CapacityType
+    instance_types: tuple[str, ...]
+    gpus_per_node: int
+    min_size: int
+    max_size: int
+    desired_size: int
+    time_slicing_replicas: int
+    labels: tuple[tuple[str, str], ...]
+    taints: tuple[Taint, ...]
+    models: tuple[str, ...]
+    hourly_usd: float
+    """Price of one node of the first (preferred) instance type, after the spot discount where spot."""
+
+    @property
+    def is_gpu(self) -> bool:
+        """Whether the pool carries GPUs."""
+        return self.gpu_type != "none"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelDeployment:
+    """One model as it runs in this environment."""
+
+    spec: ModelSpec
+    """The spec with this environment's overrides applied."""
+    source: str
+    namespace: str
+    storage_uri: str
+    deployment_mode: DeploymentMode
+    node_pools: tuple[str, ...]
+    """Pools the model's replicas may run on (base pool first)."""
+    replicas_per_gpu: int
+    """1, or the time-slicing factor when the replica shares a GPU."""
+
+    @property
+    def name(self) -> str:
+        """The model's name."""
+        return self.spec.name
+
+    @property
+    def team(self) -> str:
+        """The owning team."""
+        return self.spec.team
+
+
+@dataclass(frozen=True, slots=True)
+class TeamPlan:
+    """A team's serving footprint: its namespace and the model-store prefix its identity may read."""
+
+    name: str
+    namespace: str
+    cost_center: str
+    models: tuple[str, ...]
+    model_prefix: str
+
+
+@dataclass(frozen=True, slots=True)
+class Blueprint:
+    """All resolved inputs of one environment's platform."""
+
+    environment: str
+    config: EnvironmentConfig
+    models: tuple[ModelDeployment, ...]
+    teams: tuple[TeamPlan, ...]
+    node_pools: tuple[NodePool, ...]
+    disabled_models: tuple[str, ...] = field(default=())
+
+    def model(self, name: str) -> ModelDeployment:
+        """The deployment of the named model."""
+        for deployment in self.models:
+            if deployment.name == name:
+                return deployment
+        raise KeyError(name)
+
+    def pool(self, name: str) -> NodePool:
+        """The node pool of that name."""
+        for pool in self.node_pools:
+            if pool.name == name:
+                return pool
+        raise KeyError(name)
+
+    @property
+    def gpu_sharing(self) -> bool:
+        """Whether any pool time-slices its GPUs."""
+        return any(pool.time_slicing_replicas > 1 for pool in self.node_pools)

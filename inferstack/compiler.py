@@ -1,0 +1,91 @@
+"""Compile: validated specs + one environment's config -> a Blueprint.
+
+Pure Python and deterministic (inputs are sorted by name); no Pulumi import.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from inferstack.blueprint import Blueprint, ModelDeployment, TeamPlan
+from inferstack.placement import PlacementRequest, place
+from inferstack.pricing.catalog import Catalog, load_catalog
+from inferstack.problems import InputError, Problem
+from inferstack.spec.environment import EnvironmentConfig
+from inferstack.spec.loader import LoadedSpec, cross_spec_problems
+from inferstack.spec.model import ModelSpec
+from inferstack.spec.resolve import resolve_for_environment
+
+MODEL_PREFIX = "models"
+
+
+def model_store_prefix(team: str) -> str:
+    """Key prefix of a team's artifacts in the model store."""
+    return f"{MODEL_PREFIX}/{team}/"
+
+
+def default_storage_uri(config: EnvironmentConfig, spec: ModelSpec) -> str:
+    """Where `inferstack publish` puts a version: s3://<bucket>/models/<team>/<name>/<version>/."""
+    return f"s3://{config.model_store.bucket}/{model_store_prefix(spec.team)}{spec.name}/{spec.artifact.version}/"
+
+
+def compile_blueprint(loaded: Sequence[LoadedSpec], config: EnvironmentConfig, catalog: Catalog | None = None) -> Blueprint:
+    """Resolve every spec for the environment, place the models, and group them by team.
+
+    Raises InputError listing every problem (override conflicts, duplicate names,
+    models that fit no allowed instance type).
+    """
+    problems: list[Problem] = list(cross_spec_problems(loaded))
+    environment = config.environment
+    resolved: list[tuple[ModelSpec, str]] = []
+    disabled: list[str] = []
+    for item in sorted(loaded, key=lambda entry: entry.spec.name):
+        try:
+            spec = resolve_for_environment(item.spec, environment, item.source)
+        except InputError as error:
+            problems.extend(error.problems)
+            continue
+        if spec is None:
+            disabled.append(item.spec.name)
+        else:
+            resolved.append((spec, item.source))
+    if problems:
+        raise InputError(problems)
+
+    catalog = catalog or load_catalog(config.region, config.price_overrides)
+    placement = place([PlacementRequest(spec, source) for spec, source in resolved], config, catalog)
+
+    deployments = tuple(
+        ModelDeployment(
+            spec=spec,
+            source=source,
+            namespace=spec.effective_namespace,
+            storage_uri=spec.artifact.storage_uri or default_storage_uri(config, spec),
+            deployment_mode=spec.serving.deployment_mode or config.serving.deployment_mode,
+            node_pools=placement.pools_by_model[spec.name],
+            replicas_per_gpu=placement.replicas_per_gpu[spec.name],
+        )
+        for spec, source in resolved
+    )
+    by_team: dict[str, list[ModelDeployment]] = defaultdict(list)
+    for deployment in deployments:
+        by_team[deployment.team].append(deployment)
+    teams = tuple(
+        TeamPlan(
+            name=team,
+            namespace=members[0].namespace,
+            cost_center=members[0].spec.effective_cost_center,
+            models=tuple(member.name for member in members),
+            model_prefix=model_store_prefix(team),
+        )
+        for team, members in sorted(by_team.items())
+    )
+    return Blueprint(
+        environment=environment,
+        config=config,
+        models=deployments,
+        teams=teams,
+        node_pools=placement.node_pools,
+        disabled_models=tuple(disabled),
+    )

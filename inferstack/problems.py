@@ -80,7 +80,11 @@ def problems_from_validation(
     """One Problem per pydantic error, with the field path and what is expected."""
     problems: list[Problem] = []
     for item in error.errors(include_url=False):
-        loc = [part for part in item["loc"] if not (isinstance(part, str) and part.startswith("function-after"))]
+        loc = [
+            part
+            for part in item["loc"]
+            if not (isinstance(part, str) and (part.startswith("function-after") or part == "[key]"))
+        ]
         path = ".".join(str(part) for part in [*prefix, *loc])
         kind = item["type"]
         if kind == "extra_forbidden":

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from inferstack.problems import InputError, Problem, display_path
-from inferstack.spec.loader import load_environment, load_specs
+from inferstack.constants import ENVIRONMENTS
+from inferstack.spec.loader import LoadedSpec, load_environment, load_specs
+from inferstack.spec.resolve import resolve_for_environment
 
 STACK_FILE_PREFIX = "Pulumi."
 
@@ -39,6 +41,18 @@ def _split(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
     return spec_paths, stack_files
 
 
+def override_problems(loaded: Sequence[LoadedSpec]) -> list[Problem]:
+    """Apply every environment's overrides to every spec, so bad overrides show without a stack file."""
+    problems: list[Problem] = []
+    for item in loaded:
+        for environment in ENVIRONMENTS:
+            try:
+                resolve_for_environment(item.spec, environment, item.source)
+            except InputError as error:
+                problems.extend(error.problems)
+    return problems
+
+
 def validate_paths(paths: Sequence[Path]) -> ValidationSummary:
     """Validate specs and stacks under `paths`; compile the specs for every stack given.
 
@@ -48,12 +62,13 @@ def validate_paths(paths: Sequence[Path]) -> ValidationSummary:
 
     spec_paths, stack_files = _split(paths)
     problems: list[Problem] = []
-    loaded = []
+    loaded: list[LoadedSpec] = []
     if spec_paths:
         try:
             loaded = load_specs(spec_paths)
         except InputError as error:
             problems.extend(error.problems)
+    problems.extend(override_problems(loaded))
     environments = []
     for stack_path in stack_files:
         environment = stack_path.name.removeprefix(STACK_FILE_PREFIX).rsplit(".", 1)[0]

@@ -113,7 +113,11 @@ def _specs_from_python(path: Path, label: str) -> tuple[list[ModelSpec], list[Pr
     except SyntaxError as error:
         return [], [Problem(label, f"line {error.lineno}", f"Python syntax error: {error.msg}; expected a valid Python module")]
     except Exception as error:  # noqa: BLE001 - a user module may raise anything; it must become one line
-        frames = [frame for frame in traceback.extract_tb(error.__traceback__) if frame.filename == str(path)]
+        frames = [
+            frame
+            for frame in traceback.extract_tb(error.__traceback__)
+            if Path(frame.filename).resolve() == path.resolve()
+        ]
         where = f"line {frames[-1].lineno}" if frames else ""
         return [], [
             Problem(label, where, f"the module raised {type(error).__name__}: {error}; expected it to define ModelSpec objects")

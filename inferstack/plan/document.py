@@ -1,0 +1,82 @@
+"""plan.json: the recorded resource graph of one stack, and how it is read back as a baseline."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from inferstack.problems import InputError, Problem, display_path, problems_from_validation
+
+PLAN_FORMAT_VERSION = 1
+
+
+class PlanResource(BaseModel):
+    """One registered resource: what Pulumi would create, with its inputs (secrets redacted)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    urn: str = Field(description="Pulumi URN.")
+    type: str = Field(description="Resource type token, e.g. aws:s3/bucket:Bucket.")
+    name: str = Field(description="Logical name.")
+    parent: str | None = Field(default=None, description="URN of the parent component, if any.")
+    dependencies: list[str] = Field(default_factory=list, description="URNs this resource depends on.")
+    inputs: dict[str, Any] = Field(default_factory=dict, description="Input properties, secrets redacted.")
+    custom: bool = Field(default=True, description="False for component resources.")
+
+
+class PlanDocument(BaseModel):
+    """The whole plan.json."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format_version: int = Field(default=PLAN_FORMAT_VERSION)
+    stack: str
+    resources: list[PlanResource]
+    summary: dict[str, Any] = Field(default_factory=dict)
+
+    def by_urn(self) -> dict[str, PlanResource]:
+        """Resources keyed by URN."""
+        return {resource.urn: resource for resource in self.resources}
+
+
+def summarize(resources: Sequence[PlanResource]) -> dict[str, Any]:
+    """Counts by type and by kind (custom resources vs components)."""
+    counts = Counter(resource.type for resource in resources)
+    return {
+        "resources": sum(1 for resource in resources if resource.custom),
+        "components": sum(1 for resource in resources if not resource.custom),
+        "by_type": dict(sorted(counts.items())),
+    }
+
+
+def dumps(document: PlanDocument) -> str:
+    """Canonical JSON (sorted keys, stable order) so two plans of the same inputs are byte-identical."""
+    payload = document.model_dump(mode="json")
+    payload["resources"] = sorted(payload["resources"], key=lambda resource: resource["urn"])
+    return json.dumps(payload, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def load_plan(path: Path, option: str = "--baseline") -> PlanDocument:
+    """Read a plan.json (e.g. the base branch's plan) or raise InputError with a clear line."""
+    label = display_path(path)
+    if not path.is_file():
+        raise InputError([Problem(label, option, "file not found; expected a plan.json written by `inferstack plan`")])
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError([Problem(label, option, f"cannot read the file ({error}); expected a plan.json")]) from None
+    except json.JSONDecodeError as error:
+        raise InputError(
+            [Problem(label, f"line {error.lineno}, column {error.colno}", f"invalid JSON: {error.msg}; expected a plan.json")]
+        ) from None
+    if not isinstance(raw, dict):
+        raise InputError([Problem(label, "", f"got a JSON {type(raw).__name__}; expected a plan.json object")])
+    try:
+        return PlanDocument.model_validate(raw)
+    except ValidationError as error:
+        raise InputError(problems_from_validation(error, label, PlanDocument)) from None

@@ -1,0 +1,46 @@
+"""Secret redaction for recorded inputs.
+
+Values Pulumi marks secret arrive wrapped in the engine's secret signature; they
+are replaced by a marker, as are values under keys whose names say they hold
+credentials (kubeconfig, password, token, private key ...), wherever they sit.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+SECRET_SIGNATURE_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIGNATURE_VALUE = "1b47061264138c4ac30d75fd1eb44270"
+REDACTED = "[secret]"
+
+_SENSITIVE_KEY = re.compile(
+    r"(password|passwd|clientsecret|secretkey|secretaccesskey|token|private_?key|kubeconfig|credential|stringdata)$", re.I
+)
+_NOT_SENSITIVE = frozenset({"tokenExpirationSeconds", "automountServiceAccountToken"})
+SECRET_TYPES = frozenset({"kubernetes:core/v1:Secret"})
+SECRET_FIELDS = ("data", "stringData")
+
+
+def redact(value: Any, key: str | None = None) -> Any:
+    """A copy of `value` with secrets replaced by "[secret]"."""
+    if key is not None and key not in _NOT_SENSITIVE and _SENSITIVE_KEY.search(key) and value not in (None, "", [], {}):
+        if not isinstance(value, bool):
+            return REDACTED
+    if isinstance(value, dict):
+        if value.get(SECRET_SIGNATURE_KEY) == SECRET_SIGNATURE_VALUE:
+            return REDACTED
+        return {name: redact(item, name) for name, item in value.items()}
+    if isinstance(value, list):
+        return [redact(item) for item in value]
+    return value
+
+
+def redact_inputs(resource_type: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Redacted inputs of one resource; Kubernetes Secrets lose their data entirely."""
+    cleaned = redact(inputs)
+    if resource_type in SECRET_TYPES:
+        for field in SECRET_FIELDS:
+            if field in cleaned:
+                cleaned[field] = {name: REDACTED for name in cleaned[field]} if isinstance(cleaned[field], dict) else REDACTED
+    return cleaned

@@ -15,7 +15,7 @@ SECRET_SIGNATURE_VALUE = "1b47061264138c4ac30d75fd1eb44270"
 REDACTED = "[secret]"
 
 _SENSITIVE_KEY = re.compile(
-    r"(password|passwd|clientsecret|secretkey|secretaccesskey|token|private_?key|kubeconfig|credential|stringdata)$", re.I
+    r"(password|passwd|clientsecret|secretkey|secretaccesskey|token|private_?key|kubeconfig|credential)$", re.I
 )
 _NOT_SENSITIVE = frozenset({"tokenExpirationSeconds", "automountServiceAccountToken"})
 SECRET_TYPES = frozenset({"kubernetes:core/v1:Secret"})

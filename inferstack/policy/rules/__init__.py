@@ -1,0 +1,1 @@
+"""The rule functions and their metadata, by category."""

@@ -1,0 +1,386 @@
+"""Cost rules: spot GPUs, allowed GPU types, replica and GPU caps, budgets, scale-to-zero, idle-GPU alerts, tags.
+
+Prices never appear here: budget rules compare the cost model's figures (carried
+in the PolicyContext) with the stack's budgets, and say "not evaluated" when no
+figures were supplied.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from inferstack.accelerators import GPUS
+from inferstack.constants import (
+    GPU_TAINT_KEY,
+    LABEL_COST_CENTER,
+    LABEL_ENVIRONMENT,
+    LABEL_GPU_TYPE,
+    LABEL_MODEL,
+    LABEL_TEAM,
+    TAG_COST_CENTER,
+    TAG_ENVIRONMENT,
+    TAG_TEAM,
+)
+from inferstack.policy.model import NotEvaluated, PolicyContext, PolicyResource, Rule, enforcement_by_env
+from inferstack.policy.props import (
+    AWS_EKS_CLUSTER,
+    AWS_EKS_NODE_GROUP,
+    AWS_IAM_ROLE,
+    AWS_KMS_KEY,
+    AWS_LAUNCH_TEMPLATE,
+    AWS_METRIC_ALARM,
+    AWS_S3_BUCKET,
+    AWS_SNS_TOPIC,
+    K8S_INFERENCE_SERVICE,
+    K8S_NAMESPACE,
+    K8S_NETWORK_POLICY,
+    K8S_PDB,
+    K8S_PROMETHEUS_RULE,
+    K8S_RESOURCE_QUOTA,
+    K8S_SERVICE_ACCOUNT,
+    as_int,
+    as_list,
+    as_mapping,
+    aws_tags,
+    get,
+    isvc_gpus_per_replica,
+    isvc_predictor,
+    k8s_labels,
+    k8s_namespace,
+)
+
+GPU_TYPE_BY_FAMILY: dict[str, str] = {family: gpu for gpu, facts in GPUS.items() for family in facts.families}
+GPU_AMI_MARKERS = ("GPU", "NVIDIA")
+
+
+def instance_family(instance_type: str) -> str:
+    """The EC2 family of an instance type (g5.xlarge -> g5)."""
+    return instance_type.split(".", 1)[0]
+
+
+def node_group_gpu_types(props: Mapping[str, Any]) -> set[str]:
+    """GPU types a node group carries, from its gpu-type label, its instance families, or none."""
+    found: set[str] = set()
+    label = get(props, "labels", LABEL_GPU_TYPE)
+    if label and label != "none":
+        found.add(str(label))
+    for instance_type in as_list(get(props, "instanceTypes")):
+        gpu = GPU_TYPE_BY_FAMILY.get(instance_family(str(instance_type)))
+        if gpu:
+            found.add(gpu)
+    return found
+
+
+def is_gpu_node_group(props: Mapping[str, Any]) -> bool:
+    """Whether a node group runs GPU nodes (gpu-type label, GPU family, NVIDIA taint or a GPU AMI)."""
+    if node_group_gpu_types(props):
+        return True
+    if any(get(taint, "key") == GPU_TAINT_KEY for taint in as_list(get(props, "taints"))):
+        return True
+    ami = str(get(props, "amiType") or "")
+    return any(marker in ami for marker in GPU_AMI_MARKERS)
+
+
+def check_gpu_pool_spot(resource: PolicyResource, ctx: PolicyContext) -> Iterable[str]:
+    """GPU node groups buy spot capacity (outside prod by default; a stack with spot policy on-demand-only opted out)."""
+    if ctx.spot_policy == "on-demand-only" or not is_gpu_node_group(resource.props):
+        return
+    capacity = get(resource.props, "capacityType", default="ON_DEMAND")
+    if capacity != "SPOT":
+        yield f"GPU node group uses capacityType {capacity}; expected SPOT in {ctx.environment} (spot policy {ctx.spot_policy})"
+
+
+def check_gpu_type_allowed(resource: PolicyResource, ctx: PolicyContext) -> Iterable[str]:
+    """GPU types (and instance families, when the stack lists them) are among those the environment allows."""
+    allowed = ", ".join(sorted(ctx.allowed_gpu_types))
+    if resource.type == AWS_EKS_NODE_GROUP:
+        for gpu in sorted(node_group_gpu_types(resource.props) - ctx.allowed_gpu_types):
+            yield f"node group carries GPU type {gpu}, not allowed in {ctx.environment}; expected one of {allowed}"
+        if ctx.allowed_families:
+            for instance_type in as_list(get(resource.props, "instanceTypes")):
+                family = instance_family(str(instance_type))
+                if family in GPU_TYPE_BY_FAMILY and family not in ctx.allowed_families:
+                    yield f"instance type {instance_type} is of family {family}, not in gpu.allowed_families ({', '.join(sorted(ctx.allowed_families))})"
+        return
+    selector = as_mapping(get(isvc_predictor(resource.props), "nodeSelector"))
+    gpu = selector.get(LABEL_GPU_TYPE)
+    if gpu is not None and gpu not in ctx.allowed_gpu_types:
+        yield f"predictor selects GPU type {gpu}, not allowed in {ctx.environment}; expected one of {allowed}"
+
+
+def check_max_replicas_per_model(resource: PolicyResource, ctx: PolicyContext) -> Iterable[str]:
+    """A model's predictor scales to at most gpu.max_replicas_per_model replicas, and states its maximum."""
+    predictor = isvc_predictor(resource.props)
+    maximum = as_int(get(predictor, "maxReplicas"), "spec.predictor.maxReplicas")
+    if maximum is None or maximum == 0:
+        yield f"spec.predictor.maxReplicas is unset (unbounded); expected at most {ctx.max_replicas_per_model}"
+    elif maximum > ctx.max_replicas_per_model:
+        yield f"spec.predictor.maxReplicas is {maximum}; {ctx.environment} allows at most {ctx.max_replicas_per_model} per model"
+
+
+def _model_key(resource: PolicyResource) -> tuple[str, str]:
+    labels = k8s_labels(resource.props)
+    model = labels.get(LABEL_MODEL) or get(resource.props, "metadata", "name") or resource.name
+    return k8s_namespace(resource.props), str(model)
+
+
+def check_max_gpus_per_model(resource_list: Sequence[PolicyResource], ctx: PolicyContext) -> Iterable[tuple[str, str]]:
+    """All InferenceServices of one model hold at most gpu.max_gpus_per_model GPUs at their maximum replicas."""
+    totals: dict[tuple[str, str], float] = defaultdict(float)
+    first: dict[tuple[str, str], PolicyResource] = {}
+    for resource in resource_list:
+        if resource.type != K8S_INFERENCE_SERVICE:
+            continue
+        gpus = isvc_gpus_per_replica(resource.props)
+        if gpus <= 0:
+            continue
+        maximum = as_int(get(isvc_predictor(resource.props), "maxReplicas"), "spec.predictor.maxReplicas")
+        minimum = as_int(get(isvc_predictor(resource.props), "minReplicas"), "spec.predictor.minReplicas") or 1
+        key = _model_key(resource)
+        totals[key] += gpus * max(maximum or 0, minimum)
+        first.setdefault(key, resource)
+    for key in sorted(totals):
+        if totals[key] > ctx.max_gpus_per_model:
+            yield first[key].urn, (
+                f"model {key[1]} (namespace {key[0]}) can hold {totals[key]:g} GPUs at max replicas; "
+                f"{ctx.environment} allows at most {ctx.max_gpus_per_model}"
+            )
+
+
+def check_environment_budget(resource_list: Sequence[PolicyResource], ctx: PolicyContext) -> Iterable[tuple[str, str]]:
+    """The stack's estimated monthly cost fits budgets.monthly_usd."""
+    if ctx.budget_monthly_usd is None:
+        raise NotEvaluated("the stack sets no budgets.monthly_usd")
+    if ctx.monthly_cost_usd is None:
+        raise NotEvaluated("no cost estimate was supplied (run the cost model, or pass monthlyCostUsd in policy config)")
+    if ctx.monthly_cost_usd > ctx.budget_monthly_usd:
+        yield "", (
+            f"estimated monthly cost {ctx.monthly_cost_usd:,.0f} USD is above the {ctx.environment} budget "
+            f"{ctx.budget_monthly_usd:,.0f} USD"
+        )
+
+
+def check_team_budget(resource_list: Sequence[PolicyResource], ctx: PolicyContext) -> Iterable[tuple[str, str]]:
+    """Each team's estimated monthly cost fits its budgets.teams entry; a team with spend needs a budget."""
+    if ctx.team_monthly_cost_usd is None:
+        raise NotEvaluated("no per-team cost estimate was supplied (run the cost model, or pass teamMonthlyCostUsd)")
+    namespaces = {
+        str(k8s_labels(r.props).get(LABEL_TEAM)): r.urn
+        for r in resource_list
+        if r.type == K8S_NAMESPACE and k8s_labels(r.props).get(LABEL_TEAM)
+    }
+    for team in sorted(ctx.team_monthly_cost_usd):
+        cost = ctx.team_monthly_cost_usd[team]
+        budget = ctx.team_budgets_usd.get(team)
+        urn = namespaces.get(team, "")
+        if budget is None:
+            if cost > 0:
+                yield urn, f"team {team} spends an estimated {cost:,.0f} USD/month but has no entry in budgets.teams"
+        elif cost > budget:
+            yield urn, f"team {team} is estimated at {cost:,.0f} USD/month, above its budget {budget:,.0f} USD"
+
+
+def check_scale_to_zero(resource: PolicyResource, ctx: PolicyContext) -> Iterable[str]:
+    """Models scale to zero replicas when idle (the rule is on in dev by default)."""
+    minimum = as_int(get(isvc_predictor(resource.props), "minReplicas"), "spec.predictor.minReplicas")
+    if minimum is None or minimum > 0:
+        shown = "unset (KServe default 1)" if minimum is None else str(minimum)
+        yield f"spec.predictor.minReplicas is {shown}; expected 0 in {ctx.environment} so idle models free their nodes"
+
+
+IDLE_GPU_METRICS = ("DCGM_FI_DEV_GPU_UTIL", "nvidia_smi_utilization_gpu")
+
+
+def _idle_gpu_scopes(resource: PolicyResource) -> set[str]:
+    """Models an idle-GPU alert covers: {"*"} for a platform-wide alert, or the model label; empty when none."""
+    if resource.type == K8S_PROMETHEUS_RULE:
+        exprs = [
+            str(get(rule, "expr") or "")
+            for group in as_list(get(resource.props, "spec", "groups"))
+            for rule in as_list(get(group, "rules"))
+            if get(rule, "alert")
+        ]
+        if not any(metric in expr and "<" in expr for expr in exprs for metric in IDLE_GPU_METRICS):
+            return set()
+        model = k8s_labels(resource.props).get(LABEL_MODEL)
+        return {str(model)} if model else {"*"}
+    if resource.type == AWS_METRIC_ALARM:
+        if get(resource.props, "metricName") in IDLE_GPU_METRICS and str(get(resource.props, "comparisonOperator") or "").startswith("LessThan"):
+            return {"*"}
+    return set()
+
+
+def check_idle_gpu_alert(resource_list: Sequence[PolicyResource], ctx: PolicyContext) -> Iterable[tuple[str, str]]:
+    """Every GPU model is covered by an alert on low GPU utilisation (platform-wide or for that model)."""
+    covered: set[str] = set()
+    for resource in resource_list:
+        covered |= _idle_gpu_scopes(resource)
+    if "*" in covered:
+        return
+    for resource in resource_list:
+        if resource.type == K8S_INFERENCE_SERVICE and isvc_gpus_per_replica(resource.props) > 0:
+            model = _model_key(resource)[1]
+            if model not in covered:
+                yield resource.urn, (
+                    f"GPU model {model} has no idle-GPU alert; expected a PrometheusRule alert on "
+                    f"{IDLE_GPU_METRICS[0]} < threshold (platform-wide, or labelled {LABEL_MODEL}={model})"
+                )
+
+
+def check_spot_diversification(resource: PolicyResource, ctx: PolicyContext) -> Iterable[str]:
+    """Spot node groups spread over at least spot.min_instance_types instance types."""
+    if get(resource.props, "capacityType") != "SPOT":
+        return
+    types = {str(t) for t in as_list(get(resource.props, "instanceTypes"))}
+    if len(types) < ctx.spot_min_instance_types:
+        yield (
+            f"spot node group uses {len(types)} instance type(s) ({', '.join(sorted(types)) or 'none'}); "
+            f"expected at least {ctx.spot_min_instance_types} to ride out spot interruptions"
+        )
+
+
+TAGGED_AWS_TYPES = frozenset({AWS_KMS_KEY, AWS_S3_BUCKET, AWS_IAM_ROLE, AWS_EKS_CLUSTER, AWS_EKS_NODE_GROUP, AWS_LAUNCH_TEMPLATE, AWS_METRIC_ALARM, AWS_SNS_TOPIC})
+LABELLED_K8S_TYPES = frozenset(
+    {K8S_NAMESPACE, K8S_SERVICE_ACCOUNT, K8S_NETWORK_POLICY, K8S_RESOURCE_QUOTA, K8S_PDB, K8S_INFERENCE_SERVICE, K8S_PROMETHEUS_RULE}
+)
+
+
+def check_cost_allocation_tags(resource: PolicyResource, ctx: PolicyContext) -> Iterable[str]:
+    """Resources carry team, environment and cost-center tags/labels (InferenceServices also the model), for cost reports."""
+    if resource.type in TAGGED_AWS_TYPES:
+        keys, values = [TAG_TEAM, TAG_ENVIRONMENT, TAG_COST_CENTER], aws_tags(resource.props)
+        where = "tags"
+    else:
+        keys, values = [LABEL_TEAM, LABEL_ENVIRONMENT, LABEL_COST_CENTER], k8s_labels(resource.props)
+        where = "metadata.labels"
+        if resource.type == K8S_INFERENCE_SERVICE:
+            keys.append(LABEL_MODEL)
+    missing = [key for key in keys if not values.get(key)]
+    if missing:
+        yield f"{where} lack {', '.join(missing)}; expected them for cost attribution"
+    environment = values.get(TAG_ENVIRONMENT if where == "tags" else LABEL_ENVIRONMENT)
+    if environment and environment != ctx.environment:
+        yield f"{where} say environment {environment}, but the stack is {ctx.environment}"
+
+
+COST_RULES: tuple[Rule, ...] = (
+    Rule(
+        id="ISP-COST-001",
+        name="gpu-pool-spot",
+        category="cost",
+        severity="medium",
+        description="GPU node groups use spot capacity outside prod (a stack whose spot.policy is on-demand-only opts out).",
+        remediation="Set capacity.spot to preferred/required in the spec, or set the stack's spot.policy deliberately.",
+        docs_url="https://docs.aws.amazon.com/eks/latest/userguide/managed-node-groups.html#managed-node-group-capacity-types",
+        default_enforcement=enforcement_by_env("mandatory", "advisory", "disabled"),
+        resource_types=frozenset({AWS_EKS_NODE_GROUP}),
+        resource_check=check_gpu_pool_spot,
+    ),
+    Rule(
+        id="ISP-COST-002",
+        name="gpu-type-allowed",
+        category="cost",
+        severity="high",
+        description="Node groups and predictors use only the GPU types (and instance families) the environment allows "
+        "(gpu.allowed_gpu_types, gpu.allowed_families).",
+        remediation="Pick an allowed gpu_type for this environment in the spec's environments override.",
+        docs_url="https://aws.amazon.com/ec2/instance-types/#Accelerated_Computing",
+        default_enforcement=enforcement_by_env("mandatory", "mandatory", "mandatory"),
+        resource_types=frozenset({AWS_EKS_NODE_GROUP, K8S_INFERENCE_SERVICE}),
+        resource_check=check_gpu_type_allowed,
+    ),
+    Rule(
+        id="ISP-COST-003",
+        name="max-replicas-per-model",
+        category="cost",
+        severity="medium",
+        description="A predictor states maxReplicas, at most gpu.max_replicas_per_model.",
+        remediation="Lower scaling.max_replicas (per environment if needed) or raise the stack's limit deliberately.",
+        docs_url="https://kserve.github.io/website/latest/modelserving/autoscaling/autoscaling/",
+        default_enforcement=enforcement_by_env("mandatory", "mandatory", "mandatory"),
+        resource_types=frozenset({K8S_INFERENCE_SERVICE}),
+        resource_check=check_max_replicas_per_model,
+    ),
+    Rule(
+        id="ISP-COST-004",
+        name="max-gpus-per-model",
+        category="cost",
+        severity="high",
+        description="All InferenceServices of one model hold at most gpu.max_gpus_per_model GPUs at max replicas.",
+        remediation="Lower max_replicas or gpus_per_replica, or share GPUs (accelerator.shareable).",
+        docs_url="https://kserve.github.io/website/latest/modelserving/autoscaling/autoscaling/",
+        default_enforcement=enforcement_by_env("mandatory", "mandatory", "mandatory"),
+        stack_check=check_max_gpus_per_model,
+    ),
+    Rule(
+        id="ISP-COST-005",
+        name="environment-budget",
+        category="cost",
+        severity="high",
+        description="The cost model's monthly estimate for the stack fits budgets.monthly_usd (not evaluated without an estimate).",
+        remediation="Use spot, smaller GPUs, shareable GPUs or fewer replicas; or raise the budget with finance's approval.",
+        docs_url="https://docs.aws.amazon.com/cost-management/latest/userguide/budgets-managing-costs.html",
+        default_enforcement=enforcement_by_env("advisory", "mandatory", "mandatory"),
+        stack_check=check_environment_budget,
+    ),
+    Rule(
+        id="ISP-COST-006",
+        name="team-budget",
+        category="cost",
+        severity="medium",
+        description="Each team's monthly estimate fits its budgets.teams entry; a team with spend needs one (not evaluated without an estimate).",
+        remediation="Trim the team's models or agree a larger team budget in the stack file.",
+        docs_url="https://docs.aws.amazon.com/cost-management/latest/userguide/budgets-managing-costs.html",
+        default_enforcement=enforcement_by_env("advisory", "advisory", "mandatory"),
+        stack_check=check_team_budget,
+    ),
+    Rule(
+        id="ISP-COST-007",
+        name="scale-to-zero-in-dev",
+        category="cost",
+        severity="low",
+        description="Predictors scale to zero when idle (minReplicas 0); on in dev by default.",
+        remediation="Set scaling.min_replicas: 0 and scale_to_zero: true in the spec's dev override.",
+        docs_url="https://kserve.github.io/website/latest/modelserving/autoscaling/autoscaling/",
+        default_enforcement=enforcement_by_env("advisory", "disabled", "disabled"),
+        resource_types=frozenset({K8S_INFERENCE_SERVICE}),
+        resource_check=check_scale_to_zero,
+    ),
+    Rule(
+        id="ISP-COST-008",
+        name="idle-gpu-alert",
+        category="cost",
+        severity="medium",
+        description="Every GPU model is covered by an alert on low GPU utilisation (PrometheusRule on DCGM_FI_DEV_GPU_UTIL < x).",
+        remediation="Keep the monitoring component's idle-GPU PrometheusRule (platform-wide or labelled with the model).",
+        docs_url="https://docs.nvidia.com/datacenter/dcgm/latest/gpu-telemetry/dcgm-exporter.html",
+        default_enforcement=enforcement_by_env("advisory", "advisory", "mandatory"),
+        stack_check=check_idle_gpu_alert,
+    ),
+    Rule(
+        id="ISP-COST-009",
+        name="spot-diversification",
+        category="cost",
+        severity="medium",
+        description="Spot node groups spread over at least spot.min_instance_types instance types.",
+        remediation="Allow more instance families for the GPU type (capacity.instance_families), or more sizes.",
+        docs_url="https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/spot-best-practices.html",
+        default_enforcement=enforcement_by_env("advisory", "mandatory", "mandatory"),
+        resource_types=frozenset({AWS_EKS_NODE_GROUP}),
+        resource_check=check_spot_diversification,
+    ),
+    Rule(
+        id="ISP-COST-010",
+        name="cost-allocation-tags",
+        category="cost",
+        severity="low",
+        description="Resources carry team, environment and cost-center tags (AWS) or labels (Kubernetes); InferenceServices also the model.",
+        remediation="Let the components tag resources (inferstack/constants.py TAG_* and LABEL_*); do not strip tags.",
+        docs_url="https://docs.aws.amazon.com/awsaccountbilling/latest/aboutv2/cost-alloc-tags.html",
+        default_enforcement=enforcement_by_env("advisory", "mandatory", "mandatory"),
+        resource_types=TAGGED_AWS_TYPES | LABELLED_K8S_TYPES,
+        resource_check=check_cost_allocation_tags,
+    ),
+)

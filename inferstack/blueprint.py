@@ -42,6 +42,8 @@ class NodePool:
     models: tuple[str, ...]
     hourly_usd: float
     """Price of one node of the first (preferred) instance type, after the spot discount where spot."""
+    replicas: tuple[tuple[str, int, int], ...] = ()
+    """(model, steady replicas, peak replicas) the pool was sized for, per member model."""
 
     @property
     def is_gpu(self) -> bool:
@@ -63,6 +65,10 @@ class ModelDeployment:
     """Pools the model's replicas may run on (base pool first)."""
     replicas_per_gpu: int
     """1, or the time-slicing factor when the replica shares a GPU."""
+    sized_gpu_memory_gib: float = 0.0
+    """GPU memory one replica was sized for (need plus headroom); 0 on CPU."""
+    measured_gpu_memory_gib: float | None = None
+    """The model gate's measured peak GPU memory, when it replaced the spec's figure."""
 
     @property
     def name(self) -> str:

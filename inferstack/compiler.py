@@ -6,7 +6,7 @@ Pure Python and deterministic (inputs are sorted by name); no Pulumi import.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from inferstack.blueprint import Blueprint, ModelDeployment, TeamPlan
 from inferstack.placement import PlacementRequest, place
@@ -30,8 +30,16 @@ def default_storage_uri(config: EnvironmentConfig, spec: ModelSpec) -> str:
     return f"s3://{config.model_store.bucket}/{model_store_prefix(spec.team)}{spec.name}/{spec.artifact.version}/"
 
 
-def compile_blueprint(loaded: Sequence[LoadedSpec], config: EnvironmentConfig, catalog: Catalog | None = None) -> Blueprint:
+def compile_blueprint(
+    loaded: Sequence[LoadedSpec],
+    config: EnvironmentConfig,
+    catalog: Catalog | None = None,
+    measured_gpu_memory_gib: Mapping[str, float] | None = None,
+) -> Blueprint:
     """Resolve every spec for the environment, place the models, and group them by team.
+
+    `measured_gpu_memory_gib` maps model names to the model gate's measured peak GPU
+    memory (from the registry); placement sizes those models by it instead of the spec.
 
     Raises InputError listing every problem (override conflicts, duplicate names,
     models that fit no allowed instance type).
@@ -53,8 +61,11 @@ def compile_blueprint(loaded: Sequence[LoadedSpec], config: EnvironmentConfig, c
     if problems:
         raise InputError(problems)
 
-    catalog = catalog or load_catalog(config.region, config.price_overrides)
-    placement = place([PlacementRequest(spec, source) for spec, source in resolved], config, catalog)
+    catalog = catalog or load_catalog(config.region, config.price_overrides, config.spot_discount_overrides)
+    measured = dict(measured_gpu_memory_gib or {})
+    placement = place(
+        [PlacementRequest(spec, source, measured.get(spec.name)) for spec, source in resolved], config, catalog
+    )
 
     deployments = tuple(
         ModelDeployment(
@@ -65,6 +76,8 @@ def compile_blueprint(loaded: Sequence[LoadedSpec], config: EnvironmentConfig, c
             deployment_mode=spec.serving.deployment_mode or config.serving.deployment_mode,
             node_pools=placement.pools_by_model[spec.name],
             replicas_per_gpu=placement.replicas_per_gpu[spec.name],
+            sized_gpu_memory_gib=placement.sizes[spec.name].gpu_memory_gib,
+            measured_gpu_memory_gib=measured.get(spec.name),
         )
         for spec, source in resolved
     )

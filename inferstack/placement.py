@@ -1,26 +1,77 @@
-"""Placement: which node pools the models need, with instance types and size bounds.
+"""Placement: pack the replicas of all models onto as few, as cheap node pools as possible.
 
-First version: one pool per (GPU type, GPU sharing, capacity type), sized by
-whole-GPU demand of min and max replicas. Pure and deterministic.
+Steps (pure and deterministic; inputs are sorted, ties broken by name):
+
+1. **Size** every model (inferstack.sizing): GPUs, GPU memory with headroom, vCPU,
+   memory per replica, and the instance types one replica fits on.
+2. **Split capacity** per the environment's spot policy and the spec's
+   `capacity.spot` (`capacity_split`): spot-only / spot-preferred put every replica
+   on spot, on-demand-base puts `min_replicas` on on-demand and the burst above it
+   on spot, on-demand-only (or a spec saying `never`) puts everything on-demand; a
+   spec saying `required` gets spot unless the environment is on-demand-only.
+3. **Group** the demands by (GPU type, shared or exclusive GPUs, capacity type): a
+   node group either time-slices its GPUs or not, so shared and exclusive replicas
+   never mix; CPU models form their own group.
+4. **Choose instance types** per group: each model starts on the type where its
+   replicas are cheapest when packed alone; then pools are merged pairwise while a
+   merge saves money or costs at most `POOL_MERGE_TOLERANCE` of the group's cost
+   (fewer pools make the Pulumi plan faster and leave fewer half-empty nodes).
+   Cost is steady cost (min replicas) plus `PEAK_WEIGHT` times the burst above it.
+5. **Bin-pack** each pool (first-fit decreasing, by dominant share of the node):
+   exclusive replicas take whole GPUs; shared replicas take one time-slicing slot
+   (`gpu.time_slicing_replicas` per GPU) and their sized GPU memory on one GPU; all
+   take vCPU and memory after the node overhead. Steady replicas give `min_size`,
+   peak replicas `max_size`.
+6. **Diversify spot**: a spot pool lists its cheapest type first (the node
+   template: every listed type has at least its GPUs, vCPU and memory) and up to
+   `max(spot.min_instance_types, 3)` types with the same GPU count that all its
+   models allow. Estimates price a spot node at the first type.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from inferstack.blueprint import CapacityType, NodePool, Taint
 from inferstack.constants import GPU_TAINT_EFFECT, GPU_TAINT_KEY, LABEL_CAPACITY_TYPE, LABEL_GPU_TYPE, LABEL_NODE_POOL
 from inferstack.pricing.catalog import Catalog, InstanceType
 from inferstack.problems import InputError, Problem
+from inferstack.sizing import (
+    NODE_OVERHEAD_CPU,
+    NODE_OVERHEAD_MEMORY_GIB,
+    ReplicaSize,
+    size_replica,
+    usable_cpu,
+    usable_memory_gib,
+)
 from inferstack.spec.environment import EnvironmentConfig
 from inferstack.spec.model import ModelSpec
 
-NODE_OVERHEAD_CPU = 0.5
-"""vCPU kept for kubelet, daemonsets and the OS on every node."""
-NODE_OVERHEAD_MEMORY_GIB = 2.0
+__all__ = [
+    "NODE_OVERHEAD_CPU",
+    "NODE_OVERHEAD_MEMORY_GIB",
+    "PEAK_WEIGHT",
+    "POOL_MERGE_TOLERANCE",
+    "Demand",
+    "Placement",
+    "PlacementRequest",
+    "capacity_split",
+    "capacity_types",
+    "pack_nodes",
+    "place",
+]
+
+PEAK_WEIGHT = 0.25
+"""Weight of the burst above min replicas when choosing instance types (share of time at peak)."""
+POOL_MERGE_TOLERANCE = 0.02
+"""Two pools of a group merge when that costs at most this fraction of the group's cost."""
+SPOT_DIVERSITY_FLOOR = 3
+"""Spot pools list at least this many instance types where that many exist."""
+_OPEN_NODE_WINDOW = 48
+_EPSILON = 1e-9
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +80,18 @@ class PlacementRequest:
 
     spec: ModelSpec
     source: str
+    measured_gpu_memory_gib: float | None = None
+    """Peak GPU memory the model gate measured, replacing the spec's figure when given."""
+
+
+@dataclass(frozen=True, slots=True)
+class Demand:
+    """Replicas of one model on one capacity type: how many at steady state and at peak."""
+
+    size: ReplicaSize
+    capacity_type: CapacityType
+    steady: int
+    peak: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,156 +101,288 @@ class Placement:
     node_pools: tuple[NodePool, ...]
     pools_by_model: dict[str, tuple[str, ...]]
     replicas_per_gpu: dict[str, int]
+    sizes: dict[str, ReplicaSize] = field(default_factory=lambda: {})
+    """Right-sized replica of each model."""
+
+
+def capacity_split(spec: ModelSpec, config: EnvironmentConfig) -> list[tuple[CapacityType, int, int]]:
+    """(capacity type, steady replicas, peak replicas) per capacity type, base capacity first."""
+    policy = config.spot.policy
+    preference = spec.capacity.spot
+    low, high = spec.scaling.min_replicas, spec.scaling.max_replicas
+    if policy == "on-demand-only" or preference == "never":
+        return [("ON_DEMAND", low, high)]
+    if policy == "on-demand-base" and preference != "required":
+        parts: list[tuple[CapacityType, int, int]] = []
+        if low > 0:
+            parts.append(("ON_DEMAND", low, low))
+        if high > low:
+            parts.append(("SPOT", 0, high - low))
+        return parts
+    return [("SPOT", low, high)]
 
 
 def capacity_types(spec: ModelSpec, config: EnvironmentConfig) -> tuple[CapacityType, ...]:
     """How the model's capacity is bought here: base capacity first, burst capacity second."""
-    policy = config.spot.policy
-    preference = spec.capacity.spot
-    if policy == "on-demand-only" or preference == "never":
-        return ("ON_DEMAND",)
-    if policy == "on-demand-base" and preference != "required":
-        return ("ON_DEMAND", "SPOT")
-    return ("SPOT",)
+    return tuple(capacity for capacity, _, _ in capacity_split(spec, config))
 
 
-def _allowed_families(spec: ModelSpec, config: EnvironmentConfig) -> set[str] | None:
-    families: set[str] | None = None
-    if config.gpu.allowed_families:
-        families = set(config.gpu.allowed_families)
-    if spec.capacity.instance_families:
-        wanted = set(spec.capacity.instance_families)
-        families = wanted if families is None else families & wanted
-    return families
+class _Node:
+    """Free capacity of one node while packing."""
+
+    __slots__ = ("cpu", "memory", "gpus", "slots", "gpu_memory")
+
+    def __init__(self, instance: InstanceType, slots_per_gpu: int, shared: bool) -> None:
+        self.cpu = usable_cpu(instance)
+        self.memory = usable_memory_gib(instance)
+        self.gpus = instance.gpus
+        self.slots = [slots_per_gpu] * instance.gpus if shared else []
+        self.gpu_memory = [instance.gpu_memory_per_gpu_gib] * instance.gpus if shared else []
+
+    def place(self, size: ReplicaSize, count: int) -> int:
+        """Put up to `count` replicas here; how many fitted."""
+        fit = min(
+            count,
+            math.floor(self.cpu / size.cpu + _EPSILON),
+            math.floor(self.memory / size.memory_gib + _EPSILON),
+        )
+        if fit <= 0:
+            return 0
+        if size.shared:
+            placed = 0
+            for index, slots in enumerate(self.slots):
+                if placed == fit:
+                    break
+                here = min(fit - placed, slots, math.floor(self.gpu_memory[index] / size.gpu_memory_gib + _EPSILON))
+                if here > 0:
+                    self.slots[index] -= here
+                    self.gpu_memory[index] -= here * size.gpu_memory_gib
+                    placed += here
+            fit = placed
+        elif size.gpus:
+            fit = min(fit, self.gpus // size.gpus)
+            self.gpus -= fit * size.gpus
+        self.cpu -= fit * size.cpu
+        self.memory -= fit * size.memory_gib
+        return fit
+
+    def full(self, shared: bool, has_gpus: bool, min_cpu: float, min_memory: float) -> bool:
+        """Whether no replica of the pool can fit any more."""
+        if self.cpu + _EPSILON < min_cpu or self.memory + _EPSILON < min_memory:
+            return True
+        if shared:
+            return not any(self.slots)
+        return has_gpus and self.gpus == 0
 
 
-def _fits(instance: InstanceType, spec: ModelSpec) -> bool:
-    return (
-        instance.gpus >= spec.accelerator.gpus_per_replica
-        and instance.vcpu - NODE_OVERHEAD_CPU >= spec.serving.resources.cpu
-        and instance.memory_gib - NODE_OVERHEAD_MEMORY_GIB >= spec.serving.resources.memory_gib
+def _dominant_share(size: ReplicaSize, instance: InstanceType) -> float:
+    shares = [size.cpu / usable_cpu(instance), size.memory_gib / usable_memory_gib(instance)]
+    if size.is_gpu:
+        if size.shared:
+            shares.append(1 / (size.slots_per_gpu * instance.gpus))
+            shares.append(size.gpu_memory_gib / instance.gpu_memory_gib)
+        else:
+            shares.append(size.gpus / instance.gpus)
+    return max(shares)
+
+
+def pack_nodes(instance: InstanceType, items: Sequence[tuple[ReplicaSize, int]]) -> int:
+    """Nodes of `instance` that first-fit-decreasing packing needs for `items` (size, replicas)."""
+    wanted = [(size, count) for size, count in items if count > 0]
+    if not wanted:
+        return 0
+    wanted.sort(key=lambda item: (-_dominant_share(item[0], instance), item[0].model))
+    shared = wanted[0][0].shared
+    has_gpus = wanted[0][0].is_gpu
+    slots = wanted[0][0].slots_per_gpu
+    min_cpu = min(size.cpu for size, _ in wanted)
+    min_memory = min(size.memory_gib for size, _ in wanted)
+    open_nodes: list[_Node] = []
+    total = 0
+    for size, count in wanted:
+        remaining = count
+        for node in open_nodes[-_OPEN_NODE_WINDOW:]:
+            remaining -= node.place(size, remaining)
+            if not remaining:
+                break
+        while remaining:
+            node = _Node(instance, slots, shared)
+            placed = node.place(size, remaining)
+            if placed == 0:
+                raise ValueError(f"{size.model} does not fit on {instance.name}")  # sizing guarantees it does
+            remaining -= placed
+            total += 1
+            open_nodes.append(node)
+        open_nodes = [node for node in open_nodes if not node.full(shared, has_gpus, min_cpu, min_memory)]
+    return total
+
+
+class _GroupPlanner:
+    """Chooses pools (one primary instance type each) for one (GPU type, sharing, capacity) group."""
+
+    def __init__(self, demands: list[Demand], capacity: CapacityType) -> None:
+        self.demands = demands
+        self.capacity = capacity
+        self._cache: dict[tuple[str, tuple[str, ...]], tuple[int, int, float]] = {}
+
+    def evaluate(self, instance: InstanceType, members: Sequence[Demand]) -> tuple[int, int, float]:
+        """(steady nodes, peak nodes, objective) of one pool of `instance` holding `members`."""
+        key = (instance.name, tuple(sorted(member.size.model for member in members)))
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        steady = pack_nodes(instance, [(member.size, member.steady) for member in members])
+        peak = max(pack_nodes(instance, [(member.size, member.peak) for member in members]), steady)
+        price = instance.price(self.capacity)
+        result = (steady, peak, price * (steady + PEAK_WEIGHT * (peak - steady)))
+        self._cache[key] = result
+        return result
+
+    def _alone_key(self, demand: Demand, instance: InstanceType) -> tuple[float, float, int, str]:
+        per_replica = instance.price(self.capacity) / demand.size.per_node(instance)
+        return (self.evaluate(instance, [demand])[2], per_replica, instance.gpus, instance.name)
+
+    def _merge(self, pools: dict[str, list[Demand]], instances: dict[str, InstanceType]) -> None:
+        while len(pools) > 1:
+            costs = {name: self.evaluate(instances[name], members)[2] for name, members in pools.items()}
+            total = sum(costs.values())
+            best_merge: tuple[float, str, str] | None = None
+            for source in sorted(pools):
+                for target in sorted(pools):
+                    if source == target or not all(_allows(member, target) for member in pools[source]):
+                        continue
+                    merged = self.evaluate(instances[target], pools[source] + pools[target])[2]
+                    delta = merged - costs[source] - costs[target]
+                    if best_merge is None or (delta, source, target) < best_merge:
+                        best_merge = (delta, source, target)
+            if best_merge is None or best_merge[0] > POOL_MERGE_TOLERANCE * total + _EPSILON:
+                return
+            _, source, target = best_merge
+            pools[target].extend(pools.pop(source))
+
+    def _retype(self, pools: dict[str, list[Demand]], instances: dict[str, InstanceType]) -> dict[str, list[Demand]]:
+        retyped: dict[str, list[Demand]] = defaultdict(list)
+        for name in sorted(pools):
+            members = pools[name]
+            options = [item for item in members[0].size.candidates if all(_allows(member, item.name) for member in members)]
+            best = min(options, key=lambda item: (self.evaluate(item, members)[2], item.name != name, item.gpus, item.name))
+            instances[best.name] = best
+            retyped[best.name].extend(members)
+        return retyped
+
+    def plan(self) -> list[tuple[InstanceType, list[Demand]]]:
+        """Pools as (primary instance type, member demands), merged where that is nearly free."""
+        instances: dict[str, InstanceType] = {}
+        pools: dict[str, list[Demand]] = defaultdict(list)
+        for demand in self.demands:
+            best = min(demand.size.candidates, key=lambda item: self._alone_key(demand, item))
+            instances[best.name] = best
+            pools[best.name].append(demand)
+        self._merge(pools, instances)
+        pools = self._retype(pools, instances)
+        self._merge(pools, instances)
+        return [(instances[name], sorted(members, key=lambda item: item.size.model)) for name, members in sorted(pools.items())]
+
+
+def _allows(demand: Demand, instance_name: str) -> bool:
+    return any(item.name == instance_name for item in demand.size.candidates)
+
+
+def _diversified(primary: InstanceType, members: Sequence[Demand], config: EnvironmentConfig) -> tuple[str, ...]:
+    wanted = max(config.spot.min_instance_types, SPOT_DIVERSITY_FLOOR)
+    allowed = set.intersection(*({item.name for item in member.size.candidates} for member in members))
+    extras = sorted(
+        (
+            item
+            for item in members[0].size.candidates
+            if item.name in allowed
+            and item.name != primary.name
+            and item.gpus == primary.gpus
+            and item.gpu_memory_gib >= primary.gpu_memory_gib
+            and item.vcpu >= primary.vcpu
+            and item.memory_gib >= primary.memory_gib
+        ),
+        key=lambda item: (item.spot_usd_hour, item.name),
     )
+    return (primary.name, *(item.name for item in extras[: wanted - 1]))
 
 
-def _candidates(spec: ModelSpec, config: EnvironmentConfig, catalog: Catalog, source: str) -> list[InstanceType]:
-    gpu_type = spec.accelerator.gpu_type
-    families = _allowed_families(spec, config)
-    typed = [item for item in catalog.for_gpu(gpu_type) if families is None or item.family in families or gpu_type == "none"]
-    fitting = [item for item in typed if _fits(item, spec)]
-    if not fitting:
-        largest = max(typed, key=lambda item: (item.gpus, item.vcpu, item.memory_gib), default=None)
-        largest_text = (
-            f"the largest allowed is {largest.name} ({largest.gpus} GPU, {largest.vcpu} vCPU, {largest.memory_gib:g} GiB)"
-            if largest
-            else f"no instance type with GPU {gpu_type} is allowed"
-        )
-        raise InputError(
-            [
-                Problem(
-                    source,
-                    "accelerator",
-                    f"model '{spec.name}' needs {spec.accelerator.gpus_per_replica} x {gpu_type}, "
-                    f"{spec.serving.resources.cpu:g} vCPU and {spec.serving.resources.memory_gib:g} GiB per replica; "
-                    f"{largest_text}; expected a smaller replica or other allowed families",
-                )
-            ]
-        )
-    return fitting
-
-
-def _pool_name(gpu_type: str, shared: bool, capacity_type: CapacityType) -> str:
+def _pool_name(gpu_type: str, shared: bool, capacity_type: CapacityType, instance: InstanceType | None) -> str:
     kind = "cpu" if gpu_type == "none" else gpu_type
-    return f"{kind}{'-shared' if shared else ''}-{'spot' if capacity_type == 'SPOT' else 'ondemand'}"
+    base = f"{kind}{'-shared' if shared else ''}-{'spot' if capacity_type == 'SPOT' else 'ondemand'}"
+    return base if instance is None else f"{base}-{instance.name.replace('.', '-')}"
 
 
-def _nodes_for(specs: Sequence[ModelSpec], replicas: dict[str, int], node: InstanceType, sharing: int) -> int:
-    if node.gpus == 0:
-        cpu = sum(spec.serving.resources.cpu * replicas[spec.name] for spec in specs)
-        memory = sum(spec.serving.resources.memory_gib * replicas[spec.name] for spec in specs)
-        return max(
-            math.ceil(cpu / (node.vcpu - NODE_OVERHEAD_CPU)),
-            math.ceil(memory / (node.memory_gib - NODE_OVERHEAD_MEMORY_GIB)),
-        )
-    nodes = 0
-    for spec in specs:
-        per_node = (node.gpus // spec.accelerator.gpus_per_replica) * (sharing if spec.accelerator.shareable else 1)
-        per_node = min(
-            per_node,
-            int((node.vcpu - NODE_OVERHEAD_CPU) // spec.serving.resources.cpu),
-            int((node.memory_gib - NODE_OVERHEAD_MEMORY_GIB) // spec.serving.resources.memory_gib),
-        )
-        nodes += math.ceil(replicas[spec.name] / max(per_node, 1))
-    return nodes
+def place(
+    requests: Sequence[PlacementRequest],
+    config: EnvironmentConfig,
+    catalog: Catalog,
+    measured_gpu_memory_gib: Mapping[str, float] | None = None,
+) -> Placement:
+    """Size every model, split its replicas by capacity type, and pack them onto node pools.
 
-
-def place(requests: Sequence[PlacementRequest], config: EnvironmentConfig, catalog: Catalog) -> Placement:
-    """Group models into pools and size each pool for min (desired) and max replicas."""
+    `measured_gpu_memory_gib` (model name -> GiB, e.g. from the registry) overrides
+    the spec's GPU memory, as does a request's own measured figure. Raises InputError
+    listing every model that fits no allowed instance type.
+    """
+    measured = dict(measured_gpu_memory_gib or {})
     problems: list[Problem] = []
-    groups: dict[tuple[str, bool, CapacityType], list[tuple[ModelSpec, list[InstanceType]]]] = defaultdict(list)
-    pools_by_model: dict[str, tuple[str, ...]] = {}
-    replicas_per_gpu: dict[str, int] = {}
-    base_share: dict[tuple[str, str], tuple[int, int]] = {}
-    for request in requests:
+    sizes: dict[str, ReplicaSize] = {}
+    groups: dict[tuple[str, bool, CapacityType], list[Demand]] = defaultdict(list)
+    parts_by_model: dict[str, list[tuple[str, bool, CapacityType]]] = {}
+    for request in sorted(requests, key=lambda item: item.spec.name):
         spec = request.spec
+        figure = request.measured_gpu_memory_gib if request.measured_gpu_memory_gib is not None else measured.get(spec.name)
         try:
-            candidates = _candidates(spec, config, catalog, request.source)
+            size = size_replica(spec, config, catalog, request.source, figure)
         except InputError as error:
             problems.extend(error.problems)
             continue
-        shared = spec.accelerator.shareable
-        types = capacity_types(spec, config)
-        replicas_per_gpu[spec.name] = config.gpu.time_slicing_replicas if shared else 1
-        names: list[str] = []
-        for index, capacity_type in enumerate(types):
-            groups[(spec.accelerator.gpu_type, shared, capacity_type)].append((spec, candidates))
-            names.append(_pool_name(spec.accelerator.gpu_type, shared, capacity_type))
-            if len(types) == 2:
-                # On-demand base carries min replicas; spot burst carries the rest.
-                minimum, maximum = spec.scaling.min_replicas, spec.scaling.max_replicas
-                base_share[(spec.name, capacity_type)] = (
-                    (minimum, minimum) if index == 0 else (0, maximum - minimum)
-                )
-        pools_by_model[spec.name] = tuple(names)
+        sizes[spec.name] = size
+        keys: list[tuple[str, bool, CapacityType]] = []
+        for capacity, steady, peak in capacity_split(spec, config):
+            key = (size.gpu_type, size.shared, capacity)
+            groups[key].append(Demand(size, capacity, steady, peak))
+            keys.append(key)
+        parts_by_model[spec.name] = keys
     if problems:
         raise InputError(problems)
 
     pools: list[NodePool] = []
-    for (gpu_type, shared, capacity_type), members in sorted(groups.items()):
-        specs = [spec for spec, _ in members]
-        common = set.intersection(*(set(item.name for item in candidates) for _, candidates in members))
-        ranked = [item for item in members[0][1] if item.name in common] or members[0][1]
-        primary = ranked[0]
-        same_shape = [item for item in ranked if item.gpus == primary.gpus]
-        wanted = config.spot.min_instance_types if capacity_type == "SPOT" else 1
-        instance_types = tuple(item.name for item in same_shape[: max(wanted, 3 if capacity_type == "SPOT" else 1)])
-        sharing = config.gpu.time_slicing_replicas if shared else 1
-        low = {spec.name: base_share.get((spec.name, capacity_type), (spec.scaling.min_replicas, 0))[0] for spec in specs}
-        high = {
-            spec.name: base_share.get((spec.name, capacity_type), (0, spec.scaling.max_replicas))[1] for spec in specs
-        }
-        min_size = _nodes_for(specs, low, primary, sharing)
-        max_size = max(_nodes_for(specs, high, primary, sharing), min_size, 1)
-        name = _pool_name(gpu_type, shared, capacity_type)
-        taints = (Taint(GPU_TAINT_KEY, "true", GPU_TAINT_EFFECT),) if gpu_type != "none" else ()
-        pools.append(
-            NodePool(
-                name=name,
-                gpu_type=gpu_type,
-                capacity_type=capacity_type,
-                instance_types=instance_types,
-                gpus_per_node=primary.gpus,
-                min_size=min_size,
-                max_size=max_size,
-                desired_size=min_size,
-                time_slicing_replicas=sharing,
-                labels=(
-                    (LABEL_CAPACITY_TYPE, capacity_type.lower().replace("_", "-")),
-                    (LABEL_GPU_TYPE, gpu_type),
-                    (LABEL_NODE_POOL, name),
-                ),
-                taints=taints,
-                models=tuple(sorted(spec.name for spec in specs)),
-                hourly_usd=primary.price(capacity_type),
+    pool_of: dict[tuple[str, tuple[str, bool, CapacityType]], str] = {}
+    for key in sorted(groups):
+        gpu_type, shared, capacity = key
+        planner = _GroupPlanner(groups[key], capacity)
+        planned = planner.plan()
+        for primary, members in planned:
+            steady, peak, _ = planner.evaluate(primary, members)
+            name = _pool_name(gpu_type, shared, capacity, primary if len(planned) > 1 else None)
+            instance_types = _diversified(primary, members, config) if capacity == "SPOT" else (primary.name,)
+            for member in members:
+                pool_of[(member.size.model, key)] = name
+            pools.append(
+                NodePool(
+                    name=name,
+                    gpu_type=gpu_type,
+                    capacity_type=capacity,
+                    instance_types=instance_types,
+                    gpus_per_node=primary.gpus,
+                    min_size=steady,
+                    max_size=max(peak, steady, 1),
+                    desired_size=steady,
+                    time_slicing_replicas=config.gpu.time_slicing_replicas if shared else 1,
+                    labels=(
+                        (LABEL_CAPACITY_TYPE, capacity.lower().replace("_", "-")),
+                        (LABEL_GPU_TYPE, gpu_type),
+                        (LABEL_NODE_POOL, name),
+                    ),
+                    taints=(Taint(GPU_TAINT_KEY, "true", GPU_TAINT_EFFECT),) if gpu_type != "none" else (),
+                    models=tuple(member.size.model for member in members),
+                    hourly_usd=primary.price(capacity),
+                    replicas=tuple((member.size.model, member.steady, member.peak) for member in members),
+                )
             )
-        )
-    return Placement(tuple(pools), pools_by_model, replicas_per_gpu)
+    pools.sort(key=lambda pool: pool.name)
+    pools_by_model = {model: tuple(pool_of[(model, key)] for key in keys) for model, keys in parts_by_model.items()}
+    replicas_per_gpu = {model: size.slots_per_gpu if size.is_gpu else 1 for model, size in sizes.items()}
+    return Placement(tuple(pools), pools_by_model, replicas_per_gpu, sizes)

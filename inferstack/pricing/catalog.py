@@ -1,4 +1,10 @@
-"""The instance price catalogue (catalog.yaml beside this module), with per-stack overrides."""
+"""The instance price catalogue (catalog.yaml beside this module), with per-stack overrides.
+
+The file lists on-demand list prices in its base region (us-east-1) and a regional
+factor per region; a stack may replace on-demand prices with negotiated rates
+(`inferstack:price_overrides`) and the typical spot discount of a family
+(`inferstack:spot_discount_overrides`).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,10 @@ from typing import Any
 
 import yaml
 
+from inferstack.problems import InputError, Problem
+
 CATALOG_FILE = Path(__file__).with_name("catalog.yaml")
+OVERRIDE_SOURCE = "stack config"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +34,13 @@ class InstanceType:
     memory_gib: float
     on_demand_usd_hour: float
     spot_usd_hour: float
+    gpu_memory_gib: float = 0.0
+    """Total GPU memory of the instance (all its GPUs), GiB."""
+
+    @property
+    def gpu_memory_per_gpu_gib(self) -> float:
+        """Memory of one of its GPUs, GiB (0 without GPUs)."""
+        return self.gpu_memory_gib / self.gpus if self.gpus else 0.0
 
     def price(self, capacity_type: str) -> float:
         """USD per hour for SPOT or ON_DEMAND capacity."""
@@ -39,6 +55,13 @@ class Catalog:
     as_of: str
     hours_per_month: float
     instances: Mapping[str, InstanceType]
+    source: str = ""
+    currency: str = "USD"
+    region_factor: float = 1.0
+    region_factor_exact: bool = True
+    """False when the region's prices are the base region's times an approximate factor."""
+    overridden: tuple[str, ...] = ()
+    """Instance types whose on-demand price came from the stack's price_overrides."""
 
     def for_gpu(self, gpu_type: str) -> list[InstanceType]:
         """Instance types carrying that GPU (or none), cheapest per accelerator first."""
@@ -52,20 +75,59 @@ def _raw_catalog() -> dict[str, Any]:
         return yaml.safe_load(handle)
 
 
-def load_catalog(region: str, price_overrides: Mapping[str, float] | None = None) -> Catalog:
+def _override_problems(
+    raw: dict[str, Any], price_overrides: Mapping[str, float], spot_discount_overrides: Mapping[str, float]
+) -> list[Problem]:
+    problems: list[Problem] = []
+    known = raw["instances"]
+    for name in sorted(price_overrides):
+        if name not in known:
+            problems.append(
+                Problem(
+                    OVERRIDE_SOURCE,
+                    f"inferstack:price_overrides.{name}",
+                    f"unknown instance type '{name}'; expected one of the catalogue's types ({', '.join(sorted(known))})",
+                )
+            )
+    families = {name.split(".", 1)[0] for name in known}
+    for family in sorted(spot_discount_overrides):
+        if family not in families:
+            problems.append(
+                Problem(
+                    OVERRIDE_SOURCE,
+                    f"inferstack:spot_discount_overrides.{family}",
+                    f"unknown instance family '{family}'; expected one of: {', '.join(sorted(families))}",
+                )
+            )
+    return problems
+
+
+def load_catalog(
+    region: str,
+    price_overrides: Mapping[str, float] | None = None,
+    spot_discount_overrides: Mapping[str, float] | None = None,
+) -> Catalog:
     """The catalogue priced for `region`, with negotiated on-demand prices replacing list prices.
 
-    Regions the file does not list keep us-east-1 prices (factor 1.0); spot prices
-    apply the family's typical discount to the (possibly overridden) on-demand price.
+    Regions the file does not list keep base-region prices (factor 1.0, marked inexact);
+    an override is taken as the region's own price (no factor applied). Spot prices
+    apply the family's typical discount (or its override) to the final on-demand price.
+    Unknown instance types or families in the overrides raise InputError.
     """
     raw = _raw_catalog()
-    factor = float(raw["regions"].get(region, 1.0))
-    discounts: dict[str, float] = raw["spot_discount"]
     overrides = dict(price_overrides or {})
+    discount_overrides = dict(spot_discount_overrides or {})
+    problems = _override_problems(raw, overrides, discount_overrides)
+    if problems:
+        raise InputError(problems)
+    region_facts = raw["regions"].get(region)
+    factor = float(region_facts["factor"]) if region_facts else 1.0
+    exact = bool(region_facts["exact"]) if region_facts else region == raw["base_region"]
+    discounts: dict[str, float] = {**raw["spot_discount"], **discount_overrides}
     instances: dict[str, InstanceType] = {}
     for name, facts in raw["instances"].items():
         family = name.split(".", 1)[0]
-        on_demand = overrides.get(name, float(facts["on_demand_usd_hour"]) * factor)
+        on_demand = overrides[name] if name in overrides else float(facts["on_demand_usd_hour"]) * factor
         instances[name] = InstanceType(
             name=name,
             family=family,
@@ -75,5 +137,16 @@ def load_catalog(region: str, price_overrides: Mapping[str, float] | None = None
             memory_gib=float(facts["memory_gib"]),
             on_demand_usd_hour=round(on_demand, 5),
             spot_usd_hour=round(on_demand * (1 - float(discounts.get(family, 0.0))), 5),
+            gpu_memory_gib=float(facts["gpu_memory_gib"]),
         )
-    return Catalog(region=region, as_of=str(raw["as_of"]), hours_per_month=float(raw["hours_per_month"]), instances=instances)
+    return Catalog(
+        region=region,
+        as_of=str(raw["as_of"]),
+        hours_per_month=float(raw["hours_per_month"]),
+        instances=instances,
+        source=str(raw["source"]),
+        currency=str(raw["currency"]),
+        region_factor=factor,
+        region_factor_exact=exact,
+        overridden=tuple(sorted(overrides)),
+    )

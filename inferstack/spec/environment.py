@@ -181,6 +181,12 @@ class EnvironmentConfig(StrictModel):
     price_overrides: dict[Annotated[str, Field(pattern=r"^[a-z0-9]+\.[a-z0-9]+$")], Annotated[float, Field(gt=0)]] = Field(
         default_factory=dict, description="Negotiated on-demand USD/hour per instance type, replacing the catalogue."
     )
+    spot_discount_overrides: dict[
+        Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")], Annotated[float, Field(ge=0, lt=1)]
+    ] = Field(
+        default_factory=dict,
+        description="Typical spot discount per instance family (fraction saved, e.g. 0.6), replacing the catalogue's estimate.",
+    )
 
     @model_validator(mode="after")
     def _team_budgets_fit(self) -> EnvironmentConfig:

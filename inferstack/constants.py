@@ -52,3 +52,47 @@ KSERVE_DEPLOYMENT_MODE_ANNOTATION: Final = "serving.kserve.io/deploymentMode"
 KSERVE_AUTOSCALER_CLASS_ANNOTATION: Final = "serving.kserve.io/autoscalerClass"
 KSERVE_METRIC_ANNOTATION: Final = "serving.kserve.io/metric"
 KSERVE_TARGET_ANNOTATION: Final = "serving.kserve.io/targetUtilizationPercentage"
+
+# Annotations inferstack sets on InferenceServices.
+ANNOTATION_APPROVED_STAGE: Final = "inferstack.io/approved-stage"
+ANNOTATION_TRAFFIC_SPLIT: Final = "inferstack.io/traffic-split"
+ANNOTATION_MODEL_VERSION: Final = "inferstack.io/model-version"
+KNATIVE_AUTOSCALING_CLASS_ANNOTATION: Final = "autoscaling.knative.dev/class"
+KNATIVE_KPA_CLASS: Final = "kpa.autoscaling.knative.dev"
+KSERVE_ISVC_POD_LABEL: Final = "serving.kserve.io/inferenceservice"
+KSERVE_PREDICTOR_DEPLOYMENT_SUFFIX: Final = "-predictor"
+"""KServe (standard mode) names the predictor Deployment <isvc>-predictor; KEDA scales that Deployment."""
+
+# Component type tokens added with the components.
+TYPE_MODEL_SERVICE: Final = TYPE_INFERENCE_SERVICE
+TYPE_SERVING_CONTROLLERS: Final = "inferstack:serving:ServingControllers"
+
+# Kubernetes custom resources inferstack renders.
+KEDA_API_VERSION: Final = "keda.sh/v1alpha1"
+PROMETHEUS_OPERATOR_API_VERSION: Final = "monitoring.coreos.com/v1"
+
+# Per-team serving identity and namespace conventions.
+SERVING_SERVICE_ACCOUNT: Final = "model-serving"
+"""Name of the ServiceAccount (one per team namespace) whose IRSA role reads the team's model prefix."""
+IRSA_ROLE_ARN_ANNOTATION: Final = "eks.amazonaws.com/role-arn"
+POD_SECURITY_ENFORCE_LABEL: Final = "pod-security.kubernetes.io/enforce"
+POD_SECURITY_WARN_LABEL: Final = "pod-security.kubernetes.io/warn"
+
+# NVIDIA device plugin: nodes pick a named sharing config through this label.
+DEVICE_PLUGIN_CONFIG_LABEL: Final = "nvidia.com/device-plugin.config"
+DEVICE_PLUGIN_DEFAULT_CONFIG: Final = "default"
+
+# Cluster Autoscaler auto-discovery tags (k8s.io/cluster-autoscaler/<cluster> is added per cluster).
+CLUSTER_AUTOSCALER_ENABLED_TAG: Final = "k8s.io/cluster-autoscaler/enabled"
+CLUSTER_AUTOSCALER_LABEL_TAG_PREFIX: Final = "k8s.io/cluster-autoscaler/node-template/label/"
+CLUSTER_AUTOSCALER_TAINT_TAG_PREFIX: Final = "k8s.io/cluster-autoscaler/node-template/taint/"
+CLUSTER_AUTOSCALER_NAMESPACE: Final = "kube-system"
+CLUSTER_AUTOSCALER_SERVICE_ACCOUNT: Final = "cluster-autoscaler"
+
+# Grafana's dashboard sidecar (kube-prometheus-stack) loads ConfigMaps with this label.
+GRAFANA_DASHBOARD_LABEL: Final = "grafana_dashboard"
+PROMETHEUS_RELEASE_NAME: Final = "kube-prometheus-stack"
+PROMETHEUS_FULLNAME: Final = "kps"
+"""fullnameOverride of kube-prometheus-stack: Prometheus is then served at kps-prometheus.<ns>.svc:9090."""
+PLATFORM_RUNBOOK_BASE_URL: Final = "https://github.com/inferstack/inferstack/blob/main/docs/runbooks"
+"""Runbooks of platform-level alerts (spot interruption, node-group health): <base>/<alert>.md."""

@@ -1,0 +1,318 @@
+"""Render layer: Blueprint -> Kubernetes manifests, checked against the kserve SDK and the Kubernetes OpenAPI schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+from kserve import V1beta1InferenceService
+
+from inferstack.blueprint import Blueprint
+from inferstack.compiler import compile_blueprint
+from inferstack.constants import (
+    ANNOTATION_APPROVED_STAGE,
+    ANNOTATION_TRAFFIC_SPLIT,
+    GPU_RESOURCE,
+    IRSA_ROLE_ARN_ANNOTATION,
+    KSERVE_DEPLOYMENT_MODE_ANNOTATION,
+    LABEL_COST_CENTER,
+    LABEL_ENVIRONMENT,
+    LABEL_MODEL,
+    LABEL_NODE_POOL,
+    LABEL_TEAM,
+)
+from inferstack.problems import InputError
+from inferstack.render.autoscaling import needs_scaled_object, render_scaled_object
+from inferstack.render.availability import needs_disruption_budget, render_disruption_budget
+from inferstack.render.inference_service import ServingVariant, render_inference_service
+from inferstack.render.monitoring import (
+    prometheus_url,
+    render_dcgm_service_monitor,
+    render_gpu_fleet_dashboard,
+    render_platform_rules,
+    render_team_dashboard,
+    render_team_pod_monitor,
+    render_team_rules,
+)
+from inferstack.render.serialize import from_manifest, to_manifest
+from inferstack.render.team import render_namespace, render_network_policy, render_resource_quota, render_service_account
+from inferstack.spec import ModelSpec, load_environment
+from inferstack.spec.loader import LoadedSpec, load_specs
+from tests.spec_factory import spec_document
+
+KUBERNETES_VERSION = "1.33.0"
+"""Pinned schema version (kubernetes-validate ships 1.25..1.37 offline); matches the stacks' cluster version."""
+
+
+def _blueprint(repo_root: Path, environment: str, *documents: dict[str, Any]) -> Blueprint:
+    config = load_environment(repo_root / "stacks", environment)
+    loaded = [LoadedSpec(ModelSpec.model_validate(document), "specs/test.yaml") for document in documents]
+    return compile_blueprint(loaded, config)
+
+
+def _shipped(repo_root: Path, environment: str) -> Blueprint:
+    return compile_blueprint(load_specs([repo_root / "model_specs"]), load_environment(repo_root / "stacks", environment))
+
+
+def _validate_core(manifest: dict[str, Any]) -> None:
+    kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
+
+
+def _deserialize_isvc(manifest: dict[str, Any]) -> V1beta1InferenceService:
+    typed = from_manifest(manifest, "V1beta1InferenceService")
+    assert isinstance(typed, V1beta1InferenceService)
+    return typed
+
+
+def test_serialize_uses_attribute_map_and_drops_nulls() -> None:
+    from kserve import V1beta1ModelFormat, V1beta1ModelSpec
+
+    manifest = to_manifest(V1beta1ModelSpec(model_format=V1beta1ModelFormat(name="onnx"), storage_uri="s3://b/k/"))
+    assert manifest == {"modelFormat": {"name": "onnx"}, "storageUri": "s3://b/k/", "name": ""}
+
+
+def test_from_manifest_rejects_snake_case_and_unknown_keys() -> None:
+    with pytest.raises(ValueError, match="storage_uri"):
+        from_manifest({"storage_uri": "s3://b/k/", "modelFormat": {"name": "onnx"}}, "V1beta1ModelSpec")
+    with pytest.raises(ValueError, match="expected int"):
+        from_manifest({"minReplicas": "two"}, "V1beta1PredictorSpec")
+
+
+def test_inference_service_keys_labels_and_annotations(repo_root: Path) -> None:
+    blueprint = _blueprint(
+        repo_root,
+        "prod",
+        spec_document(
+            scaling={"min_replicas": 2, "max_replicas": 4, "metric": "gpu-utilization", "target": 60},
+            serving={"batching": {"max_batch_size": 16, "max_latency_ms": 20}, "resources": {"cpu": 1.5, "memory_gib": 6}},
+            registry={"stage": "prod"},
+            cost_center="cc-42",
+        ),
+    )
+    deployment = blueprint.model("demo-model")
+    manifest = render_inference_service(deployment, blueprint)
+    metadata = manifest["metadata"]
+    assert metadata["annotations"][KSERVE_DEPLOYMENT_MODE_ANNOTATION] == "Standard"
+    assert metadata["annotations"][ANNOTATION_APPROVED_STAGE] == "prod"
+    assert metadata["annotations"][ANNOTATION_TRAFFIC_SPLIT] == "none"
+    assert metadata["labels"][LABEL_TEAM] == "demo"
+    assert metadata["labels"][LABEL_MODEL] == "demo-model"
+    assert metadata["labels"][LABEL_ENVIRONMENT] == "prod"
+    assert metadata["labels"][LABEL_COST_CENTER] == "cc-42"
+    predictor = manifest["spec"]["predictor"]
+    assert predictor["minReplicas"] == 2 and predictor["maxReplicas"] == 4
+    assert predictor["batcher"] == {"maxBatchSize": 16, "maxLatency": 20}
+    assert predictor["serviceAccountName"] == "model-serving"
+    model = predictor["model"]
+    assert model["modelFormat"] == {"name": "onnx"}
+    assert model["storageUri"] == "s3://inferstack-models-prod/models/demo/demo-model/1.0.0/"
+    assert model["resources"]["requests"] == {"cpu": "1500m", "memory": "6Gi", GPU_RESOURCE: "1"}
+    assert model["resources"]["limits"] == model["resources"]["requests"]
+    security = model["securityContext"]
+    assert security["runAsNonRoot"] is True
+    assert security["allowPrivilegeEscalation"] is False
+    assert security["capabilities"] == {"drop": ["ALL"]}
+    assert security["readOnlyRootFilesystem"] is True
+    text = json.dumps(manifest)
+    for snake in ("storage_uri", "min_replicas", "model_format", "service_account_name", "null"):
+        assert snake not in text
+    # Round trip through the kserve SDK models keeps every field.
+    typed = _deserialize_isvc(manifest)
+    assert to_manifest(typed) == manifest
+
+
+def test_tolerations_and_affinity_follow_the_pools(repo_root: Path) -> None:
+    blueprint = _blueprint(repo_root, "prod", spec_document(scaling={"min_replicas": 2, "max_replicas": 6}))
+    deployment = blueprint.model("demo-model")
+    predictor = render_inference_service(deployment, blueprint)["spec"]["predictor"]
+    taints = {(t.key, t.value, t.effect) for pool in deployment.node_pools for t in blueprint.pool(pool).taints}
+    assert {(t["key"], t["value"], t["effect"]) for t in predictor["tolerations"]} == taints
+    assert all(t["operator"] == "Equal" for t in predictor["tolerations"])
+    terms = predictor["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    assert terms[0]["matchExpressions"][0] == {"key": LABEL_NODE_POOL, "operator": "In", "values": list(deployment.node_pools)}
+    # prod buys an on-demand base: it is preferred.
+    preferred = predictor["affinity"]["nodeAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+    assert preferred[0]["preference"]["matchExpressions"][0]["values"] == [deployment.node_pools[0]]
+    assert blueprint.pool(deployment.node_pools[0]).capacity_type == "ON_DEMAND"
+
+
+def test_cpu_model_gets_no_gpu_and_no_toleration(repo_root: Path) -> None:
+    blueprint = _blueprint(repo_root, "dev", spec_document(accelerator={"gpu_type": "none"}))
+    predictor = render_inference_service(blueprint.model("demo-model"), blueprint)["spec"]["predictor"]
+    assert GPU_RESOURCE not in predictor["model"]["resources"]["requests"]
+    assert "tolerations" not in predictor
+
+
+def test_variant_renders_another_version(repo_root: Path) -> None:
+    blueprint = _blueprint(repo_root, "staging", spec_document())
+    deployment = blueprint.model("demo-model")
+    manifest = render_inference_service(deployment, blueprint, ServingVariant(name_suffix="stable", version="0.9.0", role="stable"))
+    assert manifest["metadata"]["name"] == "demo-model-stable"
+    assert manifest["spec"]["predictor"]["model"]["storageUri"].endswith("/demo-model/0.9.0/")
+
+
+def test_serverless_canary_sets_traffic_percent_and_knative_scaling(repo_root: Path) -> None:
+    blueprint = _blueprint(
+        repo_root,
+        "staging",
+        spec_document(
+            serving={"deployment_mode": "serverless"},
+            scaling={"min_replicas": 1, "max_replicas": 3, "metric": "rps", "target": 50},
+            rollout={"strategy": "canary", "stable_version": "0.9.0", "canary_percent": 10},
+        ),
+    )
+    deployment = blueprint.model("demo-model")
+    predictor = render_inference_service(deployment, blueprint)["spec"]["predictor"]
+    assert predictor["canaryTrafficPercent"] == 10
+    assert (predictor["scaleMetric"], predictor["scaleTarget"]) == ("rps", 50)
+    assert not needs_scaled_object(deployment)
+
+
+def test_serverless_with_gpu_metric_is_bad_input(repo_root: Path) -> None:
+    blueprint = _blueprint(
+        repo_root,
+        "staging",
+        spec_document(serving={"deployment_mode": "serverless"}, scaling={"min_replicas": 1, "max_replicas": 2, "metric": "latency", "target": 100}),
+    )
+    with pytest.raises(InputError, match="scaling.metric"):
+        render_inference_service(blueprint.model("demo-model"), blueprint)
+
+
+@pytest.mark.parametrize(
+    ("metric", "metric_type", "needle"),
+    [
+        ("gpu-utilization", "Value", "DCGM_FI_DEV_GPU_UTIL"),
+        ("latency", "Value", "histogram_quantile(0.95"),
+        ("rps", "AverageValue", "_count"),
+        ("concurrency", "AverageValue", "_sum"),
+    ],
+)
+def test_scaled_object_follows_the_metric(repo_root: Path, metric: str, metric_type: str, needle: str) -> None:
+    blueprint = _blueprint(repo_root, "prod", spec_document(scaling={"min_replicas": 1, "max_replicas": 5, "metric": metric, "target": 40}))
+    deployment = blueprint.model("demo-model")
+    scaled = render_scaled_object(deployment, blueprint, prometheus_url(blueprint))
+    trigger = scaled["spec"]["triggers"][0]
+    assert trigger["type"] == "prometheus" and trigger["metricType"] == metric_type
+    assert needle in trigger["metadata"]["query"] and trigger["metadata"]["threshold"] == "40"
+    assert scaled["spec"]["scaleTargetRef"]["name"] == "demo-model-predictor"
+    assert scaled["spec"]["minReplicaCount"] == 1
+
+
+def test_scale_to_zero_only_where_allowed(repo_root: Path) -> None:
+    zero = _blueprint(repo_root, "dev", spec_document(scaling={"min_replicas": 0, "max_replicas": 2, "scale_to_zero": True}))
+    kept = _blueprint(repo_root, "dev", spec_document(scaling={"min_replicas": 1, "max_replicas": 2}))
+    zero_object = render_scaled_object(zero.model("demo-model"), zero, prometheus_url(zero))
+    kept_object = render_scaled_object(kept.model("demo-model"), kept, prometheus_url(kept))
+    assert zero_object["spec"]["minReplicaCount"] == 0
+    assert zero_object["spec"]["triggers"][0]["metadata"]["activationThreshold"] == "0"
+    assert kept_object["spec"]["minReplicaCount"] == 1
+    assert render_inference_service(zero.model("demo-model"), zero)["spec"]["predictor"]["minReplicas"] == 0
+
+
+def test_disruption_budget_only_from_two_replicas(repo_root: Path) -> None:
+    two = _blueprint(repo_root, "prod", spec_document(scaling={"min_replicas": 2, "max_replicas": 4}))
+    one = _blueprint(repo_root, "prod", spec_document(scaling={"min_replicas": 1, "max_replicas": 4}))
+    assert needs_disruption_budget(two.model("demo-model"))
+    assert not needs_disruption_budget(one.model("demo-model"))
+    budget = render_disruption_budget(two.model("demo-model"), two)
+    assert budget["spec"]["maxUnavailable"] == 1
+    _validate_core(budget)
+
+
+def test_every_core_object_of_the_shipped_specs_validates(repo_root: Path) -> None:
+    checked = 0
+    for environment in ("dev", "staging", "prod"):
+        blueprint = _shipped(repo_root, environment)
+        for team in blueprint.teams:
+            role = f"arn:aws:iam::123456789012:role/{team.name}-serving"
+            for manifest in (
+                render_namespace(team, blueprint),
+                render_service_account(team, blueprint, role),
+                render_network_policy(team, blueprint, ["gateway-system"]),
+                render_resource_quota(team, blueprint),
+                render_team_dashboard(team, blueprint),
+            ):
+                _validate_core(manifest)
+                checked += 1
+        _validate_core(render_gpu_fleet_dashboard(blueprint))
+        for deployment in blueprint.models:
+            if needs_disruption_budget(deployment):
+                _validate_core(render_disruption_budget(deployment, blueprint))
+                checked += 1
+            manifest = render_inference_service(deployment, blueprint)
+            assert to_manifest(_deserialize_isvc(manifest)) == manifest
+    assert checked > 20
+
+
+def test_strict_validation_rejects_a_misspelled_field(repo_root: Path) -> None:
+    blueprint = _shipped(repo_root, "prod")
+    quota = render_resource_quota(blueprint.teams[0], blueprint)
+    quota["spec"]["hardd"] = quota["spec"].pop("hard")
+    with pytest.raises(kubernetes_validate.ValidationError):
+        _validate_core(quota)
+
+
+def test_service_account_carries_the_role(repo_root: Path) -> None:
+    blueprint = _shipped(repo_root, "prod")
+    account = render_service_account(blueprint.teams[0], blueprint, "arn:aws:iam::123456789012:role/x")
+    assert account["metadata"]["annotations"] == {IRSA_ROLE_ARN_ANNOTATION: "arn:aws:iam::123456789012:role/x"}
+
+
+def test_quota_covers_gpus_at_max_replicas(repo_root: Path) -> None:
+    blueprint = _blueprint(
+        repo_root, "prod", spec_document(accelerator={"gpu_type": "l4", "gpus_per_replica": 2, "gpu_memory_gib": 30}, scaling={"min_replicas": 1, "max_replicas": 3})
+    )
+    quota = render_resource_quota(blueprint.teams[0], blueprint)
+    assert quota["spec"]["hard"]["requests.nvidia.com/gpu"] == str(2 * (3 + 1))
+
+
+def test_network_policy_denies_by_default_and_admits_gateway_and_monitoring(repo_root: Path) -> None:
+    blueprint = _shipped(repo_root, "prod")
+    policy = render_network_policy(blueprint.teams[0], blueprint, ["gateway-system"])
+    assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
+    admitted = {
+        peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+        for peer in policy["spec"]["ingress"][0]["from"]
+        if "namespaceSelector" in peer
+    }
+    assert admitted == {"gateway-system", "monitoring"}
+
+
+def test_every_alert_has_summary_and_runbook(repo_root: Path) -> None:
+    blueprint = _shipped(repo_root, "prod")
+    rules = [render_team_rules(team, blueprint) for team in blueprint.teams] + [render_platform_rules(blueprint)]
+    names: set[str] = set()
+    for rule in rules:
+        for group in rule["spec"]["groups"]:
+            for alert in group["rules"]:
+                names.add(alert["alert"])
+                assert alert["annotations"]["summary"]
+                assert alert["annotations"]["runbook_url"].startswith("https://")
+    assert {
+        "ModelLatencySLOBreached",
+        "ModelErrorRateSLOBreached",
+        "ModelGpuMemoryPressure",
+        "ModelGpuIdle",
+        "ModelFeatureDrift",
+        "SpotNodeInterrupted",
+    } <= names
+
+
+def test_monitors_select_team_pods_and_dcgm(repo_root: Path) -> None:
+    blueprint = _shipped(repo_root, "prod")
+    team = blueprint.teams[0]
+    monitor = render_team_pod_monitor(team, blueprint)
+    assert monitor["spec"]["selector"]["matchLabels"] == {LABEL_TEAM: team.name}
+    assert render_dcgm_service_monitor(blueprint)["spec"]["endpoints"][0]["honorLabels"] is True
+
+
+def test_dashboards_are_valid_json_per_team(repo_root: Path) -> None:
+    blueprint = _shipped(repo_root, "prod")
+    vision = next(team for team in blueprint.teams if team.name == "vision")
+    configmap = render_team_dashboard(vision, blueprint)
+    dashboard = json.loads(next(iter(configmap["data"].values())))
+    assert dashboard["uid"] == "inferstack-vision-prod"
+    assert len(dashboard["panels"]) == 3 * len(vision.models)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -316,7 +317,7 @@ def secure_stack(environment: str) -> list[PolicyResource]:
         res(p.K8S_NAMESPACE, ns, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": _labels(env)}}),
         res(
             p.K8S_SERVICE_ACCOUNT,
-            "vision-serving",
+            "vision-serving-sa",
             {"metadata": {"name": "vision-serving", "namespace": ns, "labels": _labels(env), "annotations": {"eks.amazonaws.com/role-arn": "arn"}}},
         ),
         res(
@@ -357,9 +358,17 @@ def secure_stack(environment: str) -> list[PolicyResource]:
     return storage + identity + compute + kubernetes
 
 
+_PATH_PART = re.compile(r"\[([^\]]+)\]|([^.\[\]]+)")
+
+
+def path_parts(dotted: str) -> list[str]:
+    """`a.b[nvidia.com/gpu].0` -> ["a", "b", "nvidia.com/gpu", "0"]: brackets hold keys that contain dots."""
+    return [bracketed or plain for bracketed, plain in _PATH_PART.findall(dotted)]
+
+
 def set_path(props: dict[str, Any], dotted: str, value: Any) -> None:
-    """Set `a.b.0.c` inside nested dicts/lists (creating dicts); a value of "__delete__" removes the key."""
-    parts = dotted.split(".")
+    """Set a value at a path inside nested dicts/lists (creating dicts); the value "__delete__" removes the key."""
+    parts = path_parts(dotted)
     current: Any = props
     for part in parts[:-1]:
         if isinstance(current, list):
@@ -378,6 +387,7 @@ def set_path(props: dict[str, Any], dotted: str, value: Any) -> None:
 def patched(resources: list[PolicyResource], patches: list[Mapping[str, Any]], environment: str) -> list[PolicyResource]:
     """Apply corpus patches: `{resource: NAME, set: {path: value}}`, `{remove: NAME}`, `{add: {type, name, props}}`."""
     by_name = {resource.name: resource for resource in resources}
+    assert len(by_name) == len(resources), "baseline resource names must be unique"
     order = [resource.name for resource in resources]
     for patch in patches:
         if "remove" in patch:

@@ -56,10 +56,10 @@ class PolicyResource:
 
 @dataclass(frozen=True, slots=True)
 class CostFigures:
-    """Monthly cost of a stack as the cost model estimates it, in USD."""
+    """Monthly cost of a stack as the cost model estimates it, in USD; None where a figure was not supplied."""
 
-    monthly_usd: float
-    by_team: Mapping[str, float] = field(default_factory=dict)
+    monthly_usd: float | None
+    by_team: Mapping[str, float] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +117,7 @@ class PolicyContext:
             cluster_log_types=tuple(config.cluster.log_types),
             availability_zones=tuple(config.network.availability_zones),
             monthly_cost_usd=cost.monthly_usd if cost is not None else None,
-            team_monthly_cost_usd=dict(cost.by_team) if cost is not None else None,
+            team_monthly_cost_usd=dict(cost.by_team) if cost is not None and cost.by_team is not None else None,
         )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from inferstack.constants import (
@@ -384,7 +384,7 @@ def set_path(props: dict[str, Any], dotted: str, value: Any) -> None:
         current[last] = value
 
 
-def patched(resources: list[PolicyResource], patches: list[Mapping[str, Any]], environment: str) -> list[PolicyResource]:
+def patched(resources: list[PolicyResource], patches: Sequence[Mapping[str, Any]], environment: str) -> list[PolicyResource]:
     """Apply corpus patches: `{resource: NAME, set: {path: value}}`, `{remove: NAME}`, `{add: {type, name, props}}`."""
     by_name = {resource.name: resource for resource in resources}
     assert len(by_name) == len(resources), "baseline resource names must be unique"

@@ -99,6 +99,235 @@ def schema(
     console.print(f"wrote {out}")
 
 
+def handles_registry_errors(function: F) -> F:
+    """Turn RegistryError (store unreachable, promotion refused, ...) into one line on stderr and exit code 1."""
+
+    @wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from inferstack.registry.store import RegistryError
+
+        try:
+            return function(*args, **kwargs)
+        except RegistryError as error:
+            err_console.print(error.message, markup=False)
+            raise typer.Exit(EXIT_FAILED) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def find_spec(specs: Path, name: str) -> Any:
+    """The ModelSpec called `name` under `specs`; InputError naming the known specs when absent."""
+    from inferstack.spec.loader import load_specs
+
+    loaded = load_specs([specs])
+    for item in loaded:
+        if item.spec.name == name:
+            return item.spec
+    known = ", ".join(item.spec.name for item in loaded)
+    raise InputError([Problem("--spec", "spec", f"no spec named '{name}' in {specs}; expected one of: {known}")])
+
+
+SpecOption = Annotated[str, typer.Option("--spec", help="Name of the model spec the artifact belongs to.")]
+SpecsOption = Annotated[Path, typer.Option("--specs", help="Folder (or file) of model specs.")]
+StacksOption = Annotated[Path, typer.Option("--stacks", help="Folder of stack files (Pulumi.<env>.yaml).")]
+
+
+@app.command()
+@handles_bad_input
+def gate(
+    model: Annotated[Path, typer.Argument(help="The ONNX model file.")],
+    spec_name: SpecOption,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the gate report as JSON.")] = False,
+    specs: SpecsOption = DEFAULT_SPECS,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic inputs.")] = 0,
+    iterations: Annotated[int, typer.Option("--iterations", min=1, max=100_000, help="Most timed calls per batch size.")] = 200,
+    quantize_advice: Annotated[
+        bool, typer.Option("--quantize-advice", help="Also report what dynamic int8 quantization would save (advice).")
+    ] = False,
+) -> None:
+    """Load, check, smoke-test and measure an ONNX model against its spec. Exit 0 pass, 1 gate failed, 2 bad input."""
+    from inferstack.gate import run_gate
+
+    spec = find_spec(specs, spec_name)
+    report = run_gate(
+        model, spec, seed=seed, max_iterations=iterations, min_iterations=min(10, iterations), quantize_advice=quantize_advice
+    )
+    if json_output:
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        print_gate_report(report)
+    if not report.passed:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def print_gate_report(report: Any) -> None:
+    """The gate report as a rich table and a verdict line."""
+    from rich.table import Table
+
+    console.print(f"{report.model} ({report.model_file}, {report.size_bytes} bytes, sha256 {report.sha256[:12]}...)")
+    console.print(f"provider: {report.provider} ({report.provider_note})")
+    table = Table("batch", "calls", "p50 ms", "p95 ms", "p99 ms", "rows/s")
+    for stats in report.latency:
+        table.add_row(
+            str(stats.batch_size), str(stats.iterations), f"{stats.p50_ms:.3f}", f"{stats.p95_ms:.3f}",
+            f"{stats.p99_ms:.3f}", f"{stats.throughput_per_s:,.0f}",
+        )
+    console.print(table)
+    memory = report.memory
+    gpu = f", GPU {memory.gpu_memory_mib:.1f} MiB" if memory.gpu_memory_mib is not None else ""
+    console.print(f"memory: peak RSS {memory.peak_rss_mib:.1f} MiB (+{memory.rss_delta_mib:.1f} MiB for the model){gpu}")
+    advice = report.quantization
+    if advice is not None:
+        if advice.applicable:
+            console.print(
+                f"int8 advice: {advice.original_size_bytes} -> {advice.quantized_size_bytes} bytes "
+                f"({advice.size_saving_percent:.1f}% smaller), batch-1 p50 {advice.original_p50_ms:.3f} -> "
+                f"{advice.quantized_p50_ms:.3f} ms ({advice.latency_change_percent:+.1f}%); {advice.note}",
+                markup=False,
+            )
+        else:
+            console.print(f"int8 advice: {advice.note}", markup=False)
+    if report.passed:
+        console.print(f"[green]gate passed[/green] (p95 SLO {report.latency_p95_slo_ms:g} ms at batch 1)")
+    else:
+        for failure in report.failures:
+            err_console.print(f"gate failed: {failure}", markup=False)
+
+
+def load_gate_report(path: Path) -> Any:
+    """A gate report written by `inferstack gate --json`; InputError when unreadable."""
+    from pydantic import ValidationError
+
+    from inferstack.gate import GateReport
+    from inferstack.problems import display_path
+
+    try:
+        return GateReport.model_validate_json(path.read_bytes())
+    except OSError as error:
+        raise InputError([Problem(display_path(path), "", f"cannot read the gate report ({error}); expected `inferstack gate --json` output")]) from None
+    except ValidationError as error:
+        raise InputError(
+            [Problem(display_path(path), "", f"not a gate report ({error.error_count()} problems); expected `inferstack gate --json` output")]
+        ) from None
+
+
+@app.command()
+@handles_bad_input
+@handles_registry_errors
+def publish(
+    model: Annotated[Path, typer.Argument(help="The ONNX model file.")],
+    spec_name: SpecOption,
+    version: Annotated[str, typer.Option("--version", help="Version to publish (must not exist yet).")],
+    stack: Annotated[str, typer.Option("--stack", help="Environment whose model store receives the version.")] = "dev",
+    specs: SpecsOption = DEFAULT_SPECS,
+    stacks: StacksOption = DEFAULT_STACKS,
+    gate_report: Annotated[
+        Path | None, typer.Option("--gate-report", help="Reuse `inferstack gate --json` output instead of running the gate.")
+    ] = None,
+    allow_failed_gate: Annotated[
+        bool, typer.Option("--allow-failed-gate", help="Record a version whose gate failed (it can never reach staging).")
+    ] = False,
+) -> None:
+    """Gate the model, then upload it and its metadata to the model store (SSE-KMS, never overwriting a version)."""
+    from inferstack.gate import run_gate
+    from inferstack.registry.store import ModelRegistry, check_version
+
+    check_version(version)
+    check_stack_name(stack)
+    spec = find_spec(specs, spec_name)
+    registry = ModelRegistry.for_stack(stacks, stack)
+    report = load_gate_report(gate_report) if gate_report is not None else run_gate(model, spec)
+    if not report.passed and not allow_failed_gate:
+        for failure in report.failures:
+            err_console.print(f"gate failed: {failure}", markup=False)
+        err_console.print("publish: nothing uploaded; fix the model, or pass --allow-failed-gate to record it anyway", markup=False)
+        raise typer.Exit(EXIT_FAILED)
+    metadata = registry.publish(model, spec, version, report)
+    console.print(
+        f"published {metadata.model} {metadata.version} to {metadata.storage_uri} "
+        f"(sha256 {metadata.sha256[:12]}..., {metadata.sse} {metadata.kms_key_id or 'bucket default key'}, by {metadata.published_by})",
+        markup=False,
+    )
+
+
+@app.command()
+@handles_bad_input
+@handles_registry_errors
+def promote(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    version: Annotated[str, typer.Argument(help="Version to promote.")],
+    to: Annotated[str, typer.Option("--to", help="staging (needs a passed gate) or prod (needs staging first).")],
+    stacks: StacksOption = DEFAULT_STACKS,
+) -> None:
+    """Approve a version for staging or prod: copy it from the previous environment's store and record who, when and the gate figures."""
+    from inferstack.registry.store import ModelRegistry, check_promotion_target, previous_environment
+    from inferstack.registry.store import promote as promote_version
+
+    stage = check_promotion_target(to)
+    source = ModelRegistry.for_stack(stacks, previous_environment(stage))
+    target = ModelRegistry.for_stack(stacks, stage)
+    record = promote_version(source, target, name, version, stage)
+    console.print(
+        f"promoted {name} {version} to {stage} by {record.approved_by} at {record.approved_at} "
+        f"(gate passed: {record.gate.passed}, p95 at batch 1: {record.gate.p95_ms_batch1} ms)",
+        markup=False,
+    )
+
+
+registry_app = typer.Typer(help="The model registry: list versions, write snapshots for the offline plan.", no_args_is_help=True)
+app.add_typer(registry_app, name="registry")
+
+
+@registry_app.command("list")
+@handles_bad_input
+@handles_registry_errors
+def registry_list(
+    name: Annotated[str | None, typer.Argument(help="Only this model.")] = None,
+    stack: Annotated[str, typer.Option("--stack", help="Environment whose model store to list.")] = "dev",
+    stacks: StacksOption = DEFAULT_STACKS,
+) -> None:
+    """Show the versions in an environment's model store and their approved stages."""
+    from rich.table import Table
+
+    from inferstack.registry.store import ModelRegistry
+
+    check_stack_name(stack)
+    registry = ModelRegistry.for_stack(stacks, stack)
+    entries = registry.list_versions(name)
+    if not entries:
+        console.print(f"no versions{f' of {name}' if name else ''} in s3://{registry.bucket}/", markup=False)
+        return
+    table = Table("model", "team", "version", "stage", "gate", "p95 ms (b1)", "size", "published by", "published at")
+    for entry in entries:
+        metadata = entry.metadata
+        batch_one = metadata.gate.latency_at(1)
+        table.add_row(
+            metadata.model, metadata.team, metadata.version, entry.stage,
+            "passed" if metadata.gate.passed else "FAILED",
+            f"{batch_one.p95_ms:.3f}" if batch_one else "-",
+            f"{metadata.size_bytes:,}", metadata.published_by, metadata.published_at,
+        )
+    console.print(table)
+
+
+@registry_app.command("snapshot")
+@handles_bad_input
+@handles_registry_errors
+def registry_snapshot(
+    stack: Annotated[str, typer.Option("--stack", help="Environment whose model store to snapshot.")],
+    out: Annotated[Path, typer.Option("--out", help="Snapshot file to write (JSON).")],
+    stacks: StacksOption = DEFAULT_STACKS,
+) -> None:
+    """Write the approvals and gate figures of a model store to a JSON file for the offline plan."""
+    from inferstack.registry.snapshot import take_snapshot, write_registry_snapshot
+    from inferstack.registry.store import ModelRegistry
+
+    check_stack_name(stack)
+    snapshot = take_snapshot(ModelRegistry.for_stack(stacks, stack))
+    write_registry_snapshot(snapshot, out)
+    console.print(f"wrote {out} ({len(snapshot.versions)} version(s) from s3://{snapshot.bucket}/)", markup=False)
+
+
 def main() -> None:
     """Entry point for `python -m inferstack`."""
     app()

@@ -328,6 +328,26 @@ def registry_snapshot(
     console.print(f"wrote {out} ({len(snapshot.versions)} version(s) from s3://{snapshot.bucket}/)", markup=False)
 
 
+policy_app = typer.Typer(help="Policy rules: the generated rules table.", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+
+
+@policy_app.command("docs")
+def policy_docs(
+    out: Annotated[Path | None, typer.Option("--out", help="Write the Markdown to this file instead of stdout.")] = None,
+) -> None:
+    """Print the rules table (id, name, category, severity, enforcement per environment, description) as Markdown."""
+    from inferstack.policy.docs import policies_markdown
+
+    text = policies_markdown()
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    console.print(f"wrote {out}", markup=False)
+
+
 def main() -> None:
     """Entry point for `python -m inferstack`."""
     app()

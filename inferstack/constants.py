@@ -32,6 +32,8 @@ LABEL_NODE_POOL: Final = "inferstack.io/node-pool"
 LABEL_GPU_TYPE: Final = "inferstack.io/gpu-type"
 LABEL_CAPACITY_TYPE: Final = "inferstack.io/capacity-type"
 LABEL_ROLLOUT_ROLE: Final = "inferstack.io/rollout-role"
+LABEL_MODEL_VERSION: Final = "inferstack.io/model-version"
+"""Pod label of a rollout predictor's artifact version (lets alerts tell Knative revisions apart)."""
 MANAGED_BY_VALUE: Final = "inferstack"
 
 TAG_TEAM: Final = "inferstack:team"
@@ -52,6 +54,9 @@ KSERVE_DEPLOYMENT_MODE_ANNOTATION: Final = "serving.kserve.io/deploymentMode"
 KSERVE_AUTOSCALER_CLASS_ANNOTATION: Final = "serving.kserve.io/autoscalerClass"
 KSERVE_METRIC_ANNOTATION: Final = "serving.kserve.io/metric"
 KSERVE_TARGET_ANNOTATION: Final = "serving.kserve.io/targetUtilizationPercentage"
+KSERVE_VISIBILITY_LABEL: Final = "networking.kserve.io/visibility"
+KSERVE_CLUSTER_LOCAL: Final = "cluster-local"
+"""Visibility of InferenceServices whose public hostname belongs to an inferstack route instead."""
 
 # Annotations inferstack sets on InferenceServices.
 ANNOTATION_APPROVED_STAGE: Final = "inferstack.io/approved-stage"

@@ -1,0 +1,71 @@
+"""Payload logging of rollout variants: KServe's inference logger writing to the KMS-encrypted model store.
+
+Canary, shadow and A/B variants log every request and response (`mode: all`)
+so candidate and stable can be compared offline and drift can be analysed.
+The sink is KServe's blob-storage logger (KServe 0.15+, S3 only): the logger
+agent beside the predictor writes JSON objects to
+`s3://<model store bucket>/payload-logs/<team>/<model>/<role>/`.
+
+Encryption: the model store bucket enforces SSE-KMS with the store's
+customer-managed key as its default encryption (so every log object is
+encrypted at rest with that key) and its bucket policy denies requests
+without TLS (encrypted in transit). Credentials come from the team's
+`model-serving` ServiceAccount (IRSA); its role needs the statements of
+`payload_log_writer_statements` beside its model-reader policy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kserve import V1beta1LoggerSpec
+from kserve.models.v1beta1_logger_storage_spec import V1beta1LoggerStorageSpec
+
+from inferstack.blueprint import Blueprint, ModelDeployment
+from inferstack.constants import SERVING_SERVICE_ACCOUNT
+
+PAYLOAD_LOG_ROOT = "payload-logs"
+LOGGER_MODE = "all"
+"""Log requests and responses (KServe modes: all, request, response)."""
+LOGGER_FORMAT = "json"
+
+
+def payload_log_prefix(team: str) -> str:
+    """Key prefix (no leading slash) of a team's payload logs in the model store."""
+    return f"{PAYLOAD_LOG_ROOT}/{team}/"
+
+
+def payload_log_path(deployment: ModelDeployment, role: str) -> str:
+    """Where one variant's logs go inside the bucket."""
+    return f"/{payload_log_prefix(deployment.team)}{deployment.name}/{role}"
+
+
+def payload_logger(deployment: ModelDeployment, blueprint: Blueprint, role: str) -> V1beta1LoggerSpec:
+    """The predictor's logger: every request and response, as JSON, into the model store under payload-logs/."""
+    return V1beta1LoggerSpec(
+        mode=LOGGER_MODE,
+        url=f"s3://{blueprint.config.model_store.bucket}",
+        storage=V1beta1LoggerStorageSpec(
+            path=payload_log_path(deployment, role),
+            parameters={"type": "s3", "format": LOGGER_FORMAT},
+            service_account_name=SERVING_SERVICE_ACCOUNT,
+        ),
+    )
+
+
+def payload_log_writer_statements(bucket_arn: str, team: str, kms_key_arn: str) -> list[dict[str, Any]]:
+    """IAM statements a team's serving role needs to write its payload logs (no read, no delete)."""
+    return [
+        {
+            "Sid": "WritePayloadLogs",
+            "Effect": "Allow",
+            "Action": ["s3:PutObject"],
+            "Resource": [f"{bucket_arn}/{payload_log_prefix(team)}*"],
+        },
+        {
+            "Sid": "EncryptPayloadLogs",
+            "Effect": "Allow",
+            "Action": ["kms:GenerateDataKey"],
+            "Resource": [kms_key_arn],
+        },
+    ]

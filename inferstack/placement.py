@@ -70,7 +70,7 @@ POOL_MERGE_TOLERANCE = 0.02
 """Two pools of a group merge when that costs at most this fraction of the group's cost."""
 SPOT_DIVERSITY_FLOOR = 3
 """Spot pools list at least this many instance types where that many exist."""
-_OPEN_NODE_WINDOW = 48
+_OPEN_NODE_WINDOW = 24
 _EPSILON = 1e-9
 
 
@@ -141,6 +141,8 @@ class _Node:
 
     def place(self, size: ReplicaSize, count: int) -> int:
         """Put up to `count` replicas here; how many fitted."""
+        if self.cpu + _EPSILON < size.cpu or self.memory + _EPSILON < size.memory_gib or self.gpus < size.gpus:
+            return 0
         fit = min(
             count,
             math.floor(self.cpu / size.cpu + _EPSILON),
@@ -201,10 +203,13 @@ def pack_nodes(instance: InstanceType, items: Sequence[tuple[ReplicaSize, int]])
     total = 0
     for size, count in wanted:
         remaining = count
-        for node in open_nodes[-_OPEN_NODE_WINDOW:]:
-            remaining -= node.place(size, remaining)
-            if not remaining:
-                break
+        window = open_nodes[-_OPEN_NODE_WINDOW:]
+        del open_nodes[-_OPEN_NODE_WINDOW:]
+        for node in window:
+            if remaining:
+                remaining -= node.place(size, remaining)
+            if not node.full(shared, has_gpus, min_cpu, min_memory):
+                open_nodes.append(node)
         while remaining:
             node = _Node(instance, slots, shared)
             placed = node.place(size, remaining)
@@ -212,8 +217,8 @@ def pack_nodes(instance: InstanceType, items: Sequence[tuple[ReplicaSize, int]])
                 raise ValueError(f"{size.model} does not fit on {instance.name}")  # sizing guarantees it does
             remaining -= placed
             total += 1
-            open_nodes.append(node)
-        open_nodes = [node for node in open_nodes if not node.full(shared, has_gpus, min_cpu, min_memory)]
+            if not node.full(shared, has_gpus, min_cpu, min_memory):
+                open_nodes.append(node)
     return total
 
 
@@ -239,26 +244,34 @@ class _GroupPlanner:
         return result
 
     def _alone_key(self, demand: Demand, instance: InstanceType) -> tuple[float, float, int, str]:
-        per_replica = instance.price(self.capacity) / demand.size.per_node(instance)
-        return (self.evaluate(instance, [demand])[2], per_replica, instance.gpus, instance.name)
+        per_node = demand.size.per_node(instance)
+        price = instance.price(self.capacity)
+        steady = -(-demand.steady // per_node)
+        peak = max(-(-demand.peak // per_node), steady)
+        return (price * (steady + PEAK_WEIGHT * (peak - steady)), price / per_node, instance.gpus, instance.name)
 
     def _merge(self, pools: dict[str, list[Demand]], instances: dict[str, InstanceType]) -> None:
-        while len(pools) > 1:
+        """Merge the cheapest-to-merge pool into another while that costs at most the tolerance.
+
+        Small pools are tried first; after each merge the scan restarts (earlier results stay cached).
+        """
+        merged_any = True
+        while merged_any and len(pools) > 1:
+            merged_any = False
             costs = {name: self.evaluate(instances[name], members)[2] for name, members in pools.items()}
             total = sum(costs.values())
-            best_merge: tuple[float, str, str] | None = None
-            for source in sorted(pools):
+            for source in sorted(pools, key=lambda name: (costs[name], name)):
+                best: tuple[float, str] | None = None
                 for target in sorted(pools):
-                    if source == target or not all(_allows(member, target) for member in pools[source]):
+                    if target == source or not all(_allows(member, target) for member in pools[source]):
                         continue
-                    merged = self.evaluate(instances[target], pools[source] + pools[target])[2]
-                    delta = merged - costs[source] - costs[target]
-                    if best_merge is None or (delta, source, target) < best_merge:
-                        best_merge = (delta, source, target)
-            if best_merge is None or best_merge[0] > POOL_MERGE_TOLERANCE * total + _EPSILON:
-                return
-            _, source, target = best_merge
-            pools[target].extend(pools.pop(source))
+                    delta = self.evaluate(instances[target], pools[source] + pools[target])[2] - costs[source] - costs[target]
+                    if best is None or (delta, target) < best:
+                        best = (delta, target)
+                if best is not None and best[0] <= POOL_MERGE_TOLERANCE * total + _EPSILON:
+                    pools[best[1]].extend(pools.pop(source))
+                    merged_any = True
+                    break
 
     def _retype(self, pools: dict[str, list[Demand]], instances: dict[str, InstanceType]) -> dict[str, list[Demand]]:
         retyped: dict[str, list[Demand]] = defaultdict(list)

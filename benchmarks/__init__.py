@@ -1,0 +1,1 @@
+"""Benchmarks: generated fleets, cost and plan timings (run as scripts; print ratios)."""

@@ -1,0 +1,370 @@
+"""Monthly cost of an environment's Blueprint: steady, peak, naive and a lower bound.
+
+Definitions (USD per month = hourly price x `hours_per_month` of the catalogue, 730):
+
+- **monthly_usd (steady)**: every node pool at `min_size` nodes (the nodes the
+  min replicas need), priced at the pool's first instance type, spot-discounted
+  on spot pools. **peak_monthly_usd**: every pool at `max_size`.
+- **by_model**: each pool's cost split over its models by replica count times
+  the replica's dominant share of the pool's node (largest of GPU slots, GPU
+  memory, vCPU, memory), so per-model figures add up to the pool and the total.
+  **by_team** adds up its models; **by_pool** is per pool.
+- **naive_monthly_usd** (the CLI contract's figure): every replica on its own
+  on-demand node of the cheapest allowed instance type that fits one replica,
+  no sharing, no spot, at min replicas (peak: at max replicas).
+- **lower_bound_monthly_usd**: a true lower bound on the cost of ANY placement of
+  the same replicas that respects the specs (GPU type, whole GPUs for exclusive
+  replicas, time-slicing slots and GPU memory for shared ones, vCPU and memory
+  after node overhead, allowed families) and the capacity split (spot / on-demand
+  per policy). For weights lambda >= 0 summing to 1 over the resources (GPU
+  slots, GPU memory, vCPU, memory), a replica r on node type T uses a share
+  s_k(r, T) of resource k, and the replicas on one node use at most 1 of each, so
+  sum_r sum_k lambda_k s_k(r, T) <= 1 and the node's price covers
+  sum_r price_T * sum_k lambda_k s_k(r, T). Each replica therefore costs at least
+  min over its allowed T of that amount; summing over replicas bounds any
+  placement. Node classes (GPU type, time-sliced or not, spot or on-demand) never
+  share a node, so each class takes its own best lambda from a grid and the class
+  bounds add up. With
+  lambda = GPU memory only, this is "total GPU-memory demand at the cheapest
+  allowed price per GPU-GiB-hour" for GPU models, which is reported as well
+  (`gpu_memory_bound_monthly_usd`, weaker, CPU models there priced at the
+  cheapest per-vCPU or per-GiB rate, whichever bound is larger).
+- **platform_monthly_usd**: the EKS control plane (0.10 USD/hour, standard
+  support) and the system node group; **total_monthly_usd** adds it to the
+  steady figure and is what budgets are checked against.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+from inferstack.blueprint import Blueprint, ModelDeployment, NodePool
+from inferstack.placement import capacity_split
+from inferstack.pricing.catalog import Catalog, InstanceType, load_catalog
+from inferstack.sizing import ReplicaSize, size_replica, usable_cpu, usable_memory_gib
+
+EKS_CONTROL_PLANE_USD_HOUR = 0.10
+"""EKS cluster price per hour under standard Kubernetes version support."""
+_LAMBDA_STEPS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class ModelCost:
+    """One model's share of the environment's cost, with its naive figure and lower bound."""
+
+    team: str
+    monthly_usd: float
+    peak_monthly_usd: float
+    naive_monthly_usd: float
+    lower_bound_monthly_usd: float
+
+
+@dataclass(frozen=True, slots=True)
+class PoolCost:
+    """One node pool's cost at min and max size."""
+
+    instance_type: str
+    capacity_type: str
+    hourly_usd: float
+    min_nodes: int
+    max_nodes: int
+    monthly_usd: float
+    peak_monthly_usd: float
+    models: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TeamCost:
+    """A team's models added up, against its budget when the stack sets one."""
+
+    monthly_usd: float
+    peak_monthly_usd: float
+    budget_usd: float | None
+
+    @property
+    def over_budget(self) -> bool:
+        """Whether the steady cost exceeds the team's budget."""
+        return self.budget_usd is not None and self.monthly_usd > self.budget_usd
+
+
+@dataclass(frozen=True, slots=True)
+class CostEstimate:
+    """The monthly cost of one environment, per model, team and pool, with reference figures."""
+
+    environment: str
+    region: str
+    currency: str
+    as_of: str
+    source: str
+    prices_exact_for_region: bool
+    hours_per_month: float
+    monthly_usd: float
+    peak_monthly_usd: float
+    naive_monthly_usd: float
+    naive_peak_monthly_usd: float
+    lower_bound_monthly_usd: float
+    lower_bound_peak_monthly_usd: float
+    gpu_memory_bound_monthly_usd: float
+    platform_monthly_usd: float
+    budget_usd: float
+    by_model: dict[str, ModelCost]
+    by_team: dict[str, TeamCost]
+    by_pool: dict[str, PoolCost]
+
+    @property
+    def total_monthly_usd(self) -> float:
+        """Steady node pools plus the platform's fixed cost: the figure budgets are checked against."""
+        return self.monthly_usd + self.platform_monthly_usd
+
+    @property
+    def over_budget(self) -> bool:
+        """Whether the steady total exceeds the environment's budget."""
+        return self.total_monthly_usd > self.budget_usd
+
+    def to_json(self) -> dict[str, Any]:
+        """The cost.json document of the CLI contract (plus by_team, peak, bounds, budget, as-of)."""
+        return {
+            "currency": self.currency,
+            "environment": self.environment,
+            "region": self.region,
+            "as_of": self.as_of,
+            "source": self.source,
+            "prices_exact_for_region": self.prices_exact_for_region,
+            "hours_per_month": self.hours_per_month,
+            "monthly_usd": _usd(self.monthly_usd),
+            "peak_monthly_usd": _usd(self.peak_monthly_usd),
+            "naive_monthly_usd": _usd(self.naive_monthly_usd),
+            "naive_peak_monthly_usd": _usd(self.naive_peak_monthly_usd),
+            "lower_bound_monthly_usd": _usd(self.lower_bound_monthly_usd),
+            "lower_bound_peak_monthly_usd": _usd(self.lower_bound_peak_monthly_usd),
+            "gpu_memory_bound_monthly_usd": _usd(self.gpu_memory_bound_monthly_usd),
+            "platform_monthly_usd": _usd(self.platform_monthly_usd),
+            "total_monthly_usd": _usd(self.total_monthly_usd),
+            "budget": {
+                "monthly_usd": _usd(self.budget_usd),
+                "over_budget": self.over_budget,
+                "teams": {
+                    team: {
+                        "budget_usd": None if cost.budget_usd is None else _usd(cost.budget_usd),
+                        "monthly_usd": _usd(cost.monthly_usd),
+                        "over_budget": cost.over_budget,
+                    }
+                    for team, cost in self.by_team.items()
+                },
+            },
+            "by_model": {
+                name: {
+                    "team": cost.team,
+                    "monthly_usd": _usd(cost.monthly_usd),
+                    "peak_monthly_usd": _usd(cost.peak_monthly_usd),
+                    "naive_monthly_usd": _usd(cost.naive_monthly_usd),
+                    "lower_bound_monthly_usd": _usd(cost.lower_bound_monthly_usd),
+                }
+                for name, cost in self.by_model.items()
+            },
+            "by_team": {
+                team: {"monthly_usd": _usd(cost.monthly_usd), "peak_monthly_usd": _usd(cost.peak_monthly_usd)}
+                for team, cost in self.by_team.items()
+            },
+            "by_pool": {
+                name: {
+                    "instance_type": cost.instance_type,
+                    "capacity_type": cost.capacity_type,
+                    "hourly_usd": round(cost.hourly_usd, 5),
+                    "min_nodes": cost.min_nodes,
+                    "max_nodes": cost.max_nodes,
+                    "monthly_usd": _usd(cost.monthly_usd),
+                    "peak_monthly_usd": _usd(cost.peak_monthly_usd),
+                    "models": list(cost.models),
+                }
+                for name, cost in self.by_pool.items()
+            },
+        }
+
+
+def _usd(value: float) -> float:
+    return round(value, 2)
+
+
+def _shares(size: ReplicaSize, instance: InstanceType) -> tuple[float, float, float, float]:
+    """(GPU slots, GPU memory, vCPU, memory) share of one node of `instance` that one replica takes."""
+    cpu = size.cpu / usable_cpu(instance)
+    memory = size.memory_gib / usable_memory_gib(instance)
+    if not size.is_gpu:
+        return (0.0, 0.0, cpu, memory)
+    if size.shared:
+        return (1 / (size.slots_per_gpu * instance.gpus), size.gpu_memory_gib / instance.gpu_memory_gib, cpu, memory)
+    whole = size.gpus / instance.gpus
+    return (whole, whole, cpu, memory)
+
+
+def _lambdas() -> list[tuple[float, float, float, float]]:
+    steps = _LAMBDA_STEPS
+    grid: list[tuple[float, float, float, float]] = []
+    for a, b, c in itertools.product(range(steps + 1), repeat=3):
+        if a + b + c <= steps:
+            grid.append((a / steps, b / steps, c / steps, (steps - a - b - c) / steps))
+    return grid
+
+
+def _sizes(blueprint: Blueprint, catalog: Catalog) -> dict[str, ReplicaSize]:
+    return {
+        deployment.name: size_replica(
+            deployment.spec, blueprint.config, catalog, deployment.source, deployment.measured_gpu_memory_gib
+        )
+        for deployment in blueprint.models
+    }
+
+
+def _replica_parts(deployment: ModelDeployment, blueprint: Blueprint) -> list[tuple[str, int, int]]:
+    return [(capacity, steady, peak) for capacity, steady, peak in capacity_split(deployment.spec, blueprint.config)]
+
+
+def _lower_bounds(
+    blueprint: Blueprint, sizes: dict[str, ReplicaSize]
+) -> tuple[dict[str, float], float, float]:
+    """Per-model steady lower bound, total steady bound and total peak bound (USD/hour).
+
+    Node classes (GPU type, time-sliced or not, capacity type) never share a node, so
+    each class takes its own best weights and the class bounds add up.
+    """
+    # class -> [(model, steady, peak, {lambda index: cheapest weighted price})]
+    grid = _lambdas()
+    classes: dict[tuple[str, bool, str], list[tuple[str, int, int, list[float]]]] = {}
+    for deployment in blueprint.models:
+        size = sizes[deployment.name]
+        shares = [(item, _shares(size, item)) for item in size.candidates]
+        for capacity, steady, peak in _replica_parts(deployment, blueprint):
+            cheapest = [
+                min(item.price(capacity) * sum(w * s for w, s in zip(weights, share, strict=True)) for item, share in shares)
+                for weights in grid
+            ]
+            classes.setdefault((size.gpu_type, size.shared, capacity), []).append((deployment.name, steady, peak, cheapest))
+    per_model = {deployment.name: 0.0 for deployment in blueprint.models}
+    steady_total = peak_total = 0.0
+    for key in sorted(classes):
+        members = classes[key]
+        steady_by_lambda = [sum(steady * cheapest[index] for _, steady, _, cheapest in members) for index in range(len(grid))]
+        best = max(range(len(grid)), key=lambda index: (steady_by_lambda[index], -index))
+        steady_total += steady_by_lambda[best]
+        peak_total += max(sum(peak * cheapest[index] for _, _, peak, cheapest in members) for index in range(len(grid)))
+        for model, steady, _, cheapest in members:
+            per_model[model] += steady * cheapest[best]
+    return per_model, steady_total, peak_total
+
+
+def _gpu_memory_bound(blueprint: Blueprint, sizes: dict[str, ReplicaSize]) -> float:
+    """The issue's literal bound: GPU GiB demand x cheapest allowed USD per GPU-GiB-hour (+ CPU models)."""
+    gpu_total = 0.0
+    cpu_by_vcpu = 0.0
+    cpu_by_memory = 0.0
+    for deployment in blueprint.models:
+        size = sizes[deployment.name]
+        for capacity, steady, _ in _replica_parts(deployment, blueprint):
+            if size.is_gpu:
+                per_gib = min(item.price(capacity) / item.gpu_memory_gib for item in size.candidates)
+                gpu_total += steady * size.gpu_memory_gib * per_gib
+            else:
+                cpu_by_vcpu += steady * size.cpu * min(item.price(capacity) / usable_cpu(item) for item in size.candidates)
+                cpu_by_memory += steady * size.memory_gib * min(
+                    item.price(capacity) / usable_memory_gib(item) for item in size.candidates
+                )
+    return gpu_total + max(cpu_by_vcpu, cpu_by_memory)
+
+
+def _naive(deployment: ModelDeployment, size: ReplicaSize) -> tuple[float, float]:
+    cheapest = min(item.on_demand_usd_hour for item in size.candidates)
+    scaling = deployment.spec.scaling
+    return scaling.min_replicas * cheapest, scaling.max_replicas * cheapest
+
+
+def _split_pool(pool: NodePool, catalog: Catalog, sizes: dict[str, ReplicaSize], peak: bool) -> dict[str, float]:
+    """Each member model's share of the pool's nodes (fractions adding up to 1, or all 0)."""
+    instance = catalog.instances[pool.instance_types[0]]
+    weights = {
+        model: (peak_count if peak else steady_count) * max(_shares(sizes[model], instance))
+        for model, steady_count, peak_count in pool.replicas
+    }
+    total = sum(weights.values())
+    return {model: weight / total if total else 0.0 for model, weight in weights.items()}
+
+
+def estimate(blueprint: Blueprint, catalog: Catalog | None = None) -> CostEstimate:
+    """Price the Blueprint: steady and peak cost per model, team and pool, naive figure and lower bound."""
+    config = blueprint.config
+    catalog = catalog or load_catalog(config.region, config.price_overrides, config.spot_discount_overrides)
+    hours = catalog.hours_per_month
+    sizes = _sizes(blueprint, catalog)
+
+    by_pool: dict[str, PoolCost] = {}
+    model_steady = {deployment.name: 0.0 for deployment in blueprint.models}
+    model_peak = dict(model_steady)
+    for pool in blueprint.node_pools:
+        steady = pool.min_size * pool.hourly_usd * hours
+        peak = pool.max_size * pool.hourly_usd * hours
+        by_pool[pool.name] = PoolCost(
+            instance_type=pool.instance_types[0],
+            capacity_type=pool.capacity_type,
+            hourly_usd=pool.hourly_usd,
+            min_nodes=pool.min_size,
+            max_nodes=pool.max_size,
+            monthly_usd=steady,
+            peak_monthly_usd=peak,
+            models=pool.models,
+        )
+        for model, share in _split_pool(pool, catalog, sizes, peak=False).items():
+            model_steady[model] += share * steady
+        for model, share in _split_pool(pool, catalog, sizes, peak=True).items():
+            model_peak[model] += share * peak
+
+    lower, lower_total, lower_peak = _lower_bounds(blueprint, sizes)
+    by_model: dict[str, ModelCost] = {}
+    naive_total = naive_peak_total = 0.0
+    for deployment in blueprint.models:
+        naive, naive_peak = _naive(deployment, sizes[deployment.name])
+        naive_total += naive
+        naive_peak_total += naive_peak
+        by_model[deployment.name] = ModelCost(
+            team=deployment.team,
+            monthly_usd=model_steady[deployment.name],
+            peak_monthly_usd=model_peak[deployment.name],
+            naive_monthly_usd=naive * hours,
+            lower_bound_monthly_usd=lower.get(deployment.name, 0.0) * hours,
+        )
+
+    by_team: dict[str, TeamCost] = {}
+    for team in sorted({cost.team for cost in by_model.values()}):
+        members = [cost for cost in by_model.values() if cost.team == team]
+        by_team[team] = TeamCost(
+            monthly_usd=sum(cost.monthly_usd for cost in members),
+            peak_monthly_usd=sum(cost.peak_monthly_usd for cost in members),
+            budget_usd=config.budgets.teams.get(team),
+        )
+
+    system = catalog.instances.get(config.cluster.system_instance_type)
+    platform = EKS_CONTROL_PLANE_USD_HOUR * hours + (
+        config.cluster.system_nodes * system.on_demand_usd_hour * hours if system else 0.0
+    )
+    return CostEstimate(
+        environment=blueprint.environment,
+        region=catalog.region,
+        currency=catalog.currency,
+        as_of=catalog.as_of,
+        source=catalog.source,
+        prices_exact_for_region=catalog.region_factor_exact,
+        hours_per_month=hours,
+        monthly_usd=sum(cost.monthly_usd for cost in by_pool.values()),
+        peak_monthly_usd=sum(cost.peak_monthly_usd for cost in by_pool.values()),
+        naive_monthly_usd=naive_total * hours,
+        naive_peak_monthly_usd=naive_peak_total * hours,
+        lower_bound_monthly_usd=lower_total * hours,
+        lower_bound_peak_monthly_usd=lower_peak * hours,
+        gpu_memory_bound_monthly_usd=_gpu_memory_bound(blueprint, sizes) * hours,
+        platform_monthly_usd=platform,
+        budget_usd=config.budgets.monthly_usd,
+        by_model=dict(sorted(by_model.items())),
+        by_team=by_team,
+        by_pool=dict(sorted(by_pool.items())),
+    )

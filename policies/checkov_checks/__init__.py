@@ -1,0 +1,1 @@
+"""checkov custom checks for KServe InferenceService manifests (loaded with --external-checks-dir)."""

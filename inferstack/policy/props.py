@@ -71,21 +71,20 @@ def is_unknown(value: Any) -> bool:
 def get(props: Any, *path: str | int, default: Any = None) -> Any:
     """The value at `path` inside nested mappings/lists, `default` when absent; NotEvaluated when unknown."""
     current = props
-    walked: list[str] = []
-    for key in path:
-        walked.append(str(key))
+    for depth, key in enumerate(path):
         if isinstance(key, int):
             if not isinstance(current, Sequence) or isinstance(current, str) or key >= len(current):
                 return default
             current = current[key]
         else:
-            if not isinstance(current, Mapping) or key not in current:
+            # type() first: plain dicts are the common case and the ABC check is slow.
+            if not (type(current) is dict or isinstance(current, Mapping)) or key not in current:
                 return default
             current = current[key]
-        if is_unknown(current):
-            raise NotEvaluated(f"{'.'.join(walked)} is not known until the update runs")
         if current is None:
             return default
+        if type(current) is str and current in UNKNOWN_SENTINELS:
+            raise NotEvaluated(f"{'.'.join(str(part) for part in path[: depth + 1])} is not known until the update runs")
     return current
 
 

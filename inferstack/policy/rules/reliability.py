@@ -46,28 +46,45 @@ def _pod_labels(isvc: PolicyResource) -> dict[str, str]:
     return labels
 
 
-def _pdb_selects(pdb: PolicyResource, pod_labels: dict[str, str]) -> bool:
-    """Whether the PDB's matchLabels select the pods (policy/v1: an empty selector selects all, a null one none)."""
+def _pdb_selector(pdb: PolicyResource) -> frozenset[tuple[str, str]] | None:
+    """The PDB's matchLabels as a set of pairs (policy/v1: an empty selector selects every pod, a null one none)."""
     selector = get(pdb.props, "spec", "selector")
     if selector is None:
-        return False
+        return None
     match = as_mapping(get(selector, "matchLabels"))
-    return all(pod_labels.get(str(key)) == str(value) for key, value in match.items())
+    return frozenset((str(key), str(value)) for key, value in match.items())
 
 
 def check_pod_disruption_budget(resources: Sequence[PolicyResource], ctx: PolicyContext) -> Iterable[tuple[str, str]]:
     """Every predictor with two or more replicas has a PodDisruptionBudget selecting its pods."""
-    budgets = [r for r in resources if r.type == K8S_PDB]
+    # Index selectors by namespace and by their smallest label pair, so each predictor looks only at candidates.
+    selects_all: set[str] = set()
+    by_pair: dict[tuple[str, tuple[str, str]], list[frozenset[tuple[str, str]]]] = {}
+    for pdb in resources:
+        if pdb.type != K8S_PDB:
+            continue
+        selector = _pdb_selector(pdb)
+        if selector is None:
+            continue
+        namespace = k8s_namespace(pdb.props)
+        if not selector:
+            selects_all.add(namespace)
+        else:
+            by_pair.setdefault((namespace, min(selector)), []).append(selector)
     for isvc in resources:
         if isvc.type != K8S_INFERENCE_SERVICE or _min_replicas(isvc) < 2:
             continue
         namespace = k8s_namespace(isvc.props)
+        if namespace in selects_all:
+            continue
         pods = _pod_labels(isvc)
-        if not any(k8s_namespace(pdb.props) == namespace and _pdb_selects(pdb, pods) for pdb in budgets):
-            yield isvc.urn, (
-                f"no PodDisruptionBudget in namespace {namespace} selects this predictor's pods; expected one "
-                f"(e.g. matchLabels {KSERVE_POD_LABEL}: {pods[KSERVE_POD_LABEL]})"
-            )
+        pairs = frozenset(pods.items())
+        if any(selector <= pairs for pair in pairs for selector in by_pair.get((namespace, pair), ())):
+            continue
+        yield isvc.urn, (
+            f"no PodDisruptionBudget in namespace {namespace} selects this predictor's pods; expected one "
+            f"(e.g. matchLabels {KSERVE_POD_LABEL}: {pods[KSERVE_POD_LABEL]})"
+        )
 
 
 def check_multi_az_node_pools(resource: PolicyResource, ctx: PolicyContext) -> Iterable[str]:

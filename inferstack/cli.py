@@ -348,6 +348,83 @@ def policy_docs(
     console.print(f"wrote {out}", markup=False)
 
 
+@app.command()
+@handles_bad_input
+def plan(
+    stack: Annotated[str, typer.Option("--stack", help="Environment: dev, staging or prod.")],
+    specs: Annotated[Path, typer.Option("--specs", help="Folder of model specs.")] = DEFAULT_SPECS,
+    out: Annotated[Path, typer.Option("--out", help="Folder the plan is written to.")] = Path("out"),
+    baseline: Annotated[
+        Path | None, typer.Option("--baseline", help="plan.json of the base branch, to report the diff against.")
+    ] = None,
+    stacks: Annotated[Path, typer.Option("--stacks", help="Folder of stack files.")] = DEFAULT_STACKS,
+) -> None:
+    """Offline plan: run the Pulumi program under mocks; write plan.json, policy.json, cost.json, report.md, manifests/.
+
+    Exit 0 ok, 1 mandatory policy violations, 2 bad input (nothing written).
+    """
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from inferstack.plan.runner import run_plan
+
+    check_stack_name(stack)
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console, transient=True
+    ) as progress:
+        task = progress.add_task(f"plan {stack}", total=None)
+        result = run_plan(
+            stack,
+            specs_dir=specs,
+            stacks_dir=stacks,
+            out_dir=out,
+            baseline_path=baseline,
+            progress=lambda phase: progress.update(task, description=f"plan {stack}: {phase}"),
+        )
+    summary = result.document.summary
+    mandatory = summary["policy"]["mandatory"]
+    console.print(
+        f"plan [bold]{stack}[/bold]: {summary['resources']} resources in {summary['components']} components, "
+        f"{summary['models']} models, {summary['node_pools']} node pools; "
+        f"${result.cost.monthly_usd:,.0f}/month steady (naive ${result.cost.naive_monthly_usd:,.0f}); "
+        f"policy: {len(result.policy.violations)} violations ({mandatory} mandatory)"
+    )
+    if result.diff is not None:
+        diff = result.diff
+        console.print(
+            f"against baseline: {len(diff.added)} to add, {len(diff.changed)} to change "
+            f"({len(diff.replaced)} replaced), {len(diff.removed)} to remove"
+        )
+    console.print(f"wrote {result.out_dir}/ (plan.json, policy.json, cost.json, report.md, manifests/) in {result.timings.total:.1f}s")
+    for violation in result.policy.violations:
+        if violation.enforcement == "mandatory":
+            err_console.print(f"mandatory: {violation.policy}: {violation.urn or 'stack'}: {violation.message}", markup=False)
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+@handles_bad_input
+def cost(
+    stack: Annotated[str, typer.Option("--stack", help="Environment: dev, staging or prod.")],
+    specs: SpecsOption = DEFAULT_SPECS,
+    as_json: Annotated[bool, typer.Option("--json", help="Print cost.json instead of tables.")] = False,
+    stacks: StacksOption = DEFAULT_STACKS,
+) -> None:
+    """Monthly cost of a stack: steady (min replicas) and peak, per pool, team and model, against the budget."""
+    from inferstack.compiler import compile_blueprint
+    from inferstack.cost import estimate
+    from inferstack.cost_report import print_cost_tables
+    from inferstack.spec import load_environment
+    from inferstack.spec.loader import load_specs
+
+    check_stack_name(stack)
+    config = load_environment(stacks, stack)
+    result = estimate(compile_blueprint(load_specs([specs]), config))
+    if as_json:
+        typer.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
+        return
+    print_cost_tables(console, result)
+
+
 def main() -> None:
     """Entry point for `python -m inferstack`."""
     app()

@@ -1,0 +1,144 @@
+"""Placement: right-sizing and bin-packing on small hand-checked cases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from inferstack.placement import PlacementRequest, place
+from inferstack.pricing.catalog import load_catalog
+from inferstack.problems import InputError
+from inferstack.sizing import GPU_MEMORY_HEADROOM
+from inferstack.spec import ModelSpec, load_environment
+from inferstack.spec.environment import EnvironmentConfig
+from tests.spec_factory import spec_document
+
+
+@pytest.fixture
+def dev(repo_root: Path) -> EnvironmentConfig:
+    return load_environment(repo_root / "stacks", "dev")
+
+
+def _request(name: str, replicas: int, **changes: Any) -> PlacementRequest:
+    document = spec_document(name=name, scaling={"min_replicas": replicas, "max_replicas": replicas}, **changes)
+    return PlacementRequest(ModelSpec.model_validate(document), f"specs/{name}.yaml")
+
+
+def _steady_hourly(requests: list[PlacementRequest], config: EnvironmentConfig) -> float:
+    placement = place(requests, config, load_catalog(config.region))
+    return sum(pool.min_size * pool.hourly_usd for pool in placement.node_pools)
+
+
+def test_four_small_shared_replicas_fill_one_time_sliced_gpu(dev: EnvironmentConfig) -> None:
+    request = _request(
+        "embedder",
+        4,
+        accelerator={"gpu_type": "t4", "gpus_per_replica": 1, "gpu_memory_gib": 3, "shareable": True},
+        serving={"resources": {"cpu": 0.5, "memory_gib": 1}},
+    )
+    placement = place([request], dev, load_catalog("us-east-1"))
+    (pool,) = placement.node_pools
+    # 4 slots per GPU; 4 x 3.45 GiB <= 16 GiB; 2 vCPU <= 3.5; one g4dn.xlarge.
+    assert (pool.name, pool.instance_types[0], pool.min_size, pool.time_slicing_replicas) == (
+        "t4-shared-spot",
+        "g4dn.xlarge",
+        1,
+        4,
+    )
+    assert placement.replicas_per_gpu["embedder"] == 4
+    assert placement.sizes["embedder"].gpu_memory_gib == pytest.approx(3 * (1 + GPU_MEMORY_HEADROOM))
+
+
+def test_shared_replicas_are_packed_by_gpu_memory(dev: EnvironmentConfig) -> None:
+    # 7 GiB + 15% = 8.05 GiB: only one fits on a 16 GiB T4 although it has 4 slots.
+    request = _request(
+        "ranker",
+        2,
+        accelerator={"gpu_type": "t4", "gpus_per_replica": 1, "gpu_memory_gib": 7, "shareable": True},
+        serving={"resources": {"cpu": 0.5, "memory_gib": 1}},
+    )
+    (pool,) = place([request], dev, load_catalog("us-east-1")).node_pools
+    assert (pool.instance_types[0], pool.min_size) == ("g4dn.xlarge", 2)
+
+
+def test_exclusive_multi_gpu_replicas_share_a_node_and_fill_its_holes(dev: EnvironmentConfig) -> None:
+    l40s = {"gpu_type": "l40s", "gpus_per_replica": 2, "gpu_memory_gib": 80}
+    requests = [
+        _request("big", 1, accelerator=l40s, serving={"resources": {"cpu": 8, "memory_gib": 64}}),
+        _request("small-a", 1, accelerator={"gpu_type": "l40s", "gpus_per_replica": 1, "gpu_memory_gib": 30}),
+        _request("small-b", 1, accelerator={"gpu_type": "l40s", "gpus_per_replica": 1, "gpu_memory_gib": 30}),
+    ]
+    placement = place(requests, dev, load_catalog("us-east-1"))
+    # One g6e.12xlarge (4 GPUs) holds 2 + 1 + 1 GPUs: cheaper than adding two g6e.xlarge.
+    (pool,) = placement.node_pools
+    assert (pool.instance_types[0], pool.min_size, pool.gpus_per_node) == ("g6e.12xlarge", 1, 4)
+    assert set(pool.models) == {"big", "small-a", "small-b"}
+
+
+def test_three_two_gpu_replicas_need_two_four_gpu_nodes(dev: EnvironmentConfig) -> None:
+    request = _request(
+        "llm",
+        3,
+        accelerator={"gpu_type": "l40s", "gpus_per_replica": 2, "gpu_memory_gib": 80},
+        serving={"resources": {"cpu": 8, "memory_gib": 32}},
+    )
+    (pool,) = place([request], dev, load_catalog("us-east-1")).node_pools
+    assert (pool.instance_types[0], pool.min_size) == ("g6e.12xlarge", 2)
+
+
+def test_cpu_replicas_are_packed_onto_the_cheapest_nodes(dev: EnvironmentConfig) -> None:
+    cpu_only = {"gpu_type": "none", "gpus_per_replica": 0, "gpu_memory_gib": 0}
+    requests = [
+        _request(f"scorer-{index}", 2, accelerator=cpu_only, serving={"resources": {"cpu": 1, "memory_gib": 2}})
+        for index in range(5)
+    ]
+    catalog = load_catalog("us-east-1")
+    # 10 x 1 vCPU: m6i.2xlarge takes 7 (7.5 usable), m6i.4xlarge 15; best: one m6i.4xlarge or two m6i.2xlarge,
+    # both 0.768 x (1 - 0.6) USD/h on spot.
+    assert _steady_hourly(requests, dev) == pytest.approx(catalog.instances["m6i.4xlarge"].spot_usd_hour)
+    assert len(place(requests, dev, catalog).node_pools) == 1
+
+
+def test_model_too_large_names_model_and_largest_allowed_type(dev: EnvironmentConfig) -> None:
+    request = _request(
+        "giant",
+        1,
+        accelerator={"gpu_type": "h100", "gpus_per_replica": 8, "gpu_memory_gib": 600},
+        serving={"resources": {"cpu": 192, "memory_gib": 64}},
+    )
+    with pytest.raises(InputError) as error:
+        place([request], dev, load_catalog("us-east-1"))
+    message = str(error.value)
+    assert message.startswith("specs/giant.yaml: accelerator: model 'giant' needs 8 x NVIDIA H100")
+    assert "the largest allowed is p5.48xlarge (8 x NVIDIA H100 80 GiB, 192 vCPU" in message
+
+
+def test_families_that_offer_no_such_gpu_are_named(dev: EnvironmentConfig) -> None:
+    request = _request("pinned", 1, capacity={"instance_families": ["g5"]})  # base spec asks for an L4
+    with pytest.raises(InputError, match="model 'pinned' .*no instance type with GPU l4 in families g5"):
+        place([request], dev, load_catalog("us-east-1"))
+
+
+def test_measured_memory_replaces_the_spec_figure(dev: EnvironmentConfig) -> None:
+    request = _request(
+        "embedder",
+        4,
+        accelerator={"gpu_type": "t4", "gpus_per_replica": 1, "gpu_memory_gib": 3, "shareable": True},
+        serving={"resources": {"cpu": 0.5, "memory_gib": 1}},
+    )
+    placement = place([request], dev, load_catalog("us-east-1"), measured_gpu_memory_gib={"embedder": 7})
+    assert placement.sizes["embedder"].measured
+    assert placement.node_pools[0].min_size == 4  # 8.05 GiB each: one per T4
+    with pytest.raises(InputError, match="measured at 20 GiB peak GPU memory"):
+        place([request], dev, load_catalog("us-east-1"), measured_gpu_memory_gib={"embedder": 20})
+
+
+def test_placement_is_deterministic(dev: EnvironmentConfig) -> None:
+    requests = [
+        _request(f"model-{index}", 1 + index % 3, accelerator={"gpu_type": "l4", "gpus_per_replica": 1, "gpu_memory_gib": 8, "shareable": index % 2 == 0})
+        for index in range(12)
+    ]
+    catalog = load_catalog("us-east-1")
+    assert place(requests, dev, catalog) == place(list(reversed(requests)), dev, catalog)

@@ -1,0 +1,57 @@
+"""The price catalogue: facts consistent with the GPU table, overrides, regions."""
+
+from __future__ import annotations
+
+import pytest
+
+from inferstack.accelerators import GPUS
+from inferstack.pricing.catalog import load_catalog
+from inferstack.problems import InputError
+
+
+def test_instances_agree_with_the_gpu_table() -> None:
+    catalog = load_catalog("us-east-1")
+    for instance in catalog.instances.values():
+        if instance.gpu_type == "none":
+            assert (instance.gpus, instance.gpu_memory_gib) == (0, 0)
+            continue
+        facts = GPUS[instance.gpu_type]
+        assert instance.family in facts.families, instance.name
+        assert instance.gpu_memory_per_gpu_gib == facts.memory_gib, instance.name
+        assert instance.spot_usd_hour < instance.on_demand_usd_hour
+
+
+def test_post_june_2025_p_family_prices_and_p5_4xlarge() -> None:
+    catalog = load_catalog("us-east-1")
+    assert catalog.instances["p5.48xlarge"].on_demand_usd_hour == 55.04
+    assert catalog.instances["p5.4xlarge"].gpus == 1
+    assert "p5e.48xlarge" not in catalog.instances  # no us-east-1 on-demand listing
+    assert catalog.as_of and catalog.source
+
+
+def test_price_override_replaces_on_demand_and_spot_follows_the_discount() -> None:
+    base = load_catalog("us-east-1").instances["g6.xlarge"]
+    negotiated = load_catalog("us-east-1", {"g6.xlarge": 0.5}).instances["g6.xlarge"]
+    assert negotiated.on_demand_usd_hour == 0.5
+    assert negotiated.spot_usd_hour == pytest.approx(0.5 * base.spot_usd_hour / base.on_demand_usd_hour, rel=1e-3)
+    assert load_catalog("us-east-1", {"g6.xlarge": 0.5}).overridden == ("g6.xlarge",)
+
+
+def test_spot_discount_override() -> None:
+    instance = load_catalog("us-east-1", spot_discount_overrides={"g6": 0.7}).instances["g6.xlarge"]
+    assert instance.spot_usd_hour == pytest.approx(instance.on_demand_usd_hour * 0.3, rel=1e-4)
+
+
+def test_unknown_override_names_are_input_errors() -> None:
+    with pytest.raises(InputError, match="unknown instance type 'g9.xlarge'"):
+        load_catalog("us-east-1", {"g9.xlarge": 1.0})
+    with pytest.raises(InputError, match="unknown instance family 'zz9'"):
+        load_catalog("us-east-1", spot_discount_overrides={"zz9": 0.5})
+
+
+def test_regions_are_labelled_exact_or_approximate() -> None:
+    assert load_catalog("us-west-2").region_factor_exact
+    europe = load_catalog("eu-west-1")
+    assert not europe.region_factor_exact
+    assert europe.instances["g5.xlarge"].on_demand_usd_hour > load_catalog("us-east-1").instances["g5.xlarge"].on_demand_usd_hour
+    assert not load_catalog("ap-south-1").region_factor_exact

@@ -43,7 +43,7 @@ from typing import Any
 from inferstack.blueprint import Blueprint, ModelDeployment, NodePool
 from inferstack.placement import capacity_split
 from inferstack.pricing.catalog import Catalog, InstanceType, load_catalog
-from inferstack.sizing import ReplicaSize, size_replica, usable_cpu, usable_memory_gib
+from inferstack.sizing import ReplicaSize, resource_shares, size_replica, usable_cpu, usable_memory_gib
 
 EKS_CONTROL_PLANE_USD_HOUR = 0.10
 """EKS cluster price per hour under standard Kubernetes version support."""
@@ -188,18 +188,6 @@ def _usd(value: float) -> float:
     return round(value, 2)
 
 
-def _shares(size: ReplicaSize, instance: InstanceType) -> tuple[float, float, float, float]:
-    """(GPU slots, GPU memory, vCPU, memory) share of one node of `instance` that one replica takes."""
-    cpu = size.cpu / usable_cpu(instance)
-    memory = size.memory_gib / usable_memory_gib(instance)
-    if not size.is_gpu:
-        return (0.0, 0.0, cpu, memory)
-    if size.shared:
-        return (1 / (size.slots_per_gpu * instance.gpus), size.gpu_memory_gib / instance.gpu_memory_gib, cpu, memory)
-    whole = size.gpus / instance.gpus
-    return (whole, whole, cpu, memory)
-
-
 def _lambdas() -> list[tuple[float, float, float, float]]:
     steps = _LAMBDA_STEPS
     grid: list[tuple[float, float, float, float]] = []
@@ -235,7 +223,7 @@ def _lower_bounds(
     classes: dict[tuple[str, bool, str], list[tuple[str, int, int, list[float]]]] = {}
     for deployment in blueprint.models:
         size = sizes[deployment.name]
-        shares = [(item, _shares(size, item)) for item in size.candidates]
+        shares = [(item, resource_shares(size, item)) for item in size.candidates]
         for capacity, steady, peak in _replica_parts(deployment, blueprint):
             cheapest = [
                 min(item.price(capacity) * sum(w * s for w, s in zip(weights, share, strict=True)) for item, share in shares)
@@ -284,7 +272,7 @@ def _split_pool(pool: NodePool, catalog: Catalog, sizes: dict[str, ReplicaSize],
     """Each member model's share of the pool's nodes (fractions adding up to 1, or all 0)."""
     instance = catalog.instances[pool.instance_types[0]]
     weights = {
-        model: (peak_count if peak else steady_count) * max(_shares(sizes[model], instance))
+        model: (peak_count if peak else steady_count) * max(resource_shares(sizes[model], instance))
         for model, steady_count, peak_count in pool.replicas
     }
     total = sum(weights.values())

@@ -43,6 +43,7 @@ from inferstack.sizing import (
     NODE_OVERHEAD_CPU,
     NODE_OVERHEAD_MEMORY_GIB,
     ReplicaSize,
+    resource_shares,
     size_replica,
     usable_cpu,
     usable_memory_gib,
@@ -178,14 +179,7 @@ class _Node:
 
 
 def _dominant_share(size: ReplicaSize, instance: InstanceType) -> float:
-    shares = [size.cpu / usable_cpu(instance), size.memory_gib / usable_memory_gib(instance)]
-    if size.is_gpu:
-        if size.shared:
-            shares.append(1 / (size.slots_per_gpu * instance.gpus))
-            shares.append(size.gpu_memory_gib / instance.gpu_memory_gib)
-        else:
-            shares.append(size.gpus / instance.gpus)
-    return max(shares)
+    return max(resource_shares(size, instance))
 
 
 def pack_nodes(instance: InstanceType, items: Sequence[tuple[ReplicaSize, int]]) -> int:
@@ -250,6 +244,18 @@ class _GroupPlanner:
         peak = max(-(-demand.peak // per_node), steady)
         return (price * (steady + PEAK_WEIGHT * (peak - steady)), price / per_node, instance.gpus, instance.name)
 
+    def _objective_bound(self, instance: InstanceType, members: Sequence[Demand]) -> float:
+        """A lower bound of `evaluate(instance, members)[2]`: nodes >= the most used resource, summed."""
+        steady_use = [0.0, 0.0, 0.0, 0.0]
+        peak_use = [0.0, 0.0, 0.0, 0.0]
+        for member in members:
+            for index, share in enumerate(resource_shares(member.size, instance)):
+                steady_use[index] += member.steady * share
+                peak_use[index] += member.peak * share
+        steady = math.ceil(max(steady_use) - 1e-6)
+        peak = max(math.ceil(max(peak_use) - 1e-6), steady)
+        return instance.price(self.capacity) * ((1 - PEAK_WEIGHT) * steady + PEAK_WEIGHT * peak)
+
     def _merge(self, pools: dict[str, list[Demand]], instances: dict[str, InstanceType]) -> None:
         """Merge the cheapest-to-merge pool into another while that costs at most the tolerance.
 
@@ -278,7 +284,16 @@ class _GroupPlanner:
         for name in sorted(pools):
             members = pools[name]
             options = [item for item in members[0].size.candidates if all(_allows(member, item.name) for member in members)]
-            best = min(options, key=lambda item: (self.evaluate(item, members)[2], item.name != name, item.gpus, item.name))
+            # Evaluate in order of a valid lower bound and stop once the bound exceeds the best found.
+            bounded = sorted(((self._objective_bound(item, members), item) for item in options), key=lambda pair: (pair[0], pair[1].name))
+            best = instances[name]
+            best_key = (self.evaluate(best, members)[2], False, best.gpus, best.name)
+            for bound, item in bounded:
+                if bound > best_key[0] + _EPSILON:
+                    break
+                key = (self.evaluate(item, members)[2], item.name != name, item.gpus, item.name)
+                if key < best_key:
+                    best, best_key = item, key
             instances[best.name] = best
             retyped[best.name].extend(members)
         return retyped

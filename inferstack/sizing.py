@@ -96,6 +96,22 @@ class ReplicaSize:
         return self.gpus * per_gpu
 
 
+def resource_shares(size: ReplicaSize, instance: InstanceType) -> tuple[float, float, float, float]:
+    """(GPU slots, GPU memory, vCPU, memory) share of one node of `instance` that one replica takes.
+
+    An exclusive replica's GPU shares are its whole GPUs; a shared one takes one
+    time-slicing slot and its sized GPU memory.
+    """
+    cpu = size.cpu / usable_cpu(instance)
+    memory = size.memory_gib / usable_memory_gib(instance)
+    if not size.is_gpu:
+        return (0.0, 0.0, cpu, memory)
+    if size.shared:
+        return (1 / (size.slots_per_gpu * instance.gpus), size.gpu_memory_gib / instance.gpu_memory_gib, cpu, memory)
+    whole = size.gpus / instance.gpus
+    return (whole, whole, cpu, memory)
+
+
 def allowed_families(spec: ModelSpec, config: EnvironmentConfig) -> set[str] | None:
     """Families the model may use here, or None for every family of its GPU type."""
     families: set[str] | None = None

@@ -170,3 +170,15 @@ def test_plan_entry_becomes_a_policy_resource() -> None:
     entry = {"urn": "urn:x", "type": p.AWS_KMS_KEY, "name": "k", "parent": None, "dependencies": ["urn:y"], "inputs": {"enableKeyRotation": True}}
     resource = PolicyResource.from_plan(entry)
     assert resource.dependencies == ("urn:y",) and resource.props["enableKeyRotation"] is True
+
+
+def test_cluster_autoscaler_read_only_statement_on_star_passes() -> None:
+    statement = (
+        '{"Statement":[{"Effect":"Allow","Resource":"*","Action":["autoscaling:DescribeAutoScalingGroups",'
+        '"ec2:DescribeLaunchTemplateVersions","ec2:GetInstanceTypesFromInstanceRequirements"]}]}'
+    )
+    stack = patched(secure_stack("prod"), [{"resource": "vision-serving-read-models", "set": {"policy": statement}}], "prod")
+    assert violations_of("iam-no-wildcards", stack, "prod") == []
+    writes = statement.replace("ec2:GetInstanceTypesFromInstanceRequirements", "autoscaling:SetDesiredCapacity")
+    stack = patched(stack, [{"resource": "vision-serving-read-models", "set": {"policy": writes}}], "prod")
+    assert violations_of("iam-no-wildcards", stack, "prod")

@@ -139,7 +139,10 @@ def check_kms_rotation(resource: PolicyResource, ctx: PolicyContext) -> Iterable
 # --- IAM ----------------------------------------------------------------------------------------------------------------
 
 _LIST_ONLY_ACTION = re.compile(r"^[a-z0-9-]+:(Describe|List)[A-Za-z]*\*?$")
-_ACCOUNT_WIDE_ACTIONS = frozenset({"ecr:GetAuthorizationToken", "sts:GetCallerIdentity"})
+# Read-only actions that support no resource-level permissions, so "*" is the only possible Resource.
+_ACCOUNT_WIDE_ACTIONS = frozenset(
+    {"ecr:GetAuthorizationToken", "sts:GetCallerIdentity", "ec2:GetInstanceTypesFromInstanceRequirements"}
+)
 
 
 def _wildcard_problems(document: Mapping[str, Any], where: str) -> Iterable[str]:

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from inferstack.blueprint import Blueprint, ModelDeployment, NodePool
-from inferstack.placement import capacity_split
+from inferstack.placement import capacity_split, spot_diversifiable
 from inferstack.pricing.catalog import Catalog, InstanceType, load_catalog
 from inferstack.sizing import ReplicaSize, resource_shares, size_replica, usable_cpu, usable_memory_gib
 
@@ -206,8 +206,9 @@ def _sizes(blueprint: Blueprint, catalog: Catalog) -> dict[str, ReplicaSize]:
     }
 
 
-def _replica_parts(deployment: ModelDeployment, blueprint: Blueprint) -> list[tuple[str, int, int]]:
-    return [(capacity, steady, peak) for capacity, steady, peak in capacity_split(deployment.spec, blueprint.config)]
+def _replica_parts(deployment: ModelDeployment, blueprint: Blueprint, size: ReplicaSize) -> list[tuple[str, int, int]]:
+    diversifiable = spot_diversifiable(size, blueprint.config)
+    return list(capacity_split(deployment.spec, blueprint.config, diversifiable))
 
 
 def _lower_bounds(
@@ -224,7 +225,7 @@ def _lower_bounds(
     for deployment in blueprint.models:
         size = sizes[deployment.name]
         shares = [(item, resource_shares(size, item)) for item in size.candidates]
-        for capacity, steady, peak in _replica_parts(deployment, blueprint):
+        for capacity, steady, peak in _replica_parts(deployment, blueprint, size):
             cheapest = [
                 min(item.price(capacity) * sum(w * s for w, s in zip(weights, share, strict=True)) for item, share in shares)
                 for weights in grid
@@ -250,7 +251,7 @@ def _gpu_memory_bound(blueprint: Blueprint, sizes: dict[str, ReplicaSize]) -> fl
     cpu_by_memory = 0.0
     for deployment in blueprint.models:
         size = sizes[deployment.name]
-        for capacity, steady, _ in _replica_parts(deployment, blueprint):
+        for capacity, steady, _ in _replica_parts(deployment, blueprint, size):
             if size.is_gpu:
                 per_gib = min(item.price(capacity) / item.gpu_memory_gib for item in size.candidates)
                 gpu_total += steady * size.gpu_memory_gib * per_gib

@@ -9,6 +9,9 @@ Steps (pure and deterministic; inputs are sorted, ties broken by name):
    on spot, on-demand-base puts `min_replicas` on on-demand and the burst above it
    on spot, on-demand-only (or a spec saying `never`) puts everything on-demand; a
    spec saying `required` gets spot unless the environment is on-demand-only.
+   Where spot is only preferred and a replica fits fewer than
+   `spot.min_instance_types` types of one GPU count (a spot pool that cannot be
+   diversified), its capacity falls back to on-demand (`spot_diversifiable`).
 3. **Group** the demands by (GPU type, shared or exclusive GPUs, capacity type): a
    node group either time-slices its GPUs or not, so shared and exclusive replicas
    never mix; CPU models form their own group.
@@ -61,6 +64,7 @@ __all__ = [
     "PlacementRequest",
     "capacity_split",
     "capacity_types",
+    "spot_diversifiable",
     "pack_nodes",
     "place",
 ]
@@ -106,12 +110,34 @@ class Placement:
     """Right-sized replica of each model."""
 
 
-def capacity_split(spec: ModelSpec, config: EnvironmentConfig) -> list[tuple[CapacityType, int, int]]:
-    """(capacity type, steady replicas, peak replicas) per capacity type, base capacity first."""
+def spot_diversifiable(size: ReplicaSize, config: EnvironmentConfig) -> bool:
+    """Whether a spot pool for this replica could list `spot.min_instance_types` types of one GPU count.
+
+    An 8-GPU H100 replica, say, fits only p5.48xlarge: a spot pool of one type is one
+    capacity pool that AWS may reclaim all at once.
+    """
+    by_gpus: dict[int, int] = defaultdict(int)
+    for item in size.candidates:
+        by_gpus[item.gpus] += 1
+    return max(by_gpus.values(), default=0) >= config.spot.min_instance_types
+
+
+def capacity_split(
+    spec: ModelSpec, config: EnvironmentConfig, diversifiable: bool = True
+) -> list[tuple[CapacityType, int, int]]:
+    """(capacity type, steady replicas, peak replicas) per capacity type, base capacity first.
+
+    Where spot is only preferred (spot-preferred, on-demand-base) and the replica's
+    spot pool could not be diversified (`diversifiable` false), the capacity is bought
+    on-demand instead: the on-demand fallback. spot-only environments and specs with
+    `capacity.spot: required` keep spot.
+    """
     policy = config.spot.policy
     preference = spec.capacity.spot
     low, high = spec.scaling.min_replicas, spec.scaling.max_replicas
     if policy == "on-demand-only" or preference == "never":
+        return [("ON_DEMAND", low, high)]
+    if not diversifiable and preference != "required" and policy in ("spot-preferred", "on-demand-base"):
         return [("ON_DEMAND", low, high)]
     if policy == "on-demand-base" and preference != "required":
         parts: list[tuple[CapacityType, int, int]] = []
@@ -368,7 +394,7 @@ def place(
             continue
         sizes[spec.name] = size
         keys: list[tuple[str, bool, CapacityType]] = []
-        for capacity, steady, peak in capacity_split(spec, config):
+        for capacity, steady, peak in capacity_split(spec, config, spot_diversifiable(size, config)):
             key = (size.gpu_type, size.shared, capacity)
             groups[key].append(Demand(size, capacity, steady, peak))
             keys.append(key)

@@ -54,5 +54,6 @@ query_embedder = ModelSpec(
     ),
     environments={
         "dev": EnvironmentOverride(scaling=ScalingOverride(min_replicas=0, max_replicas=2, scale_to_zero=True)),
+        "staging": EnvironmentOverride(scaling=ScalingOverride(max_replicas=6)),
     },
 )

@@ -385,7 +385,8 @@ def plan(
     console.print(
         f"plan [bold]{stack}[/bold]: {summary['resources']} resources in {summary['components']} components, "
         f"{summary['models']} models, {summary['node_pools']} node pools; "
-        f"${result.cost.monthly_usd:,.0f}/month steady (naive ${result.cost.naive_monthly_usd:,.0f}); "
+        f"${result.cost.monthly_usd:,.0f}/month steady, ${result.cost.peak_monthly_usd:,.0f} at peak "
+        f"(naive ${result.cost.naive_monthly_usd:,.0f}); "
         f"policy: {len(result.policy.violations)} violations ({mandatory} mandatory)"
     )
     if result.diff is not None:

@@ -1,0 +1,1 @@
+"""Pulumi ComponentResources that render a Blueprint into AWS and Kubernetes resources (one concept per module)."""

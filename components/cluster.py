@@ -1,0 +1,308 @@
+"""Cluster: the EKS control plane (created or adopted), its network, IAM roles, OIDC provider and a Kubernetes provider."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components.node_pool import launch_template_for
+from inferstack.constants import TYPE_CLUSTER
+from inferstack.render.iam import irsa_trust_policy, service_trust_policy
+from inferstack.render.labels import platform_tags
+from inferstack.spec.environment import ClusterConfig, NetworkConfig
+
+CLUSTER_POLICIES = ("arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",)
+NODE_POLICIES = (
+    "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+    "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+    # Container Insights agent (amazon-cloudwatch-observability add-on) feeds the node-health alarm.
+    "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy",
+)
+EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
+CONTROL_PLANE_LOG_RETENTION_DAYS = 90
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterArgs:
+    """What the Cluster needs: the stack's cluster and network settings and the tags to apply."""
+
+    cluster: ClusterConfig
+    network: NetworkConfig
+    environment: str
+    cost_center: str
+    region: str
+
+
+def kubeconfig_json(name: str, endpoint: str, certificate_data: str, region: str) -> str:
+    """A kubeconfig that authenticates with `aws eks get-token` (no static credentials)."""
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": name, "cluster": {"server": endpoint, "certificate-authority-data": certificate_data}}],
+            "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
+            "current-context": name,
+            "users": [
+                {
+                    "name": name,
+                    "user": {
+                        "exec": {
+                            "apiVersion": "client.authentication.k8s.io/v1beta1",
+                            "command": "aws",
+                            "args": ["eks", "get-token", "--cluster-name", name, "--region", region, "--output", "json"],
+                        }
+                    },
+                }
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+class Cluster(pulumi.ComponentResource):
+    """An EKS cluster with KMS-encrypted secrets, control-plane logging and a private endpoint by default.
+
+    With `cluster.create: false` the named cluster is adopted instead: nothing is created
+    for the control plane, its endpoint and OIDC issuer are looked up. Either way the
+    component offers a Kubernetes provider, the node role, the subnets and the IRSA
+    OIDC provider every other component needs.
+    """
+
+    name: pulumi.Output[str]
+    endpoint: pulumi.Output[str]
+    oidc_issuer_url: pulumi.Output[str]
+    oidc_provider_arn: pulumi.Output[str]
+    node_role_arn: pulumi.Output[str]
+    subnet_ids: pulumi.Output[list[str]]
+    kubeconfig: pulumi.Output[str]
+    provider: k8s.Provider
+    account_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE_CLUSTER, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = platform_tags(args.environment, args.cost_center)
+        self.account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+
+        self.node_role = aws.iam.Role(
+            f"{name}-node-role",
+            assume_role_policy=json.dumps(service_trust_policy("ec2.amazonaws.com")),
+            tags=tags,
+            opts=child,
+        )
+        for index, policy in enumerate(NODE_POLICIES):
+            aws.iam.RolePolicyAttachment(
+                f"{name}-node-policy-{index}", role=self.node_role.name, policy_arn=policy, opts=child
+            )
+        self.node_role_arn = self.node_role.arn
+
+        if args.network.vpc_id:
+            self.subnet_ids = pulumi.Output.from_input(list(args.network.private_subnet_ids))
+        else:
+            self.subnet_ids = self._network(name, args, tags)
+
+        if args.cluster.create:
+            self._create(name, args, tags)
+        else:
+            self._adopt(name, args)
+
+        self.kubeconfig = pulumi.Output.secret(self.kubeconfig)
+        self.provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=self.kubeconfig,
+            enable_server_side_apply=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs(
+            {
+                "name": self.name,
+                "endpoint": self.endpoint,
+                "oidc_provider_arn": self.oidc_provider_arn,
+                "node_role_arn": self.node_role_arn,
+            }
+        )
+
+    def _network(self, name: str, args: ClusterArgs, tags: dict[str, str]) -> pulumi.Output[list[str]]:
+        """A VPC with a public and a private subnet per zone and one NAT gateway; returns the private subnet ids."""
+        child = pulumi.ResourceOptions(parent=self)
+        cluster_tag = f"kubernetes.io/cluster/{args.cluster.name}"
+        vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=args.network.vpc_cidr,
+            enable_dns_hostnames=True,
+            enable_dns_support=True,
+            tags={**tags, "Name": f"{args.cluster.name}-vpc"},
+            opts=child,
+        )
+        gateway = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags=tags, opts=child)
+        public_routes = aws.ec2.RouteTable(
+            f"{name}-public-rt",
+            vpc_id=vpc.id,
+            routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": gateway.id}],
+            tags=tags,
+            opts=child,
+        )
+        octets = args.network.vpc_cidr.split("/")[0].split(".")
+        private_ids: list[pulumi.Output[str]] = []
+        public_subnets: list[aws.ec2.Subnet] = []
+        for index, zone in enumerate(args.network.availability_zones):
+            public = aws.ec2.Subnet(
+                f"{name}-public-{zone}",
+                vpc_id=vpc.id,
+                availability_zone=zone,
+                cidr_block=f"{octets[0]}.{octets[1]}.{index * 16}.0/20",
+                map_public_ip_on_launch=False,
+                tags={**tags, cluster_tag: "shared", "kubernetes.io/role/elb": "1"},
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(f"{name}-public-{zone}", subnet_id=public.id, route_table_id=public_routes.id, opts=child)
+            public_subnets.append(public)
+        address = aws.ec2.Eip(f"{name}-nat-ip", domain="vpc", tags=tags, opts=child)
+        nat = aws.ec2.NatGateway(f"{name}-nat", subnet_id=public_subnets[0].id, allocation_id=address.id, tags=tags, opts=child)
+        private_routes = aws.ec2.RouteTable(
+            f"{name}-private-rt",
+            vpc_id=vpc.id,
+            routes=[{"cidr_block": "0.0.0.0/0", "nat_gateway_id": nat.id}],
+            tags=tags,
+            opts=child,
+        )
+        for index, zone in enumerate(args.network.availability_zones):
+            private = aws.ec2.Subnet(
+                f"{name}-private-{zone}",
+                vpc_id=vpc.id,
+                availability_zone=zone,
+                cidr_block=f"{octets[0]}.{octets[1]}.{128 + index * 32}.0/19",
+                tags={**tags, cluster_tag: "shared", "kubernetes.io/role/internal-elb": "1"},
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(f"{name}-private-{zone}", subnet_id=private.id, route_table_id=private_routes.id, opts=child)
+            private_ids.append(private.id)
+        return pulumi.Output.all(*private_ids).apply(lambda ids: [str(item) for item in ids])
+
+    def _create(self, name: str, args: ClusterArgs, tags: dict[str, str]) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        config = args.cluster
+        self.secrets_key = aws.kms.Key(
+            f"{name}-secrets-key",
+            description=f"Envelope encryption of Kubernetes secrets in {config.name}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            tags=tags,
+            opts=child,
+        )
+        role = aws.iam.Role(
+            f"{name}-cluster-role",
+            assume_role_policy=json.dumps(service_trust_policy("eks.amazonaws.com")),
+            tags=tags,
+            opts=child,
+        )
+        attachments = [
+            aws.iam.RolePolicyAttachment(f"{name}-cluster-policy-{index}", role=role.name, policy_arn=policy, opts=child)
+            for index, policy in enumerate(CLUSTER_POLICIES)
+        ]
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-control-plane-logs",
+            name=f"/aws/eks/{config.name}/cluster",
+            retention_in_days=CONTROL_PLANE_LOG_RETENTION_DAYS,
+            tags=tags,
+            opts=child,
+        )
+        self.eks = aws.eks.Cluster(
+            f"{name}-eks",
+            name=config.name,
+            version=config.version,
+            role_arn=role.arn,
+            vpc_config={
+                "subnet_ids": self.subnet_ids,
+                "endpoint_private_access": True,
+                "endpoint_public_access": config.endpoint_public_access,
+                "public_access_cidrs": list(config.public_access_cidrs) if config.endpoint_public_access else None,
+            },
+            encryption_config={"provider": {"key_arn": self.secrets_key.arn}, "resources": ["secrets"]},
+            enabled_cluster_log_types=list(config.log_types),
+            access_config={"authentication_mode": "API_AND_CONFIG_MAP", "bootstrap_cluster_creator_admin_permissions": True},
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, *attachments]),
+        )
+        self.name = self.eks.name
+        self.endpoint = self.eks.endpoint
+        self.oidc_issuer_url = self.eks.identities.apply(lambda identities: identities[0].oidcs[0].issuer or "")  # type: ignore[index]
+        oidc = aws.iam.OpenIdConnectProvider(
+            f"{name}-oidc",
+            url=self.oidc_issuer_url,
+            client_id_lists=["sts.amazonaws.com"],
+            tags=tags,
+            opts=child,
+        )
+        self.oidc_provider_arn = oidc.arn
+        certificate = self.eks.certificate_authority.apply(lambda authority: authority.data or "")
+        self.kubeconfig = pulumi.Output.all(self.eks.name, self.eks.endpoint, certificate).apply(
+            lambda values: kubeconfig_json(values[0], values[1], values[2], args.region)
+        )
+        self._eks_addons(name, tags)
+        template = launch_template_for(
+            f"{name}-system", volume_gib=50, tags=tags, parent=self
+        )
+        aws.eks.NodeGroup(
+            f"{name}-system-nodes",
+            cluster_name=self.eks.name,
+            node_role_arn=self.node_role_arn,
+            subnet_ids=self.subnet_ids,
+            capacity_type="ON_DEMAND",
+            instance_types=[config.system_instance_type],
+            ami_type="AL2023_x86_64_STANDARD",
+            scaling_config={"min_size": config.system_nodes, "max_size": config.system_nodes + 2, "desired_size": config.system_nodes},
+            update_config={"max_unavailable": 1},
+            launch_template={"id": template.id, "version": template.latest_version.apply(str)},
+            labels={"inferstack.io/node-pool": "system"},
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["scalingConfig.desiredSize"]),
+        )
+
+    def _eks_addons(self, name: str, tags: dict[str, str]) -> None:
+        """EBS CSI driver (encrypted gp3 volumes for Prometheus; IRSA, since pods cannot reach IMDS) and Container Insights."""
+        child = pulumi.ResourceOptions(parent=self)
+        ebs_role = aws.iam.Role(
+            f"{name}-ebs-csi-role",
+            assume_role_policy=pulumi.Output.all(self.oidc_provider_arn, self.oidc_issuer_url).apply(
+                lambda values: json.dumps(irsa_trust_policy(values[0], values[1], "kube-system", "ebs-csi-controller-sa"))
+            ),
+            tags=tags,
+            opts=child,
+        )
+        aws.iam.RolePolicyAttachment(f"{name}-ebs-csi-policy", role=ebs_role.name, policy_arn=EBS_CSI_POLICY, opts=child)
+        aws.eks.Addon(
+            f"{name}-ebs-csi",
+            cluster_name=self.eks.name,
+            addon_name="aws-ebs-csi-driver",
+            service_account_role_arn=ebs_role.arn,
+            tags=tags,
+            opts=child,
+        )
+        aws.eks.Addon(
+            f"{name}-container-insights",
+            cluster_name=self.eks.name,
+            addon_name="amazon-cloudwatch-observability",
+            tags=tags,
+            opts=child,
+        )
+
+    def _adopt(self, name: str, args: ClusterArgs) -> None:
+        existing = aws.eks.get_cluster_output(name=args.cluster.name, opts=pulumi.InvokeOutputOptions(parent=self))
+        self.name = existing.name
+        self.endpoint = existing.endpoint
+        self.oidc_issuer_url = existing.identities.apply(lambda identities: identities[0].oidcs[0].issuer)
+        self.oidc_provider_arn = pulumi.Output.all(self.account_id, self.oidc_issuer_url).apply(
+            lambda values: f"arn:aws:iam::{values[0]}:oidc-provider/{values[1].removeprefix('https://')}"
+        )
+        if not args.network.vpc_id:
+            self.subnet_ids = existing.vpc_config.apply(lambda vpc: list(vpc.subnet_ids))
+        certificate = existing.certificate_authorities.apply(lambda authorities: authorities[0].data)
+        self.kubeconfig = pulumi.Output.all(existing.name, existing.endpoint, certificate).apply(
+            lambda values: kubeconfig_json(values[0], values[1], values[2], args.region)
+        )

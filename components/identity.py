@@ -1,0 +1,77 @@
+"""ServingIdentity: a team's namespace, ServiceAccount and IRSA role that reads only the team's model prefix."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from inferstack.blueprint import Blueprint, TeamPlan
+from inferstack.constants import SERVING_SERVICE_ACCOUNT, TYPE_SERVING_IDENTITY
+from inferstack.render.iam import irsa_trust_policy, model_reader_policy
+from inferstack.render.labels import team_tags
+from inferstack.render.team import render_namespace, render_service_account
+
+
+@dataclass(frozen=True, slots=True)
+class ServingIdentityArgs:
+    """The team, the model store it reads, the cluster's OIDC provider and the Kubernetes provider."""
+
+    team: TeamPlan
+    blueprint: Blueprint
+    bucket_arn: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str]
+    oidc_provider_arn: pulumi.Input[str]
+    oidc_issuer_url: pulumi.Input[str]
+    provider: k8s.Provider
+
+
+class ServingIdentity(pulumi.ComponentResource):
+    """Namespace + ServiceAccount + IRSA role for one team.
+
+    The role trusts exactly `system:serviceaccount:<namespace>:model-serving` with audience
+    sts.amazonaws.com; its inline policy reads the team's prefix and decrypts with the
+    store's key through S3 only.
+    """
+
+    namespace: k8s.core.v1.Namespace
+    role_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ServingIdentityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE_SERVING_IDENTITY, name, None, opts)
+        team, blueprint = args.team, args.blueprint
+        region = blueprint.config.region
+        tags = team_tags(team, blueprint.environment)
+        role = aws.iam.Role(
+            f"{name}-role",
+            description=f"Model serving identity of team {team.name} ({blueprint.environment})",
+            assume_role_policy=pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer_url).apply(
+                lambda values: json.dumps(irsa_trust_policy(values[0], values[1], team.namespace, SERVING_SERVICE_ACCOUNT))
+            ),
+            max_session_duration=3600,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.iam.RolePolicy(
+            f"{name}-read-models",
+            role=role.id,
+            policy=pulumi.Output.all(args.bucket_arn, args.kms_key_arn).apply(
+                lambda values: json.dumps(model_reader_policy(values[0], team.model_prefix, values[1], region))
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        k8s_child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        namespace_manifest = render_namespace(team, blueprint)
+        self.namespace = k8s.core.v1.Namespace(f"{name}-namespace", metadata=namespace_manifest["metadata"], opts=k8s_child)
+        account = role.arn.apply(lambda arn: render_service_account(team, blueprint, arn))
+        k8s.core.v1.ServiceAccount(
+            f"{name}-service-account",
+            metadata=account.apply(lambda manifest: manifest["metadata"]),
+            automount_service_account_token=False,
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.namespace]),
+        )
+        self.role_arn = role.arn
+        self.register_outputs({"role_arn": self.role_arn, "namespace": team.namespace})

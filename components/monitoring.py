@@ -1,0 +1,233 @@
+"""Monitoring: kube-prometheus-stack (or an existing Prometheus), platform alerts and dashboards, and cloud alarms.
+
+Team-level monitors and alerts live in TeamNamespace (one PrometheusRule per
+team); this component holds what is shared: the stack itself, the DCGM
+ServiceMonitor, the GPU-fleet rules and dashboards, and an SNS topic (KMS
+encrypted) fed by CloudWatch alarms on node health and EC2 spot interruption
+warnings.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components.team_namespace import custom_resource
+from inferstack.blueprint import Blueprint
+from inferstack.constants import (
+    LABEL_CAPACITY_TYPE,
+    LABEL_GPU_TYPE,
+    LABEL_MODEL,
+    LABEL_NODE_POOL,
+    LABEL_TEAM,
+    PROMETHEUS_FULLNAME,
+    PROMETHEUS_RELEASE_NAME,
+    TYPE_MONITORING,
+)
+from inferstack.render.labels import platform_tags
+from inferstack.render.monitoring import (
+    render_dcgm_service_monitor,
+    render_gpu_fleet_dashboard,
+    render_platform_rules,
+    render_team_dashboard,
+)
+
+KUBE_PROMETHEUS_STACK_VERSION = "75.15.1"
+KUBE_PROMETHEUS_STACK_REPO = "https://prometheus-community.github.io/helm-charts"
+ENCRYPTED_GP3_CLASS = "gp3-encrypted"
+
+
+@dataclass(frozen=True, slots=True)
+class MonitoringArgs:
+    """The Blueprint, the cluster (for alarms) and the Kubernetes provider."""
+
+    blueprint: Blueprint
+    cluster_name: pulumi.Input[str]
+    account_id: pulumi.Input[str]
+    provider: k8s.Provider
+
+
+def alerts_key_policy(account_id: str) -> str:
+    """Key policy of the alert topic's key: the account administers it; CloudWatch and EventBridge may publish through it.
+
+    In a key policy, Resource "*" means this key.
+    """
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "AccountAdministers",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "AlarmServicesPublish",
+                    "Effect": "Allow",
+                    "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
+                    "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                    "Resource": "*",
+                },
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+def topic_policy(topic_arn: str, account_id: str) -> str:
+    """Who may publish to the alert topic: this account's CloudWatch alarms and EventBridge rules."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "AlarmServicesPublish",
+                    "Effect": "Allow",
+                    "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
+                    "Action": "sns:Publish",
+                    "Resource": topic_arn,
+                    "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+                }
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+class Monitoring(pulumi.ComponentResource):
+    """The monitoring stack and platform-level alerting.
+
+    `ready` is what team PodMonitors / PrometheusRules wait for (the CRDs come with
+    kube-prometheus-stack); with `monitoring.create: false` an existing stack is assumed.
+    """
+
+    ready: pulumi.Resource | None
+    topic_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE_MONITORING, name, None, opts)
+        blueprint = args.blueprint
+        config = blueprint.config.monitoring
+        k8s_child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        self.ready = None
+        if config.create:
+            storage_class = k8s.storage.v1.StorageClass(
+                f"{name}-gp3-encrypted",
+                metadata={"name": ENCRYPTED_GP3_CLASS},
+                provisioner="ebs.csi.aws.com",
+                parameters={"type": "gp3", "encrypted": "true"},
+                reclaim_policy="Retain",
+                volume_binding_mode="WaitForFirstConsumer",
+                allow_volume_expansion=True,
+                opts=k8s_child,
+            )
+            self.ready = k8s.helm.v3.Release(
+                f"{name}-kube-prometheus-stack",
+                name=PROMETHEUS_RELEASE_NAME,
+                chart="kube-prometheus-stack",
+                version=KUBE_PROMETHEUS_STACK_VERSION,
+                namespace=config.namespace,
+                create_namespace=True,
+                repository_opts={"repo": KUBE_PROMETHEUS_STACK_REPO},
+                values={
+                    "fullnameOverride": PROMETHEUS_FULLNAME,
+                    "prometheus": {
+                        "prometheusSpec": {
+                            "retention": f"{config.retention_days}d",
+                            # Pick up PodMonitors / rules from team namespaces, not only this release's.
+                            "podMonitorSelectorNilUsesHelmValues": False,
+                            "serviceMonitorSelectorNilUsesHelmValues": False,
+                            "ruleSelectorNilUsesHelmValues": False,
+                            "storageSpec": {
+                                "volumeClaimTemplate": {
+                                    "spec": {
+                                        "storageClassName": ENCRYPTED_GP3_CLASS,
+                                        "accessModes": ["ReadWriteOnce"],
+                                        "resources": {"requests": {"storage": f"{config.storage_gib}Gi"}},
+                                    }
+                                }
+                            },
+                            "securityContext": {"runAsNonRoot": True, "runAsUser": 1000, "fsGroup": 2000},
+                        }
+                    },
+                    "kube-state-metrics": {
+                        "metricLabelsAllowlist": [
+                            f"nodes=[{LABEL_NODE_POOL},{LABEL_CAPACITY_TYPE},{LABEL_GPU_TYPE}]",
+                            f"pods=[{LABEL_TEAM},{LABEL_MODEL}]",
+                        ]
+                    },
+                    "grafana": {"sidecar": {"dashboards": {"enabled": True, "searchNamespace": config.namespace}}},
+                    "alertmanager": {"alertmanagerSpec": {"storage": {"volumeClaimTemplate": {"spec": {"storageClassName": ENCRYPTED_GP3_CLASS, "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "10Gi"}}}}}}},
+                },
+                atomic=True,
+                cleanup_on_fail=True,
+                opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[storage_class]),
+            )
+        after_stack = pulumi.ResourceOptions(
+            parent=self, provider=args.provider, depends_on=[self.ready] if self.ready else []
+        )
+        custom_resource(f"{name}-dcgm-monitor", render_dcgm_service_monitor(blueprint), after_stack)
+        custom_resource(f"{name}-platform-alerts", render_platform_rules(blueprint), after_stack)
+        for manifest in [render_gpu_fleet_dashboard(blueprint), *(render_team_dashboard(team, blueprint) for team in blueprint.teams)]:
+            k8s.core.v1.ConfigMap(
+                f"{name}-{manifest['metadata']['name']}", metadata=manifest["metadata"], data=manifest["data"], opts=after_stack
+            )
+        self.topic_arn = self._cloud_alarms(name, args)
+        self.register_outputs({"topic_arn": self.topic_arn})
+
+    def _cloud_alarms(self, name: str, args: MonitoringArgs) -> pulumi.Output[str]:
+        blueprint = args.blueprint
+        child = pulumi.ResourceOptions(parent=self)
+        tags = platform_tags(blueprint.environment, blueprint.config.cost_center)
+        key = aws.kms.Key(
+            f"{name}-alerts-key",
+            description=f"Encrypts the inferstack {blueprint.environment} alert topic",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=pulumi.Output.from_input(args.account_id).apply(alerts_key_policy),
+            tags=tags,
+            opts=child,
+        )
+        topic = aws.sns.Topic(f"{name}-alerts", kms_master_key_id=key.arn, tags=tags, opts=child)
+        aws.sns.TopicPolicy(
+            f"{name}-alerts-policy",
+            arn=topic.arn,
+            policy=pulumi.Output.all(topic.arn, args.account_id).apply(lambda values: topic_policy(values[0], values[1])),
+            opts=child,
+        )
+        if blueprint.config.alerts.sns_email:
+            aws.sns.TopicSubscription(
+                f"{name}-alerts-email", topic=topic.arn, protocol="email", endpoint=blueprint.config.alerts.sns_email, opts=child
+            )
+        aws.cloudwatch.MetricAlarm(
+            f"{name}-failed-nodes",
+            alarm_description="Nodes of the inferstack cluster are failing (Container Insights cluster_failed_node_count)",
+            namespace="ContainerInsights",
+            metric_name="cluster_failed_node_count",
+            dimensions={"ClusterName": args.cluster_name},
+            statistic="Maximum",
+            period=300,
+            evaluation_periods=2,
+            threshold=0,
+            comparison_operator="GreaterThanThreshold",
+            treat_missing_data="notBreaching",
+            alarm_actions=[topic.arn],
+            ok_actions=[topic.arn],
+            tags=tags,
+            opts=child,
+        )
+        rule = aws.cloudwatch.EventRule(
+            f"{name}-spot-interruptions",
+            description="EC2 spot interruption warnings (GPU pools run on spot)",
+            event_pattern=json.dumps({"source": ["aws.ec2"], "detail-type": ["EC2 Spot Instance Interruption Warning"]}),
+            tags=tags,
+            opts=child,
+        )
+        aws.cloudwatch.EventTarget(f"{name}-spot-interruptions-topic", rule=rule.name, arn=topic.arn, opts=child)
+        return topic.arn

@@ -1,0 +1,361 @@
+"""Run the real Pulumi program without an engine or a cloud: realistic provider mocks and a recording monitor.
+
+`InferstackMocks` answers resource registrations and provider functions with
+outputs shaped like AWS's (ARNs in account 123456789012 and the stack's region,
+ids, bucket names, the EKS endpoint / CA / OIDC issuer). `run_under_mocks`
+runs `inferstack.program.program()` for one stack under those mocks and
+returns every registered resource (urn, type, name, parent, dependencies,
+inputs) in URN order. The offline plan uses the same function.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import threading
+from dataclasses import dataclass, field
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi.runtime
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime import resource as pulumi_resource_runtime
+from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
+from pulumi.runtime.proto import source_pb2
+from pulumi.runtime.sync_await import _sync_await
+
+from inferstack.problems import InputError, Problem, display_path
+from inferstack.spec.loader import stack_file
+
+MOCK_ACCOUNT_ID = "123456789012"
+PROJECT_NAME = "inferstack"
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+def _digest(*parts: str, length: int = 17) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
+
+
+def _uuid(*parts: str) -> str:
+    text = _digest(*parts, length=32)
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+class InferstackMocks(pulumi.runtime.Mocks):
+    """Provider stand-ins whose outputs look like AWS's and Kubernetes's, deterministically derived from names."""
+
+    def __init__(self, region: str = "us-east-1", account_id: str = MOCK_ACCOUNT_ID) -> None:
+        self.region = region
+        self.account_id = account_id
+
+    def _arn(self, service: str, resource: str, *, regional: bool = True, account: bool = True) -> str:
+        region = self.region if regional else ""
+        owner = self.account_id if account else ""
+        return f"arn:aws:{service}:{region}:{owner}:{resource}"
+
+    def _physical_name(self, args: MockResourceArgs, key: str = "name") -> str:
+        given = args.inputs.get(key)
+        if isinstance(given, str) and given:
+            return given
+        prefix = args.inputs.get(f"{key}Prefix")
+        base = prefix if isinstance(prefix, str) and prefix else f"{args.name}-"
+        return f"{base}{_digest(args.typ, args.name, length=7)}"
+
+    def eks_cluster_outputs(self, name: str) -> dict[str, Any]:
+        """What EKS reports for a cluster: endpoint, CA data, OIDC issuer."""
+        oidc_id = _digest("oidc", name, length=32).upper()
+        certificate = base64.b64encode(f"-----BEGIN CERTIFICATE-----\nmock-ca-{name}\n-----END CERTIFICATE-----\n".encode()).decode()
+        return {
+            "name": name,
+            "arn": self._arn("eks", f"cluster/{name}"),
+            "endpoint": f"https://{_digest('endpoint', name, length=32).upper()}.gr7.{self.region}.eks.amazonaws.com",
+            "certificateAuthority": {"data": certificate},
+            "certificateAuthorities": [{"data": certificate}],
+            "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{self.region}.amazonaws.com/id/{oidc_id}"}]}],
+            "platformVersion": "eks.1",
+            "status": "ACTIVE",
+            "vpcConfig": {"clusterSecurityGroupId": f"sg-{_digest('cluster-sg', name)}", "vpcId": f"vpc-{_digest('vpc', name)}"},
+        }
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
+        """Id and output state of a new resource: its inputs plus what the provider would compute."""
+        typ = args.typ
+        inputs = dict(args.inputs)
+        if not args.custom and not typ.startswith("pulumi:providers:"):
+            return None, inputs
+        if typ.startswith("kubernetes:"):
+            metadata = inputs.get("metadata") or {}
+            name = metadata.get("name") if isinstance(metadata, dict) else None
+            namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
+            resource_id = f"{namespace}/{name}" if namespace else str(name or args.name)
+            if typ == "kubernetes:helm.sh/v3:Release":
+                release_name = inputs.get("name") or args.name
+                inputs["status"] = {"name": release_name, "namespace": inputs.get("namespace", "default"), "status": "deployed"}
+                resource_id = f"{inputs.get('namespace', 'default')}/{release_name}"
+            return resource_id, inputs
+        if typ.startswith("pulumi:providers:"):
+            return _uuid(typ, args.name), inputs
+        outputs = self._aws_outputs(typ, args, inputs)
+        resource_id = outputs.pop("__id", None) or f"{args.name}-{_digest(typ, args.name, length=8)}"
+        return resource_id, {**inputs, **outputs}
+
+    def _aws_outputs(self, typ: str, args: MockResourceArgs, inputs: dict[str, Any]) -> dict[str, Any]:
+        if typ == "aws:kms/key:Key":
+            key_id = _uuid(typ, args.name)
+            return {"__id": key_id, "keyId": key_id, "arn": self._arn("kms", f"key/{key_id}")}
+        if typ == "aws:kms/alias:Alias":
+            return {"arn": self._arn("kms", str(inputs.get("name", "alias/x")))}
+        if typ == "aws:s3/bucket:Bucket":
+            bucket = self._physical_name(args, "bucket")
+            return {
+                "__id": bucket,
+                "bucket": bucket,
+                "arn": f"arn:aws:s3:::{bucket}",
+                "bucketDomainName": f"{bucket}.s3.amazonaws.com",
+                "bucketRegionalDomainName": f"{bucket}.s3.{self.region}.amazonaws.com",
+                "region": self.region,
+            }
+        if typ == "aws:iam/role:Role":
+            name = self._physical_name(args)
+            return {"__id": name, "name": name, "arn": self._arn("iam", f"role/{name}", regional=False), "uniqueId": f"AROA{_digest(name).upper()}"}
+        if typ == "aws:iam/policy:Policy":
+            name = self._physical_name(args)
+            return {"name": name, "arn": self._arn("iam", f"policy/{name}", regional=False)}
+        if typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+            host = str(inputs.get("url", "")).removeprefix("https://")
+            arn = self._arn("iam", f"oidc-provider/{host}", regional=False)
+            return {"__id": arn, "arn": arn}
+        if typ == "aws:eks/cluster:Cluster":
+            name = self._physical_name(args)
+            return {"__id": name, **self.eks_cluster_outputs(name)}
+        if typ == "aws:eks/nodeGroup:NodeGroup":
+            cluster = str(inputs.get("clusterName", "cluster"))
+            name = self._physical_name(args, "nodeGroupName")
+            asg = f"eks-{name}-{_uuid('asg', cluster, name)}"
+            return {
+                "__id": f"{cluster}:{name}",
+                "nodeGroupName": name,
+                "arn": self._arn("eks", f"nodegroup/{cluster}/{name}/{_uuid('ng', cluster, name)}"),
+                "status": "ACTIVE",
+                "resources": [{"autoscalingGroups": [{"name": asg}], "remoteAccessSecurityGroupId": ""}],
+            }
+        if typ == "aws:ec2/vpc:Vpc":
+            vpc = f"vpc-{_digest(typ, args.name)}"
+            return {"__id": vpc, "arn": self._arn("ec2", f"vpc/{vpc}"), "defaultSecurityGroupId": f"sg-{_digest('default', vpc)}"}
+        if typ.startswith("aws:ec2/"):
+            kind = typ.split(":")[-1]
+            prefixes = {
+                "Subnet": "subnet",
+                "InternetGateway": "igw",
+                "NatGateway": "nat",
+                "Eip": "eipalloc",
+                "RouteTable": "rtb",
+                "SecurityGroup": "sg",
+                "LaunchTemplate": "lt",
+                "FlowLog": "fl",
+            }
+            prefix = prefixes.get(kind, kind.lower())
+            resource_id = f"{prefix}-{_digest(typ, args.name)}"
+            outputs: dict[str, Any] = {"__id": resource_id, "arn": self._arn("ec2", f"{kind.lower()}/{resource_id}")}
+            if kind == "LaunchTemplate":
+                outputs["latestVersion"] = 1
+                outputs["defaultVersion"] = 1
+            if kind == "Eip":
+                outputs["publicIp"] = "198.51.100.10"
+            return outputs
+        if typ == "aws:sns/topic:Topic":
+            name = self._physical_name(args)
+            arn = self._arn("sns", name)
+            return {"__id": arn, "name": name, "arn": arn}
+        if typ == "aws:cloudwatch/logGroup:LogGroup":
+            name = self._physical_name(args)
+            return {"__id": name, "name": name, "arn": self._arn("logs", f"log-group:{name}")}
+        if typ == "aws:cloudwatch/metricAlarm:MetricAlarm":
+            name = self._physical_name(args)
+            return {"__id": name, "name": name, "arn": self._arn("cloudwatch", f"alarm:{name}")}
+        if typ == "aws:cloudwatch/eventRule:EventRule":
+            name = self._physical_name(args)
+            return {"__id": name, "name": name, "arn": self._arn("events", f"rule/{name}")}
+        service = typ.split(":")[1].split("/")[0]
+        return {"arn": self._arn(service, f"{typ.split(':')[-1].lower()}/{args.name}")}
+
+    def call(self, args: MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]]]:
+        """Provider functions the program calls: caller identity, partition, region, zones, an existing cluster."""
+        token = args.token
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": self.account_id,
+                "arn": f"arn:aws:iam::{self.account_id}:user/inferstack-ci",
+                "userId": "AIDAMOCKUSER",
+                "id": self.account_id,
+            }, []
+        if token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
+        if token == "aws:index/getRegion:getRegion":
+            return {"name": self.region, "region": self.region, "id": self.region}, []
+        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            names = [f"{self.region}{letter}" for letter in "abc"]
+            return {"names": names, "zoneIds": [f"use1-az{index}" for index in range(1, 4)], "id": self.region}, []
+        if token == "aws:eks/getCluster:getCluster":
+            name = str(args.args.get("name", "cluster"))
+            return {**self.eks_cluster_outputs(name), "id": name, "version": "1.33"}, []
+        return {}, []
+
+
+@dataclass(slots=True)
+class RecordedResource:
+    """One RegisterResource call as the plan sees it."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str
+    dependencies: list[str]
+    inputs: dict[str, Any] = field(default_factory=dict)
+    custom: bool = True
+
+    def as_json(self) -> dict[str, Any]:
+        """The plan.json form of the record."""
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "parent": self.parent,
+            "dependencies": self.dependencies,
+            "inputs": self.inputs,
+        }
+
+
+_current = threading.local()
+
+
+class _RecordingMocks(pulumi.runtime.Mocks):
+    """Hands the inputs the mock monitor already deserialised to the record being made."""
+
+    def __init__(self, inner: pulumi.runtime.Mocks) -> None:
+        self.inner = inner
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
+        record: RecordedResource | None = getattr(_current, "record", None)
+        if record is not None:
+            record.inputs = dict(args.inputs)
+        return self.inner.new_resource(args)
+
+    def call(self, args: MockCallArgs) -> Any:
+        return self.inner.call(args)
+
+
+class RecordingMonitor(MockMonitor):
+    """A MockMonitor that also records type, name, URN, parent and dependencies of every registration."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(_RecordingMocks(mocks))
+        self.records: list[RecordedResource] = []
+        self._lock = threading.Lock()
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        record = RecordedResource(
+            urn="",
+            type=request.type,
+            name=request.name,
+            parent=request.parent,
+            dependencies=sorted(set(request.dependencies)),
+            custom=bool(request.custom),
+        )
+        _current.record = record
+        try:
+            response = super().RegisterResource(request)
+        finally:
+            _current.record = None
+        record.urn = response.urn
+        with self._lock:
+            self.records.append(record)
+        return response
+
+
+def _config_value(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def stack_config(stacks_dir: Path, stack: str) -> dict[str, Any]:
+    """The `config:` mapping of stacks/Pulumi.<stack>.yaml (bad input as InputError)."""
+    import yaml
+
+    path = stack_file(stacks_dir, stack)
+    label = display_path(path)
+    if not path.is_file():
+        raise InputError([Problem(label, "", "stack file not found; expected stacks/Pulumi.<env>.yaml")])
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise InputError([Problem(label, "", f"invalid YAML ({error}); expected a `config:` mapping")]) from None
+    if not isinstance(document, dict) or not isinstance(document.get("config"), dict):
+        raise InputError([Problem(label, "config", "missing or not a mapping; expected a `config:` mapping of settings")])
+    return dict(document["config"])
+
+
+_run_lock = threading.Lock()
+
+
+def run_under_mocks(
+    stack: str, specs_dir: Path, stacks_dir: Path, mocks: pulumi.runtime.Mocks | None = None
+) -> list[RecordedResource]:
+    """Run the inferstack program for `stack` under mocks; every registered resource, in URN order.
+
+    Safe to call repeatedly in one process: each run gets fresh runtime settings,
+    a fresh root stack and its own config.
+    """
+    from inferstack.program import program
+
+    config = stack_config(stacks_dir, stack)
+    region = str(config.get("aws:region", "us-east-1"))
+    with _run_lock:
+        monitor = RecordingMonitor(mocks or InferstackMocks(region=region))
+        pulumi_settings.reset_options(project=PROJECT_NAME, stack=stack, preview=True)
+        pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT_NAME, stack=stack, preview=True, monitor=monitor)
+        pulumi.runtime.set_all_config({key: _config_value(value) for key, value in config.items()})
+
+        original_stack_trace = pulumi_resource_runtime._get_stack_trace
+        # Source positions are not part of the plan, and capturing one costs ~1 ms per resource.
+        pulumi_resource_runtime._get_stack_trace = _no_stack_trace
+        try:
+            _sync_await(_run_program(lambda: program(specs_dir=specs_dir)))
+        finally:
+            pulumi_resource_runtime._get_stack_trace = original_stack_trace
+            pulumi.runtime.set_all_config({})
+        records = sorted(monitor.records, key=lambda record: record.urn)
+    return records
+
+
+def _no_stack_trace() -> Any:
+    return source_pb2.StackTrace()
+
+
+async def _run_program(body: Callable[[], object]) -> None:
+    """Run `body`, then wait until every registration and every output has settled.
+
+    Like pulumi.runtime.test, but drains outstanding outputs with one gather per round
+    instead of the SDK's wait-for-first-completed loop, which is quadratic in the number
+    of outputs (seconds for a thousand models).
+    """
+    settings: Any = pulumi_settings.SETTINGS  # context-var backed attributes pyright cannot see
+    settings.rpc_manager.clear()
+    settings.outputs.clear()
+    body()
+    manager = pulumi_settings._get_rpc_manager()
+    while True:
+        while manager.rpcs:
+            await manager.rpcs.pop()
+        if manager.unhandled_exception is not None:
+            raise manager.unhandled_exception.with_traceback(manager.exception_traceback)
+        with settings.lock:
+            pending = list(settings.outputs)
+            settings.outputs.clear()
+        if pending:
+            await asyncio.gather(*pending)
+        if not manager.rpcs and not settings.outputs:
+            break

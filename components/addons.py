@@ -62,16 +62,18 @@ class ClusterAddonsArgs:
 class ClusterAddons(pulumi.ComponentResource):
     """Device plugin, DCGM exporter, Cluster Autoscaler, KServe and (when needed) KEDA.
 
-    `serving_ready` lists the releases InferenceServices and ScaledObjects must wait for.
+    `serving_ready` lists what InferenceServices wait for, `scaling_ready` what ScaledObjects wait for.
     """
 
     serving_ready: list[pulumi.Resource]
+    scaling_ready: list[pulumi.Resource]
 
     def __init__(self, name: str, args: ClusterAddonsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_CLUSTER_ADDONS, name, None, opts)
         blueprint = args.blueprint
         self._provider = args.provider
         self.serving_ready = []
+        self.scaling_ready = []
         gpu_tolerations = [{"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}]
         if any(pool.is_gpu for pool in blueprint.node_pools):
             self._release(name, "nvidia-device-plugin", "kube-system", device_plugin_values(blueprint))
@@ -120,9 +122,9 @@ class ClusterAddons(pulumi.ComponentResource):
                 {"kserve": {"controller": {"deploymentMode": "Standard", "gateway": {"ingressGateway": {"enableGatewayApi": blueprint.config.serving.routing == "gateway-api"}}}}},
                 depends_on=[crds],
             )
-            self.serving_ready.extend([crds, controller])
+            self.serving_ready.append(controller)  # the controller release waits for the CRDs
         if any(needs_scaled_object(deployment) for deployment in blueprint.models):
-            self.serving_ready.append(self._release(name, "keda", "keda", {"podSecurityContext": {"operator": {"runAsNonRoot": True}}}))
+            self.scaling_ready.append(self._release(name, "keda", "keda", {"podSecurityContext": {"operator": {"runAsNonRoot": True}}}))
         self.register_outputs({"releases": sorted(CHARTS)})
 
     def _release(

@@ -24,6 +24,9 @@ class ModelServiceArgs:
     provider: k8s.Provider
     prometheus_url: str
     depends_on: tuple[pulumi.Resource, ...] = field(default=())
+    """What the InferenceService waits for: the namespace and the KServe controller (its CRDs)."""
+    scaler_depends_on: tuple[pulumi.Resource, ...] = field(default=())
+    """What the ScaledObject waits for: the namespace and KEDA."""
     variant: ServingVariant = field(default_factory=ServingVariant)
 
 
@@ -40,8 +43,9 @@ class ModelService(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=list(args.depends_on))
         custom_resource(f"{name}-isvc", render_inference_service(deployment, blueprint, args.variant), child)
         if needs_scaled_object(deployment):
+            scaler = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=list(args.scaler_depends_on))
             custom_resource(
-                f"{name}-scaler", render_scaled_object(deployment, blueprint, args.prometheus_url, args.variant), child
+                f"{name}-scaler", render_scaled_object(deployment, blueprint, args.prometheus_url, args.variant), scaler
             )
         if needs_disruption_budget(deployment):
             budget = render_disruption_budget(deployment, blueprint, args.variant)

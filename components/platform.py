@@ -116,6 +116,7 @@ class Platform(pulumi.ComponentResource):
                 opts=child,
             )
             ready = (identity.namespace, *self.addons.serving_ready)
+            scaling_ready = (identity.namespace, *self.addons.scaling_ready)
             for model_name in team.models:
                 deployment = blueprint.model(model_name)
                 self.model_services[model_name] = ModelService(
@@ -126,6 +127,7 @@ class Platform(pulumi.ComponentResource):
                         provider=cluster.provider,
                         prometheus_url=prometheus,
                         depends_on=ready,
+                        scaler_depends_on=scaling_ready,
                     ),
                     opts=child,
                 )

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from inferstack.mocks import InferstackMocks
+
 pytest_plugins = ["tests.aws_fixtures"]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -15,3 +17,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 def repo_root() -> Path:
     """The repository root (where model_specs/ and stacks/ live)."""
     return REPO_ROOT
+
+
+@pytest.fixture
+def pulumi_mocks() -> InferstackMocks:
+    """The one typed Mocks subclass (realistic ARNs, ids, EKS endpoint/OIDC issuer), for the stack's region."""
+    return InferstackMocks(region="us-east-1")

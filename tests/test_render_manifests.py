@@ -305,7 +305,8 @@ def test_monitors_select_team_pods_and_dcgm(repo_root: Path) -> None:
     blueprint = _shipped(repo_root, "prod")
     team = blueprint.teams[0]
     monitor = render_team_pod_monitor(team, blueprint)
-    assert monitor["spec"]["selector"]["matchLabels"] == {LABEL_TEAM: team.name}
+    assert monitor["metadata"]["namespace"] == team.namespace
+    assert monitor["spec"]["selector"]["matchExpressions"] == [{"key": "serving.kserve.io/inferenceservice", "operator": "Exists"}]
     assert render_dcgm_service_monitor(blueprint)["spec"]["endpoints"][0]["honorLabels"] is True
 
 

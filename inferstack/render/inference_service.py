@@ -250,7 +250,7 @@ def build_inference_service(
             seccomp_profile=V1SeccompProfile(type="RuntimeDefault"),
         ),
         automount_service_account_token=False,  # IRSA injects its own projected token
-        labels=dict(labels),
+        # Pod labels: KServe copies the InferenceService labels onto the predictor pods.
     )
     return V1beta1InferenceService(
         api_version=KSERVE_API_VERSION,

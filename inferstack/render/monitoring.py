@@ -18,6 +18,7 @@ import jinja2
 from inferstack.blueprint import Blueprint, ModelDeployment, TeamPlan
 from inferstack.constants import (
     GRAFANA_DASHBOARD_LABEL,
+    KSERVE_ISVC_POD_LABEL,
     LABEL_CAPACITY_TYPE,
     LABEL_MODEL,
     LABEL_NODE_POOL,
@@ -198,13 +199,13 @@ def render_platform_rules(blueprint: Blueprint) -> dict[str, Any]:
 
 
 def render_team_pod_monitor(team: TeamPlan, blueprint: Blueprint) -> dict[str, Any]:
-    """Scrape every predictor pod of the team (pods carry the team label)."""
+    """Scrape every predictor pod in the team namespace (KServe labels them with their InferenceService)."""
     return {
         "apiVersion": PROMETHEUS_OPERATOR_API_VERSION,
         "kind": "PodMonitor",
         "metadata": {"name": f"{team.name}-predictors", "namespace": team.namespace, "labels": team_labels(team, blueprint.environment)},
         "spec": {
-            "selector": {"matchLabels": {LABEL_TEAM: team.name}, "matchExpressions": [{"key": LABEL_MODEL, "operator": "Exists"}]},
+            "selector": {"matchExpressions": [{"key": KSERVE_ISVC_POD_LABEL, "operator": "Exists"}]},
             "podMetricsEndpoints": [{"portNumber": PREDICTOR_METRICS_PORT, "path": "/metrics", "interval": "30s"}],
         },
     }

@@ -1,0 +1,214 @@
+"""The real Pulumi program under mocks, for every shipped stack: the resource graph it registers."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from inferstack.constants import (
+    LABEL_NODE_POOL,
+    TAG_COST_CENTER,
+    TAG_ENVIRONMENT,
+    TAG_TEAM,
+    TYPE_CLUSTER,
+    TYPE_MODEL_SERVICE,
+    TYPE_PLATFORM,
+)
+from inferstack.mocks import InferstackMocks, RecordedResource, run_under_mocks
+from inferstack.render.iam import DESCRIBE_ONLY_SID, as_list, statements
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+STACKS = ("dev", "staging", "prod")
+
+
+@cache
+def _graph(stack: str) -> tuple[RecordedResource, ...]:
+    return tuple(run_under_mocks(stack, REPO_ROOT / "model_specs", REPO_ROOT / "stacks", InferstackMocks(region="us-east-1")))
+
+
+def _of_type(records: tuple[RecordedResource, ...], type_: str) -> list[RecordedResource]:
+    return [record for record in records if record.type == type_]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_expected_resource_types(stack: str) -> None:
+    types = Counter(record.type for record in _graph(stack))
+    for expected in (
+        TYPE_PLATFORM,
+        TYPE_CLUSTER,
+        "aws:eks/cluster:Cluster",
+        "aws:eks/nodeGroup:NodeGroup",
+        "aws:ec2/launchTemplate:LaunchTemplate",
+        "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
+        "aws:kms/key:Key",
+        "aws:s3/bucket:Bucket",
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "aws:s3/bucketVersioning:BucketVersioning",
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+        "aws:s3/bucketPolicy:BucketPolicy",
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        "kubernetes:helm.sh/v3:Release",
+        "kubernetes:serving.kserve.io/v1beta1:InferenceService",
+        "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
+        "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+        "kubernetes:core/v1:ResourceQuota",
+        "aws:sns/topic:Topic",
+        "aws:cloudwatch/metricAlarm:MetricAlarm",
+    ):
+        assert types[expected] >= 1, expected
+    assert not any(type_.startswith("aws:s3/bucketV2") for type_ in types)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_child_hangs_off_a_component_named_after_it(stack: str) -> None:
+    records = _graph(stack)
+    by_urn = {record.urn: record for record in records}
+    for record in records:
+        if record.type == "pulumi:pulumi:Stack":
+            continue
+        parent = by_urn[record.parent]
+        assert not parent.custom, f"{record.name} has a custom resource as parent"
+        if parent.type != "pulumi:pulumi:Stack":
+            assert record.name.startswith(parent.name), f"{record.name} is not named after {parent.name}"
+    platform = _of_type(records, TYPE_PLATFORM)
+    assert len(platform) == 1 and by_urn[platform[0].parent].type == "pulumi:pulumi:Stack"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_few_resources_per_model(stack: str) -> None:
+    records = _graph(stack)
+    services = _of_type(records, TYPE_MODEL_SERVICE)
+    assert services
+    for service in services:
+        children = [record for record in records if record.parent == service.urn]
+        assert 1 <= len(children) <= 3
+
+
+def test_dev_runs_gpus_on_spot_only() -> None:
+    groups = _of_type(_graph("dev"), "aws:eks/nodeGroup:NodeGroup")
+    pools = [group for group in groups if "system" not in group.name]
+    assert pools and all(group.inputs["capacityType"] == "SPOT" for group in pools)
+    assert all(len(group.inputs["instanceTypes"]) >= 2 for group in pools)
+
+
+def test_prod_keeps_an_on_demand_base() -> None:
+    groups = _of_type(_graph("prod"), "aws:eks/nodeGroup:NodeGroup")
+    assert {group.inputs["capacityType"] for group in groups} == {"SPOT", "ON_DEMAND"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_encryption_everywhere(stack: str) -> None:
+    records = _graph(stack)
+    for key in _of_type(records, "aws:kms/key:Key"):
+        assert key.inputs["enableKeyRotation"] is True
+    (cluster,) = _of_type(records, "aws:eks/cluster:Cluster")
+    assert cluster.inputs["encryptionConfig"]["resources"] == ["secrets"]
+    assert cluster.inputs["encryptionConfig"]["provider"]["keyArn"].startswith("arn:aws:kms:us-east-1:123456789012:key/")
+    (encryption,) = _of_type(records, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+    rule = encryption.inputs["rules"][0]
+    assert rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "aws:kms"
+    assert rule["bucketKeyEnabled"] is True
+    (block,) = _of_type(records, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    assert all(block.inputs[flag] is True for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
+    (policy,) = _of_type(records, "aws:s3/bucketPolicy:BucketPolicy")
+    document = json.loads(policy.inputs["policy"])
+    assert any(s["Condition"].get("Bool", {}).get("aws:SecureTransport") == "false" for s in statements(document))
+    for template in _of_type(records, "aws:ec2/launchTemplate:LaunchTemplate"):
+        assert template.inputs["metadataOptions"]["httpTokens"] == "required"
+        assert template.inputs["metadataOptions"]["httpPutResponseHopLimit"] == 1
+        ebs = template.inputs["blockDeviceMappings"][0]["ebs"]
+        assert (ebs["encrypted"], ebs["volumeType"]) == ("true", "gp3")
+    for topic in _of_type(records, "aws:sns/topic:Topic"):
+        assert topic.inputs["kmsMasterKeyId"].startswith("arn:aws:kms:")
+
+
+def test_endpoint_private_unless_cidrs_given() -> None:
+    (prod,) = _of_type(_graph("prod"), "aws:eks/cluster:Cluster")
+    (dev,) = _of_type(_graph("dev"), "aws:eks/cluster:Cluster")
+    assert prod.inputs["vpcConfig"]["endpointPublicAccess"] is False
+    assert prod.inputs["vpcConfig"]["endpointPrivateAccess"] is True
+    assert dev.inputs["vpcConfig"]["publicAccessCidrs"] == ["203.0.113.0/24"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_iam_is_scoped(stack: str) -> None:
+    records = _graph(stack)
+    policies = _of_type(records, "aws:iam/rolePolicy:RolePolicy")
+    assert policies
+    for policy in policies:
+        for statement in statements(json.loads(policy.inputs["policy"])):
+            assert all("*" not in action for action in as_list(statement["Action"])), policy.name
+            resources = as_list(statement["Resource"])
+            if "*" in resources:
+                assert statement["Sid"] == DESCRIBE_ONLY_SID
+                assert all(action.split(":")[1].startswith(("Describe", "Get")) for action in statement["Action"])
+    teams = [record for record in policies if "-team-" in record.name]
+    for policy in teams:
+        team = policy.name.split("-team-")[1].removesuffix("-read-models")
+        for statement in statements(json.loads(policy.inputs["policy"])):
+            for resource in as_list(statement["Resource"]):
+                assert resource.endswith(f"/models/{team}/*") or resource.startswith(("arn:aws:s3:::inferstack-models-", "arn:aws:kms:"))
+                assert resource != "*"
+    for role in _of_type(records, "aws:iam/role:Role"):
+        trust = json.loads(role.inputs["assumeRolePolicy"])
+        for statement in statements(trust):
+            if "Federated" in statement["Principal"]:
+                conditions = statement["Condition"]["StringEquals"]
+                subjects = [value for key, value in conditions.items() if key.endswith(":sub")]
+                audiences = [value for key, value in conditions.items() if key.endswith(":aud")]
+                assert len(subjects) == 1 and subjects[0].startswith("system:serviceaccount:")
+                assert audiences == ["sts.amazonaws.com"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_tolerations_match_the_taints_of_their_pools(stack: str) -> None:
+    records = _graph(stack)
+    taints_by_pool: dict[str, set[tuple[str, str, str]]] = {}
+    effects = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
+    for group in _of_type(records, "aws:eks/nodeGroup:NodeGroup"):
+        pool = group.inputs["labels"].get(LABEL_NODE_POOL)
+        taints_by_pool[pool] = {(t["key"], t["value"], effects[t["effect"]]) for t in group.inputs.get("taints", [])}
+    services = _of_type(records, "kubernetes:serving.kserve.io/v1beta1:InferenceService")
+    assert services
+    for service in services:
+        predictor = service.inputs["spec"]["predictor"]
+        pools = predictor["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0][
+            "matchExpressions"
+        ][0]["values"]
+        tolerated = {(t["key"], t["value"], t["effect"]) for t in predictor.get("tolerations", [])}
+        needed = set().union(*(taints_by_pool[pool] for pool in pools))
+        assert tolerated == needed, service.name
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_alerts_carry_runbooks(stack: str) -> None:
+    rules = _of_type(_graph(stack), "kubernetes:monitoring.coreos.com/v1:PrometheusRule")
+    alerts = [rule for record in rules for group in record.inputs["spec"]["groups"] for rule in group["rules"]]
+    assert alerts
+    assert all(alert["annotations"]["runbook_url"].startswith("https://") and alert["annotations"]["summary"] for alert in alerts)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_aws_resources_are_tagged(stack: str) -> None:
+    taggable = [record for record in _graph(stack) if record.type.startswith("aws:") and "tags" in record.inputs]
+    assert taggable
+    for record in taggable:
+        tags: dict[str, Any] = record.inputs["tags"]
+        assert tags[TAG_ENVIRONMENT] == stack and TAG_TEAM in tags and TAG_COST_CENTER in tags, record.name
+
+
+def test_repeated_runs_give_the_same_graph() -> None:
+    first = [record.as_json() for record in _graph("staging")]
+    again = [record.as_json() for record in run_under_mocks("staging", REPO_ROOT / "model_specs", REPO_ROOT / "stacks")]
+    assert json.dumps(first, sort_keys=True) == json.dumps(again, sort_keys=True)
+
+
+def test_mocks_give_realistic_outputs(pulumi_mocks: InferstackMocks) -> None:
+    outputs = pulumi_mocks.eks_cluster_outputs("demo")
+    assert outputs["arn"] == "arn:aws:eks:us-east-1:123456789012:cluster/demo"
+    assert outputs["identities"][0]["oidcs"][0]["issuer"].startswith("https://oidc.eks.us-east-1.amazonaws.com/id/")

@@ -1,0 +1,290 @@
+"""`inferstack plan`: the offline plan of one stack, end to end.
+
+Load and compile the specs, run the real Pulumi program under mocks (recording
+every resource), evaluate the policy pack, estimate cost, render the Kubernetes
+manifests and the report, and write everything at once. Bad input is found
+before anything is written; outputs are staged in a temporary folder and moved
+into place only when all of them exist.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from inferstack.blueprint import Blueprint, ModelDeployment
+from inferstack.compiler import compile_blueprint
+from inferstack.cost import CostEstimate, estimate
+from inferstack.plan.diff import PlanDiff, diff_plans
+from inferstack.plan.document import PlanDocument, PlanResource, dumps, load_plan, summarize
+from inferstack.plan.manifests import render_manifest_files
+from inferstack.plan.redact import redact_inputs
+from inferstack.plan.report import ModelRow, render_report
+from inferstack.policy.evaluate import PolicyReport, evaluate
+from inferstack.policy.model import CostFigures, PolicyContext, PolicyResource
+from inferstack.problems import InputError, Problem, display_path
+from inferstack.spec.loader import load_environment, load_specs
+
+EXIT_OK = 0
+EXIT_POLICY = 1
+OUTPUT_FILES = ("plan.json", "policy.json", "cost.json", "report.md")
+MANIFEST_DIR = "manifests"
+
+Progress = Callable[[str], None]
+"""Called with the name of each phase as it starts."""
+
+OUR_PHASES = ("load+compile", "cost", "policy", "render", "report", "write")
+ENGINE_PHASE = "pulumi program under mocks"
+
+
+@dataclass(slots=True)
+class PlanTimings:
+    """Seconds per phase; the engine phase is the Pulumi program under mocks, the rest is our code."""
+
+    phases: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Time one phase."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.phases[name] = self.phases.get(name, 0.0) + time.perf_counter() - start
+
+    @property
+    def total(self) -> float:
+        """All phases together."""
+        return sum(self.phases.values())
+
+    @property
+    def ours(self) -> float:
+        """Time in inferstack's own code (load, compile, cost, policy, render, report, write)."""
+        return sum(seconds for name, seconds in self.phases.items() if name != ENGINE_PHASE)
+
+
+@dataclass(slots=True)
+class PlanResult:
+    """What one plan produced."""
+
+    exit_code: int
+    out_dir: Path
+    document: PlanDocument
+    policy: PolicyReport
+    cost: CostEstimate
+    diff: PlanDiff | None
+    timings: PlanTimings
+
+
+def _capacity_text(deployment: ModelDeployment, blueprint: Blueprint) -> str:
+    kinds = [blueprint.pool(name).capacity_type for name in deployment.node_pools]
+    if kinds == ["SPOT"]:
+        return "spot"
+    if kinds == ["ON_DEMAND"]:
+        return "on-demand"
+    if kinds and kinds[0] == "ON_DEMAND" and "SPOT" in kinds:
+        return "on-demand base + spot"
+    return " + ".join(sorted({kind.lower().replace("_", "-") for kind in kinds}))
+
+
+def traffic_text(deployment: ModelDeployment, blueprint: Blueprint) -> str:
+    """How the model's traffic is split, as the rollout renders it."""
+    try:
+        from inferstack.render.rollout import traffic_summary
+    except ImportError:
+        rollout = deployment.spec.rollout
+        return f"100% {deployment.spec.artifact.version}" if rollout.strategy == "direct" else rollout.strategy
+    return traffic_summary(deployment, blueprint)
+
+
+def model_rows(blueprint: Blueprint, cost: CostEstimate) -> list[ModelRow]:
+    """The per-model table of the report."""
+    rows: list[ModelRow] = []
+    for deployment in blueprint.models:
+        spec = deployment.spec
+        accelerator = spec.accelerator
+        gpu = "cpu" if accelerator.gpu_type == "none" else f"{accelerator.gpus_per_replica} x {accelerator.gpu_type}"
+        if accelerator.shareable:
+            gpu += f" (1/{deployment.replicas_per_gpu} shared)"
+        model_cost = cost.by_model.get(deployment.name)
+        rows.append(
+            ModelRow(
+                name=deployment.name,
+                team=deployment.team,
+                gpu=gpu,
+                replicas=f"{spec.scaling.min_replicas}-{spec.scaling.max_replicas}",
+                capacity=_capacity_text(deployment, blueprint),
+                traffic=traffic_text(deployment, blueprint),
+                monthly_usd=model_cost.monthly_usd if model_cost else None,
+            )
+        )
+    return rows
+
+
+def _cost_delta(baseline: PlanDocument, cost: CostEstimate) -> tuple[dict[str, float], float | None]:
+    before = baseline.summary.get("cost") or {}
+    before_models: dict[str, float] = {str(k): float(v) for k, v in (before.get("by_model") or {}).items()}
+    now = {name: item.monthly_usd for name, item in cost.by_model.items()}
+    deltas = {name: round(now.get(name, 0.0) - before_models.get(name, 0.0), 2) for name in sorted(set(now) | set(before_models))}
+    total = None
+    if "monthly_usd" in before:
+        total = round(cost.monthly_usd - float(before["monthly_usd"]), 2)
+    return deltas, total
+
+
+def _write_outputs(out_dir: Path, files: dict[str, str], manifests: dict[str, str]) -> None:
+    """Stage every file in a temporary sibling folder, then move them into `out_dir` together."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-staging-", dir=out_dir.parent))
+    try:
+        for name, text in files.items():
+            (staging / name).write_text(text, encoding="utf-8")
+        (staging / MANIFEST_DIR).mkdir()
+        for name, text in manifests.items():
+            (staging / MANIFEST_DIR / name).write_text(text, encoding="utf-8")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        old_manifests = out_dir / MANIFEST_DIR
+        if old_manifests.exists():
+            shutil.rmtree(old_manifests)
+        for name in files:
+            (staging / name).replace(out_dir / name)
+        (staging / MANIFEST_DIR).replace(old_manifests)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _check_out_dir(out_dir: Path) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError([Problem(display_path(out_dir), "--out", "exists and is not a folder; expected a folder path")])
+
+
+def _check_specs_dir(specs_dir: Path) -> None:
+    if not specs_dir.is_dir():
+        raise InputError(
+            [Problem(display_path(specs_dir), "--specs", "no such folder; expected the folder holding the model specs")]
+        )
+
+
+def run_plan(
+    stack: str,
+    *,
+    specs_dir: Path,
+    stacks_dir: Path,
+    out_dir: Path,
+    baseline_path: Path | None = None,
+    progress: Progress | None = None,
+) -> PlanResult:
+    """Plan one stack and write plan.json, policy.json, cost.json, report.md and manifests/ into `out_dir`.
+
+    Raises InputError (nothing written) on bad specs, stack files, --specs, --out or --baseline.
+    """
+    from inferstack.mocks import run_under_mocks
+
+    def step(name: str) -> None:
+        if progress is not None:
+            progress(name)
+
+    timings = PlanTimings()
+    _check_out_dir(out_dir)
+    _check_specs_dir(specs_dir)
+    baseline = load_plan(baseline_path) if baseline_path is not None else None
+
+    step("load and compile specs")
+    with timings.phase("load+compile"):
+        config = load_environment(stacks_dir, stack)
+        blueprint = compile_blueprint(load_specs([specs_dir]), config)
+
+    step("run the Pulumi program under mocks")
+    with timings.phase(ENGINE_PHASE):
+        records = run_under_mocks(stack, specs_dir, stacks_dir)
+
+    with timings.phase("render"):
+        resources = [
+            PlanResource(
+                urn=record.urn,
+                type=record.type,
+                name=record.name,
+                parent=record.parent or None,
+                dependencies=list(record.dependencies),
+                inputs=redact_inputs(record.type, record.inputs),
+                custom=record.custom,
+            )
+            for record in records
+        ]
+
+    step("estimate cost")
+    with timings.phase("cost"):
+        cost = estimate(blueprint)
+        cost_json = cost.to_json()
+
+    step("evaluate policies")
+    with timings.phase("policy"):
+        context = PolicyContext.from_environment(
+            config,
+            CostFigures(cost.total_monthly_usd, {team: item.monthly_usd for team, item in cost.by_team.items()}),
+        )
+        policy = evaluate(
+            (
+                PolicyResource(
+                    urn=resource.urn,
+                    type=resource.type,
+                    name=resource.name,
+                    props=resource.inputs,
+                    parent=resource.parent,
+                    dependencies=tuple(resource.dependencies),
+                )
+                for resource in resources
+                if resource.custom
+            ),
+            context,
+        )
+
+    step("render manifests and report")
+    with timings.phase("render"):
+        manifests = render_manifest_files(resources)
+    with timings.phase("report"):
+        summary: dict[str, Any] = summarize(resources)
+        summary["models"] = len(blueprint.models)
+        summary["disabled_models"] = list(blueprint.disabled_models)
+        summary["node_pools"] = len(blueprint.node_pools)
+        summary["cost"] = {
+            "monthly_usd": cost_json["monthly_usd"],
+            "by_model": {name: item["monthly_usd"] for name, item in cost_json["by_model"].items()},
+        }
+        summary["policy"] = {"violations": len(policy.violations), "mandatory": sum(v.enforcement == "mandatory" for v in policy.violations)}
+        document = PlanDocument(stack=stack, resources=resources, summary=summary)
+        diff = diff_plans(baseline, document) if baseline is not None else None
+        if diff is not None:
+            document.summary["diff"] = diff.to_json()
+        cost_delta, total_delta = _cost_delta(baseline, cost) if baseline is not None else ({}, None)
+        report = render_report(
+            stack=stack,
+            summary=document.summary,
+            models=model_rows(blueprint, cost),
+            resources=resources,
+            policy=policy.to_json(),
+            policy_note=None,
+            cost=cost_json,
+            diff=diff,
+            cost_delta=cost_delta,
+            total_cost_delta=total_delta,
+        )
+        files = {
+            "plan.json": dumps(document),
+            "policy.json": json.dumps(policy.to_json(), indent=1, sort_keys=True) + "\n",
+            "cost.json": json.dumps(cost_json, indent=1, sort_keys=True) + "\n",
+            "report.md": report,
+        }
+
+    step("write outputs")
+    with timings.phase("write"):
+        _write_outputs(out_dir, files, manifests)
+    exit_code = EXIT_POLICY if policy.has_mandatory_violations else EXIT_OK
+    return PlanResult(exit_code, out_dir, document, policy, cost, diff, timings)

@@ -1,0 +1,128 @@
+"""`inferstack plan` end to end on real specs: outputs, determinism, baseline diff, exit codes, redaction."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from inferstack.cli import app
+from inferstack.plan.runner import OUTPUT_FILES, run_plan
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, repo_root: Path) -> Path:
+    """A copy of the shipped specs and stacks that a test may change."""
+    shutil.copytree(repo_root / "model_specs", tmp_path / "model_specs", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(repo_root / "stacks", tmp_path / "stacks")
+    return tmp_path
+
+
+def _plan(workspace: Path, out: str, *extra: str, stack: str = "dev") -> tuple[int, str, str]:
+    result = CliRunner().invoke(
+        app,
+        ["plan", "--stack", stack, "--specs", str(workspace / "model_specs"), "--stacks", str(workspace / "stacks"),
+         "--out", str(workspace / out), *extra],
+    )
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_plan_writes_every_output_and_is_deterministic(workspace: Path) -> None:
+    code, stdout, stderr = _plan(workspace, "first")
+    assert code == 0, stdout + stderr
+    first = workspace / "first"
+    for name in OUTPUT_FILES:
+        assert (first / name).is_file(), name
+    manifests = sorted(path.name for path in (first / "manifests").iterdir())
+    assert manifests and all(name.endswith(".yaml") for name in manifests)
+    plan = json.loads((first / "plan.json").read_text())
+    assert plan["stack"] == "dev"
+    assert {"urn", "type", "name", "parent", "dependencies", "inputs"} <= set(plan["resources"][0])
+    cost = json.loads((first / "cost.json").read_text())
+    assert cost["currency"] == "USD" and cost["monthly_usd"] <= cost["naive_monthly_usd"]
+    policy = json.loads((first / "policy.json").read_text())
+    assert policy["checked"] > 0 and not [v for v in policy["violations"] if v["enforcement"] == "mandatory"]
+    assert _plan(workspace, "second")[0] == 0
+    second = workspace / "second"
+    for name in OUTPUT_FILES:
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    for name in manifests:
+        assert (first / "manifests" / name).read_bytes() == (second / "manifests" / name).read_bytes(), name
+
+
+def test_plan_json_carries_no_secrets(workspace: Path) -> None:
+    assert _plan(workspace, "out")[0] == 0
+    resources = json.loads((workspace / "out" / "plan.json").read_text())["resources"]
+    providers = [resource for resource in resources if resource["type"] == "pulumi:providers:kubernetes"]
+    assert providers, "expected a Kubernetes provider built from the cluster's kubeconfig"
+    for provider in providers:
+        assert provider["inputs"]["kubeconfig"] == "[secret]"
+    assert "certificate-authority-data" not in (workspace / "out" / "plan.json").read_text()
+
+
+def test_baseline_diff_shows_added_changed_and_removed(workspace: Path) -> None:
+    assert _plan(workspace, "base")[0] == 0
+    fraud = workspace / "model_specs" / "fraud_scorer.yaml"
+    document = yaml.safe_load(fraud.read_text())
+    document["environments"]["dev"]["scaling"]["max_replicas"] = 3
+    fraud.write_text(yaml.safe_dump(document))
+    (workspace / "model_specs" / "defect_detector.yaml").unlink()
+    extra = yaml.safe_load(fraud.read_text())
+    extra["name"] = "fraud-scorer-v2"
+    (workspace / "model_specs" / "fraud_scorer_v2.yaml").write_text(yaml.safe_dump(extra))
+    code, stdout, stderr = _plan(workspace, "head", "--baseline", str(workspace / "base" / "plan.json"))
+    assert code == 0, stdout + stderr
+    summary = json.loads((workspace / "head" / "plan.json").read_text())["summary"]["diff"]
+    assert any("fraud-scorer-v2" in urn for urn in summary["added"])
+    assert any("defect-detector" in urn for urn in summary["removed"])
+    assert any("fraud-scorer" in change["urn"] and "fraud-scorer-v2" not in change["urn"] for change in summary["changed"])
+    report = (workspace / "head" / "report.md").read_text()
+    assert "### Changes against the baseline" in report and "to add" in report
+    assert "against baseline:" in stdout
+
+
+def test_mandatory_violation_exits_1(workspace: Path) -> None:
+    llm = workspace / "model_specs" / "llm_assistant.yaml"
+    document = yaml.safe_load(llm.read_text())
+    del document["environments"]["dev"]["accelerator"]  # h100 is not allowed in dev
+    document["capacity"]["instance_families"] = ["p5"]
+    llm.write_text(yaml.safe_dump(document))
+    code, stdout, stderr = _plan(workspace, "out")
+    assert code == 1, stdout + stderr
+    assert "mandatory:" in stderr
+    policy = json.loads((workspace / "out" / "policy.json").read_text())
+    assert any(v["enforcement"] == "mandatory" for v in policy["violations"])
+
+
+@pytest.mark.parametrize(
+    ("args", "phrase"),
+    [
+        (["--specs", "nowhere"], "--specs: no such folder"),
+        (["--baseline", "missing.json"], "--baseline: file not found"),
+        (["--stack", "qa"], "unknown stack 'qa'"),
+    ],
+)
+def test_bad_options_exit_2_and_write_nothing(workspace: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], phrase: str) -> None:
+    monkeypatch.chdir(workspace)
+    options = {"--stack": "dev", "--specs": "model_specs", "--stacks": "stacks", "--out": "out"}
+    for index in range(0, len(args), 2):
+        options[args[index]] = args[index + 1]
+    result = CliRunner().invoke(app, ["plan", *[part for pair in options.items() for part in pair]])
+    assert result.exit_code == 2, result.output
+    assert phrase in result.stderr and "Traceback" not in result.output
+    assert not (workspace / "out").exists()
+
+
+def test_bad_spec_exits_2_and_keeps_the_previous_plan(workspace: Path) -> None:
+    out = workspace / "out"
+    assert run_plan("dev", specs_dir=workspace / "model_specs", stacks_dir=workspace / "stacks", out_dir=out).exit_code == 0
+    before = (out / "plan.json").read_bytes()
+    (workspace / "model_specs" / "broken.yaml").write_text("name: Broken\n")
+    code, _, stderr = _plan(workspace, "out")
+    assert code == 2
+    assert "broken.yaml: name:" in stderr
+    assert (out / "plan.json").read_bytes() == before

@@ -102,20 +102,21 @@ class Blueprint:
     teams: tuple[TeamPlan, ...]
     node_pools: tuple[NodePool, ...]
     disabled_models: tuple[str, ...] = field(default=())
+    _models_by_name: dict[str, ModelDeployment] = field(init=False, repr=False, compare=False)
+    _pools_by_name: dict[str, NodePool] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Lookups by name happen per model and per pool reference; index them once.
+        object.__setattr__(self, "_models_by_name", {deployment.name: deployment for deployment in self.models})
+        object.__setattr__(self, "_pools_by_name", {pool.name: pool for pool in self.node_pools})
 
     def model(self, name: str) -> ModelDeployment:
         """The deployment of the named model."""
-        for deployment in self.models:
-            if deployment.name == name:
-                return deployment
-        raise KeyError(name)
+        return self._models_by_name[name]
 
     def pool(self, name: str) -> NodePool:
         """The node pool of that name."""
-        for pool in self.node_pools:
-            if pool.name == name:
-                return pool
-        raise KeyError(name)
+        return self._pools_by_name[name]
 
     @property
     def gpu_sharing(self) -> bool:

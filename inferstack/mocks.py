@@ -28,6 +28,7 @@ from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
 from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.sync_await import _sync_await
 
+from inferstack.blueprint import Blueprint
 from inferstack.problems import InputError, Problem, display_path
 from inferstack.spec.loader import stack_file
 
@@ -305,12 +306,17 @@ _run_lock = threading.Lock()
 
 
 def run_under_mocks(
-    stack: str, specs_dir: Path, stacks_dir: Path, mocks: pulumi.runtime.Mocks | None = None
+    stack: str,
+    specs_dir: Path,
+    stacks_dir: Path,
+    mocks: pulumi.runtime.Mocks | None = None,
+    blueprint: Blueprint | None = None,
 ) -> list[RecordedResource]:
     """Run the inferstack program for `stack` under mocks; every registered resource, in URN order.
 
     Safe to call repeatedly in one process: each run gets fresh runtime settings,
-    a fresh root stack and its own config.
+    a fresh root stack and its own config. A `blueprint` the caller already
+    compiled from the same specs and stack file saves the program compiling again.
     """
     from inferstack.program import program
 
@@ -326,7 +332,7 @@ def run_under_mocks(
         # Source positions are not part of the plan, and capturing one costs ~1 ms per resource.
         pulumi_resource_runtime._get_stack_trace = _no_stack_trace
         try:
-            _sync_await(_run_program(lambda: program(specs_dir=specs_dir)))
+            _sync_await(_run_program(lambda: program(specs_dir=specs_dir, blueprint=blueprint)))
         finally:
             pulumi_resource_runtime._get_stack_trace = original_stack_trace
             pulumi.runtime.set_all_config({})

@@ -58,9 +58,18 @@ def build_platform(blueprint: Blueprint) -> Platform:
     return platform
 
 
-def program(specs_dir: Path | None = None) -> Platform:
-    """Read config, load and compile the specs, build the platform for the current stack."""
+def program(specs_dir: Path | None = None, blueprint: Blueprint | None = None) -> Platform:
+    """Read config, load and compile the specs, build the platform for the current stack.
+
+    The offline plan passes the `blueprint` it compiled already; the program still
+    reads the stack's config through `pulumi.Config` and checks that the blueprint
+    was compiled for exactly that configuration.
+    """
     stack = pulumi.get_stack()
     environment = read_environment(stack)
-    loaded = load_specs([specs_dir or PROJECT_ROOT / "model_specs"])
-    return build_platform(compile_blueprint(loaded, environment))
+    if blueprint is None:
+        loaded = load_specs([specs_dir or PROJECT_ROOT / "model_specs"])
+        blueprint = compile_blueprint(loaded, environment)
+    elif blueprint.config != environment:
+        raise ValueError(f"the blueprint was compiled for another configuration than stack {stack}'s")
+    return build_platform(blueprint)

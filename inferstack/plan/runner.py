@@ -203,7 +203,7 @@ def run_plan(
 
     step("run the Pulumi program under mocks")
     with timings.phase(ENGINE_PHASE):
-        records = run_under_mocks(stack, specs_dir, stacks_dir)
+        records = run_under_mocks(stack, specs_dir, stacks_dir, blueprint=blueprint)
 
     with timings.phase("render"):
         resources = [

@@ -11,7 +11,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from kserve import (
+from inferstack.render.kserve_models import (
+    KSERVE_CONFIGURATION,
     V1beta1Batcher,
     V1beta1InferenceService,
     V1beta1InferenceServiceSpec,
@@ -220,14 +221,14 @@ def build_inference_service(
 
     resources = replica_resources(spec)
     batcher = (
-        V1beta1Batcher(max_batch_size=spec.serving.batching.max_batch_size, max_latency=spec.serving.batching.max_latency_ms)
+        V1beta1Batcher(local_vars_configuration=KSERVE_CONFIGURATION, max_batch_size=spec.serving.batching.max_batch_size, max_latency=spec.serving.batching.max_latency_ms)
         if spec.serving.batching
         else None
     )
-    predictor = V1beta1PredictorSpec(
-        model=V1beta1ModelSpec(
+    predictor = V1beta1PredictorSpec(local_vars_configuration=KSERVE_CONFIGURATION,
+        model=V1beta1ModelSpec(local_vars_configuration=KSERVE_CONFIGURATION,
             name=PREDICTOR_CONTAINER,
-            model_format=V1beta1ModelFormat(name=spec.artifact.format),
+            model_format=V1beta1ModelFormat(local_vars_configuration=KSERVE_CONFIGURATION, name=spec.artifact.format),
             protocol_version=spec.serving.protocol,
             runtime=spec.serving.runtime,
             storage_uri=variant_storage_uri(deployment, blueprint, variant),
@@ -252,7 +253,7 @@ def build_inference_service(
         automount_service_account_token=False,  # IRSA injects its own projected token
         # Pod labels: KServe copies the InferenceService labels onto the predictor pods.
     )
-    return V1beta1InferenceService(
+    return V1beta1InferenceService(local_vars_configuration=KSERVE_CONFIGURATION,
         api_version=KSERVE_API_VERSION,
         kind="InferenceService",
         metadata=V1ObjectMeta(
@@ -261,7 +262,7 @@ def build_inference_service(
             labels=labels,
             annotations=annotations,
         ),
-        spec=V1beta1InferenceServiceSpec(predictor=predictor),
+        spec=V1beta1InferenceServiceSpec(local_vars_configuration=KSERVE_CONFIGURATION, predictor=predictor),
     )
 
 

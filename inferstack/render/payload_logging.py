@@ -18,8 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kserve import V1beta1LoggerSpec
-from kserve.models.v1beta1_logger_storage_spec import V1beta1LoggerStorageSpec
+from inferstack.render.kserve_models import KSERVE_CONFIGURATION, V1beta1LoggerSpec, V1beta1LoggerStorageSpec
 
 from inferstack.blueprint import Blueprint, ModelDeployment
 from inferstack.constants import SERVING_SERVICE_ACCOUNT
@@ -42,10 +41,10 @@ def payload_log_path(deployment: ModelDeployment, role: str) -> str:
 
 def payload_logger(deployment: ModelDeployment, blueprint: Blueprint, role: str) -> V1beta1LoggerSpec:
     """The predictor's logger: every request and response, as JSON, into the model store under payload-logs/."""
-    return V1beta1LoggerSpec(
+    return V1beta1LoggerSpec(local_vars_configuration=KSERVE_CONFIGURATION,
         mode=LOGGER_MODE,
         url=f"s3://{blueprint.config.model_store.bucket}",
-        storage=V1beta1LoggerStorageSpec(
+        storage=V1beta1LoggerStorageSpec(local_vars_configuration=KSERVE_CONFIGURATION,
             path=payload_log_path(deployment, role),
             parameters={"type": "s3", "format": LOGGER_FORMAT},
             service_account_name=SERVING_SERVICE_ACCOUNT,

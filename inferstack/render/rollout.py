@@ -29,7 +29,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from kserve import (
+from inferstack.render.kserve_models import (
+    KSERVE_CONFIGURATION,
     V1alpha1InferenceGraph,
     V1alpha1InferenceGraphSpec,
     V1alpha1InferenceRouter,
@@ -294,11 +295,11 @@ def graph_name(deployment: ModelDeployment) -> str:
 def _inference_graph(deployment: ModelDeployment, blueprint: Blueprint, variants: tuple[RolloutVariant, ...]) -> dict[str, Any]:
     minimum, maximum = _replicas(deployment)
     steps = [
-        V1alpha1InferenceStep(name=variant.label, service_name=isvc_name(deployment, variant.serving), weight=variant.weight)
+        V1alpha1InferenceStep(local_vars_configuration=KSERVE_CONFIGURATION, name=variant.label, service_name=isvc_name(deployment, variant.serving), weight=variant.weight)
         for variant in variants
         if variant.weight > 0
     ]
-    graph = V1alpha1InferenceGraph(
+    graph = V1alpha1InferenceGraph(local_vars_configuration=KSERVE_CONFIGURATION,
         api_version=KSERVE_GRAPH_API_VERSION,
         kind="InferenceGraph",
         metadata=V1ObjectMeta(
@@ -306,8 +307,8 @@ def _inference_graph(deployment: ModelDeployment, blueprint: Blueprint, variants
             namespace=deployment.namespace,
             labels=model_labels(deployment, blueprint.environment),
         ),
-        spec=V1alpha1InferenceGraphSpec(
-            nodes={"root": V1alpha1InferenceRouter(router_type="Splitter", steps=steps)},
+        spec=V1alpha1InferenceGraphSpec(local_vars_configuration=KSERVE_CONFIGURATION,
+            nodes={"root": V1alpha1InferenceRouter(local_vars_configuration=KSERVE_CONFIGURATION, router_type="Splitter", steps=steps)},
             min_replicas=max(1, minimum),
             max_replicas=maximum,
         ),

@@ -41,10 +41,11 @@ _PRIMITIVES: dict[str, type | tuple[type, ...]] = {
 
 
 def _model_class(name: str) -> type:
-    import kserve.models
     import kubernetes.client.models
 
-    for module in (kserve.models, kubernetes.client.models):
+    from inferstack.render import kserve_models
+
+    for module in (kserve_models.models, kubernetes.client.models):
         found = getattr(module, name, None)
         if isinstance(found, type):
             return found

@@ -329,15 +329,37 @@ def run_under_mocks(
         pulumi.runtime.set_all_config({key: _config_value(value) for key, value in config.items()})
 
         original_stack_trace = pulumi_resource_runtime._get_stack_trace
+        original_create_urn = pulumi_resource_runtime.create_urn
         # Source positions are not part of the plan, and capturing one costs ~1 ms per resource.
         pulumi_resource_runtime._get_stack_trace = _no_stack_trace
+        # The SDK computes a fallback URN for every registration through an Output chain
+        # (used only when no monitor exists); with plain strings it is a string join.
+        pulumi_resource_runtime.create_urn = _plain_create_urn(original_create_urn)
         try:
             _sync_await(_run_program(lambda: program(specs_dir=specs_dir, blueprint=blueprint)))
         finally:
             pulumi_resource_runtime._get_stack_trace = original_stack_trace
+            pulumi_resource_runtime.create_urn = original_create_urn
             pulumi.runtime.set_all_config({})
         records = sorted(monitor.records, key=lambda record: record.urn)
     return records
+
+
+def _plain_create_urn(original: Callable[..., Any]) -> Callable[..., Any]:
+    """create_urn that joins plain strings directly and defers to the SDK for anything else."""
+
+    def create_urn(
+        name: Any, type_: Any, parent: Any = None, project: str | None = None, stack: str | None = None
+    ) -> Any:
+        if not (isinstance(name, str) and isinstance(type_, str) and (parent is None or isinstance(parent, str))):
+            return original(name, type_, parent, project, stack)
+        if parent:
+            prefix = parent[: parent.rfind("::")] + "$"
+        else:
+            prefix = f"urn:pulumi:{stack or pulumi_settings.get_stack()}::{project or pulumi_settings.get_project()}::"
+        return pulumi.Output.from_input(f"{prefix}{type_}::{name}")
+
+    return create_urn
 
 
 def _no_stack_trace() -> Any:

@@ -158,3 +158,28 @@ def test_report_has_every_section_and_the_diff() -> None:
         assert phrase in report, phrase
     graph = mermaid_graph(after.resources)
     assert "Platform x1" in graph and "-->|1|" in graph
+
+
+def test_yaml_text_round_trips_awkward_values() -> None:
+    from inferstack.plan.yaml_text import dump, dump_all
+
+    document = {
+        "apiVersion": "v1",
+        "metadata": {"labels": {"inferstack.io/team": "risk", "yes": "no", "on": True, "null": None}},
+        "spec": {
+            "ports": [{"port": 80, "name": "http"}],
+            "empty": {},
+            "none": [],
+            "text": "multi\nline: with # and 'quotes' and \"double\" and ünïcode",
+            "numbers": [1, 2.5, -3, 1e-9, 3e20, float("inf"), -0.5],
+            "nested": [[1, 2], [{"a": [{}]}]],
+            "0leading": "x",
+        },
+    }
+    assert yaml.safe_load(dump(document)) == document
+    assert list(yaml.safe_load_all(dump_all([document, {"kind": "Namespace"}]))) == [document, {"kind": "Namespace"}]
+    assert "inferstack.io/team" in dump(document) and "yes" in dump(document)
+
+
+def test_integral_floats_from_the_engine_become_ints() -> None:
+    assert redact({"port": 80.0, "weight": 12.5, "flag": True}) == {"port": 80, "weight": 12.5, "flag": True}

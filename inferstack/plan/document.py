@@ -55,10 +55,19 @@ def summarize(resources: Sequence[PlanResource]) -> dict[str, Any]:
 
 
 def dumps(document: PlanDocument) -> str:
-    """Canonical JSON (sorted keys, stable order) so two plans of the same inputs are byte-identical."""
-    payload = document.model_dump(mode="json")
-    payload["resources"] = sorted(payload["resources"], key=lambda resource: resource["urn"])
-    return json.dumps(payload, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    """Canonical JSON (sorted keys, resources by URN, one resource per line), byte-identical for the same inputs.
+
+    One line per resource keeps the file diffable and lets the C encoder do the work
+    (an indented dump goes through json's pure-Python encoder: ~5x slower at 1,000 models).
+    """
+    encode = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
+    resources = sorted(document.resources, key=lambda resource: resource.urn)
+    header = {key: value for key, value in document.model_dump(mode="json", exclude={"resources"}).items()}
+    lines = ",\n".join(encode(resource.model_dump(mode="json")) for resource in resources)
+    head = encode(header)[:-1]  # reopen the object to append the resource list
+    separator = ", " if header else ""
+    return f'{head}{separator}"resources": [\n{lines}\n]}}\n'
+
 
 
 def load_plan(path: Path, option: str = "--baseline") -> PlanDocument:

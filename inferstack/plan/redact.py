@@ -22,17 +22,33 @@ SECRET_TYPES = frozenset({"kubernetes:core/v1:Secret"})
 SECRET_FIELDS = ("data", "stringData")
 
 
+def _sensitive(key: str) -> bool:
+    flag = _SENSITIVE_CACHE.get(key)
+    if flag is None:
+        flag = key not in _NOT_SENSITIVE and _SENSITIVE_KEY.search(key) is not None
+        _SENSITIVE_CACHE[key] = flag
+    return flag
+
+
+_SENSITIVE_CACHE: dict[str, bool] = {}
+
+
 def redact(value: Any, key: str | None = None) -> Any:
-    """A copy of `value` with secrets replaced by "[secret]"."""
-    if key is not None and key not in _NOT_SENSITIVE and _SENSITIVE_KEY.search(key) and value not in (None, "", [], {}):
-        if not isinstance(value, bool):
-            return REDACTED
+    """A copy of `value` with secrets replaced by "[secret]" and integral floats as ints.
+
+    The engine carries every number as a double, so a port 80 arrives as 80.0, which
+    a Kubernetes API server rejects for an integer field; whole numbers go back to ints.
+    """
+    if key is not None and _sensitive(key) and value not in (None, "", [], {}) and not isinstance(value, bool):
+        return REDACTED
     if isinstance(value, dict):
         if value.get(SECRET_SIGNATURE_KEY) == SECRET_SIGNATURE_VALUE:
             return REDACTED
         return {name: redact(item, name) for name, item in value.items()}
     if isinstance(value, list):
         return [redact(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return value
 
 

@@ -358,6 +358,13 @@ def plan(
         Path | None, typer.Option("--baseline", help="plan.json of the base branch, to report the diff against.")
     ] = None,
     stacks: Annotated[Path, typer.Option("--stacks", help="Folder of stack files.")] = DEFAULT_STACKS,
+    registry_snapshot: Annotated[
+        Path | None,
+        typer.Option(
+            "--registry-snapshot",
+            help="Registry snapshot (`inferstack registry snapshot`): approved stages and measured GPU memory.",
+        ),
+    ] = None,
 ) -> None:
     """Offline plan: run the Pulumi program under mocks; write plan.json, policy.json, cost.json, report.md, manifests/.
 
@@ -378,6 +385,7 @@ def plan(
             stacks_dir=stacks,
             out_dir=out,
             baseline_path=baseline,
+            registry_snapshot=registry_snapshot,
             progress=lambda phase: progress.update(task, description=f"plan {stack}: {phase}"),
         )
     summary = result.document.summary

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 from inferstack.blueprint import Blueprint, ModelDeployment, TeamPlan
 from inferstack.placement import PlacementRequest, place
@@ -14,7 +15,7 @@ from inferstack.pricing.catalog import Catalog, load_catalog
 from inferstack.problems import InputError, Problem
 from inferstack.spec.environment import EnvironmentConfig
 from inferstack.spec.loader import LoadedSpec, cross_spec_problems
-from inferstack.spec.model import ModelSpec
+from inferstack.spec.model import ApprovalStage, ModelSpec
 from inferstack.spec.resolve import resolve_for_environment
 
 MODEL_PREFIX = "models"
@@ -30,16 +31,37 @@ def default_storage_uri(config: EnvironmentConfig, spec: ModelSpec) -> str:
     return f"s3://{config.model_store.bucket}/{model_store_prefix(spec.team)}{spec.name}/{spec.artifact.version}/"
 
 
+class RegistryFacts(Protocol):
+    """What the compiler reads from the model registry (e.g. a `RegistrySnapshot`)."""
+
+    def stage_of(self, model: str, version: str) -> ApprovalStage:
+        """Approved stage of a version ("none" when unknown)."""
+        ...
+
+    def measured_gpu_memory_gib(self, model: str, version: str) -> float | None:
+        """GPU memory the model gate measured on CUDA, if any."""
+        ...
+
+
+def _with_registry_facts(spec: ModelSpec, registry: RegistryFacts) -> ModelSpec:
+    """The spec with the registry's approved stage of the served version (the registry is authoritative)."""
+    stage = registry.stage_of(spec.name, spec.artifact.version)
+    return spec.model_copy(update={"registry": spec.registry.model_copy(update={"stage": stage})})
+
+
 def compile_blueprint(
     loaded: Sequence[LoadedSpec],
     config: EnvironmentConfig,
     catalog: Catalog | None = None,
     measured_gpu_memory_gib: Mapping[str, float] | None = None,
+    registry: RegistryFacts | None = None,
 ) -> Blueprint:
     """Resolve every spec for the environment, place the models, and group them by team.
 
     `measured_gpu_memory_gib` maps model names to the model gate's measured peak GPU
     memory (from the registry); placement sizes those models by it instead of the spec.
+    With `registry`, each served version's approval stage comes from the registry
+    instead of the spec's claim, and CUDA-measured gate memory sizes its replicas.
 
     Raises InputError listing every problem (override conflicts, duplicate names,
     models that fit no allowed instance type).
@@ -63,6 +85,12 @@ def compile_blueprint(
 
     catalog = catalog or load_catalog(config.region, config.price_overrides, config.spot_discount_overrides)
     measured = dict(measured_gpu_memory_gib or {})
+    if registry is not None:
+        for spec, _ in resolved:
+            figure = registry.measured_gpu_memory_gib(spec.name, spec.artifact.version)
+            if figure is not None:
+                measured.setdefault(spec.name, figure)
+        resolved = [(_with_registry_facts(spec, registry), source) for spec, source in resolved]
     placement = place(
         [PlacementRequest(spec, source, measured.get(spec.name)) for spec, source in resolved], config, catalog
     )

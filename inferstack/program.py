@@ -7,6 +7,7 @@ offline plan runs the very same function under mocks (inferstack.mocks).
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import pulumi
 
 from components.platform import Platform, PlatformArgs
 from inferstack.blueprint import Blueprint
-from inferstack.compiler import compile_blueprint
+from inferstack.compiler import RegistryFacts, compile_blueprint
 from inferstack.spec.environment import EnvironmentConfig
 from inferstack.spec.loader import environment_from_config, load_specs
 
@@ -58,6 +59,19 @@ def build_platform(blueprint: Blueprint) -> Platform:
     return platform
 
 
+REGISTRY_SNAPSHOT_ENV = "INFERSTACK_REGISTRY_SNAPSHOT"
+"""Path of a registry snapshot for `pulumi up` (the deploy workflow takes one before `pulumi up`)."""
+
+
+def _registry_snapshot() -> RegistryFacts | None:
+    path = os.environ.get(REGISTRY_SNAPSHOT_ENV)
+    if not path:
+        return None
+    from inferstack.registry.snapshot import load_registry_snapshot
+
+    return load_registry_snapshot(Path(path))
+
+
 def program(specs_dir: Path | None = None, blueprint: Blueprint | None = None) -> Platform:
     """Read config, load and compile the specs, build the platform for the current stack.
 
@@ -69,7 +83,7 @@ def program(specs_dir: Path | None = None, blueprint: Blueprint | None = None) -
     environment = read_environment(stack)
     if blueprint is None:
         loaded = load_specs([specs_dir or PROJECT_ROOT / "model_specs"])
-        blueprint = compile_blueprint(loaded, environment)
+        blueprint = compile_blueprint(loaded, environment, registry=_registry_snapshot())
     elif blueprint.config != environment:
         raise ValueError(f"the blueprint was compiled for another configuration than stack {stack}'s")
     return build_platform(blueprint)

@@ -95,3 +95,24 @@ def test_model_too_large_for_allowed_types_names_model_and_largest_type(dev: Env
     message = str(error.value)
     assert "model 'demo-model'" in message
     assert "the largest allowed is g4dn.metal" in message
+
+
+class _FakeRegistry:
+    """Registry facts for one approved, CUDA-measured version."""
+
+    def stage_of(self, model: str, version: str) -> str:
+        return "prod" if (model, version) == ("demo-model", "1.0.0") else "none"
+
+    def measured_gpu_memory_gib(self, model: str, version: str) -> float | None:
+        return 3.0 if model == "demo-model" else None
+
+
+def test_registry_facts_replace_the_specs_claims(prod: EnvironmentConfig) -> None:
+    claimed = _loaded(registry={"stage": "staging"})
+    other = _loaded(name="other-model", registry={"stage": "prod"})
+    blueprint = compile_blueprint([claimed, other], prod, registry=_FakeRegistry())  # type: ignore[arg-type]
+    demo = blueprint.model("demo-model")
+    assert demo.spec.registry.stage == "prod"
+    assert demo.measured_gpu_memory_gib == 3.0
+    assert demo.sized_gpu_memory_gib < 8  # sized from the measured 3 GiB plus headroom, not the spec's 8
+    assert blueprint.model("other-model").spec.registry.stage == "none"

@@ -126,3 +126,54 @@ def test_bad_spec_exits_2_and_keeps_the_previous_plan(workspace: Path) -> None:
     assert code == 2
     assert "broken.yaml: name:" in stderr
     assert (out / "plan.json").read_bytes() == before
+
+
+def _snapshot(workspace: Path, stages: dict[str, str], gpu_memory_mib: float | None = None) -> Path:
+    """A registry snapshot of the prod store listing the served version of each named model."""
+    from inferstack.compiler import compile_blueprint
+    from inferstack.spec.loader import load_environment, load_specs
+
+    blueprint = compile_blueprint(load_specs([workspace / "model_specs"]), load_environment(workspace / "stacks", "prod"))
+    versions = []
+    for deployment in blueprint.models:
+        if deployment.name not in stages:
+            continue
+        versions.append(
+            {
+                "model": deployment.name,
+                "team": deployment.team,
+                "version": deployment.spec.artifact.version,
+                "stage": stages[deployment.name],
+                "sha256": "0" * 64,
+                "size_bytes": 1,
+                "storage_uri": deployment.storage_uri,
+                "gate_passed": True,
+                "gate_provider": "CUDAExecutionProvider" if gpu_memory_mib else "CPUExecutionProvider",
+                "p95_ms_batch1": 1.0,
+                "peak_memory_mib": gpu_memory_mib or 20.0,
+            }
+        )
+    path = workspace / "snapshot.json"
+    path.write_text(
+        json.dumps({"environment": "prod", "bucket": "inferstack-models-prod", "taken_at": "2026-11-25T12:00:00+00:00", "versions": versions})
+    )
+    return path
+
+
+def test_registry_snapshot_is_authoritative_for_approvals(workspace: Path) -> None:
+    all_prod = {name: "prod" for name in ("fraud-scorer", "llm-assistant", "product-vision", "query-embedder")}
+    approved = _snapshot(workspace, all_prod)
+    code, stdout, stderr = _plan(workspace, "approved", "--registry-snapshot", str(approved), stack="prod")
+    assert code == 0, stdout + stderr
+    only_staging = _snapshot(workspace, {**all_prod, "fraud-scorer": "staging"})
+    code, _, stderr = _plan(workspace, "unapproved", "--registry-snapshot", str(only_staging), stack="prod")
+    assert code == 1
+    assert "approved-stage" in stderr and "fraud-scorer" in stderr
+
+
+def test_bad_registry_snapshot_exits_2(workspace: Path) -> None:
+    (workspace / "snapshot.json").write_text('{"environment": "prod"}')
+    code, _, stderr = _plan(workspace, "out", "--registry-snapshot", str(workspace / "snapshot.json"), stack="prod")
+    assert code == 2
+    assert "snapshot.json" in stderr and "Traceback" not in stderr
+    assert not (workspace / "out").exists()

@@ -179,9 +179,13 @@ def run_plan(
     stacks_dir: Path,
     out_dir: Path,
     baseline_path: Path | None = None,
+    registry_snapshot: Path | None = None,
     progress: Progress | None = None,
 ) -> PlanResult:
     """Plan one stack and write plan.json, policy.json, cost.json, report.md and manifests/ into `out_dir`.
+
+    With `registry_snapshot` (from `inferstack registry snapshot`), approval stages and
+    CUDA-measured gate memory come from the registry instead of the specs' claims.
 
     Raises InputError (nothing written) on bad specs, stack files, --specs, --out or --baseline.
     """
@@ -195,11 +199,16 @@ def run_plan(
     _check_out_dir(out_dir)
     _check_specs_dir(specs_dir)
     baseline = load_plan(baseline_path) if baseline_path is not None else None
+    registry = None
+    if registry_snapshot is not None:
+        from inferstack.registry.snapshot import load_registry_snapshot
+
+        registry = load_registry_snapshot(registry_snapshot)
 
     step("load and compile specs")
     with timings.phase("load+compile"):
         config = load_environment(stacks_dir, stack)
-        blueprint = compile_blueprint(load_specs([specs_dir]), config)
+        blueprint = compile_blueprint(load_specs([specs_dir]), config, registry=registry)
 
     step("run the Pulumi program under mocks")
     with timings.phase(ENGINE_PHASE):

@@ -135,6 +135,17 @@ class RegistrySnapshot(BaseModel):
         return item.peak_memory_mib if item is not None else None
 
 
+    def measured_gpu_memory_gib(self, model: str, version: str) -> float | None:
+        """GPU memory the gate measured for (model, version) on CUDA, in GiB; None when it ran on CPU or is unknown.
+
+        A CPU run's figure is host memory and says nothing about the GPU a replica needs.
+        """
+        item = self.entry(model, version)
+        if item is None or item.peak_memory_mib is None or item.gate_provider != "CUDAExecutionProvider":
+            return None
+        return item.peak_memory_mib / 1024
+
+
 def take_snapshot(registry: ModelRegistry) -> RegistrySnapshot:
     """Snapshot every visible version of a store."""
     return RegistrySnapshot(

@@ -1,4 +1,8 @@
-"""ServingIdentity: a team's namespace, ServiceAccount and IRSA role that reads only the team's model prefix."""
+"""ServingIdentity: a team's namespace, ServiceAccount and IRSA role that reads only the team's model prefix.
+
+While a model of the team logs payloads (canary, shadow and A/B rollouts), the
+role may also write, and only write, under the team's payload-log prefix.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,11 @@ import pulumi_kubernetes as k8s
 
 from inferstack.blueprint import Blueprint, TeamPlan
 from inferstack.constants import SERVING_SERVICE_ACCOUNT, TYPE_SERVING_IDENTITY
-from inferstack.render.iam import irsa_trust_policy, model_reader_policy
+from inferstack.render.iam import POLICY_VERSION, irsa_trust_policy, model_reader_policy
 from inferstack.render.labels import team_tags
-from inferstack.render.team import render_namespace, render_service_account
+from inferstack.render.payload_logging import payload_log_writer_statements
+from inferstack.render.rollout import LOGGED_STRATEGIES
+from inferstack.render.team import render_namespace, render_service_account, team_models
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,12 +35,18 @@ class ServingIdentityArgs:
     provider: k8s.Provider
 
 
+def logs_payloads(team: TeamPlan, blueprint: Blueprint) -> bool:
+    """Whether any of the team's models runs a rollout whose variants log payloads to the model store."""
+    return any(deployment.spec.rollout.strategy in LOGGED_STRATEGIES for deployment in team_models(team, blueprint))
+
+
 class ServingIdentity(pulumi.ComponentResource):
     """Namespace + ServiceAccount + IRSA role for one team.
 
     The role trusts exactly `system:serviceaccount:<namespace>:model-serving` with audience
     sts.amazonaws.com; its inline policy reads the team's prefix and decrypts with the
-    store's key through S3 only.
+    store's key through S3 only. While one of the team's models logs payloads, a second inline
+    policy lets it put objects under `payload-logs/<team>/` and generate data keys of the store's key.
     """
 
     namespace: k8s.core.v1.Namespace
@@ -63,6 +75,17 @@ class ServingIdentity(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        if logs_payloads(team, blueprint):
+            aws.iam.RolePolicy(
+                f"{name}-write-payload-logs",
+                role=role.id,
+                policy=pulumi.Output.all(args.bucket_arn, args.kms_key_arn).apply(
+                    lambda values: json.dumps(
+                        {"Version": POLICY_VERSION, "Statement": payload_log_writer_statements(values[0], team.name, values[1])}
+                    )
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         k8s_child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         namespace_manifest = render_namespace(team, blueprint)
         self.namespace = k8s.core.v1.Namespace(f"{name}-namespace", metadata=namespace_manifest["metadata"], opts=k8s_child)

@@ -22,6 +22,7 @@ from inferstack.constants import (
     LABEL_CAPACITY_TYPE,
     LABEL_GPU_TYPE,
     LABEL_MODEL,
+    LABEL_MODEL_VERSION,
     LABEL_NODE_POOL,
     LABEL_TEAM,
     PROMETHEUS_FULLNAME,
@@ -159,7 +160,8 @@ class Monitoring(pulumi.ComponentResource):
                     "kube-state-metrics": {
                         "metricLabelsAllowlist": [
                             f"nodes=[{LABEL_NODE_POOL},{LABEL_CAPACITY_TYPE},{LABEL_GPU_TYPE}]",
-                            f"pods=[{LABEL_TEAM},{LABEL_MODEL}]",
+                            # The version label tells a serverless canary's two revisions apart (rollout alerts).
+                            f"pods=[{LABEL_TEAM},{LABEL_MODEL},{LABEL_MODEL_VERSION}]",
                         ]
                     },
                     "grafana": {"sidecar": {"dashboards": {"enabled": True, "searchNamespace": config.namespace}}},

@@ -11,6 +11,7 @@ import pulumi_kubernetes as k8s
 from inferstack.blueprint import Blueprint, TeamPlan
 from inferstack.constants import TYPE_TEAM_NAMESPACE
 from inferstack.render.monitoring import render_team_pod_monitor, render_team_rules
+from inferstack.render.rollout_alerts import render_rollout_rules
 from inferstack.render.team import render_network_policy, render_resource_quota
 
 
@@ -40,7 +41,10 @@ def custom_resource(name: str, manifest: dict[str, Any], opts: pulumi.ResourceOp
 
 
 class TeamNamespace(pulumi.ComponentResource):
-    """Default-deny NetworkPolicy, ResourceQuota, PodMonitor and the team's PrometheusRule (every model's alerts)."""
+    """Default-deny NetworkPolicy, ResourceQuota, PodMonitor and the team's PrometheusRule (every model's alerts).
+
+    While a model of the team rolls out, a second PrometheusRule `<team>-rollouts` holds its rollout alerts.
+    """
 
     def __init__(self, name: str, args: TeamNamespaceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TEAM_NAMESPACE, name, None, opts)
@@ -54,4 +58,7 @@ class TeamNamespace(pulumi.ComponentResource):
         after_monitoring = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=monitoring_deps)
         custom_resource(f"{name}-pod-monitor", render_team_pod_monitor(team, blueprint), after_monitoring)
         custom_resource(f"{name}-alerts", render_team_rules(team, blueprint), after_monitoring)
+        rollout_rules = render_rollout_rules(team, blueprint)
+        if rollout_rules is not None:
+            custom_resource(f"{name}-rollout-alerts", rollout_rules, after_monitoring)
         self.register_outputs({"namespace": team.namespace})

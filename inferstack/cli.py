@@ -365,6 +365,9 @@ def plan(
             help="Registry snapshot (`inferstack registry snapshot`): approved stages and measured GPU memory.",
         ),
     ] = None,
+    checkov: Annotated[
+        bool, typer.Option("--checkov", help="Also scan the rendered manifests with checkov (pinned, run isolated via uvx).")
+    ] = False,
 ) -> None:
     """Offline plan: run the Pulumi program under mocks; write plan.json, policy.json, cost.json, report.md, manifests/.
 
@@ -373,6 +376,7 @@ def plan(
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from inferstack.plan.runner import run_plan
+    from inferstack.policy.checkov import summary_lines
 
     check_stack_name(stack)
     with Progress(
@@ -386,6 +390,7 @@ def plan(
             out_dir=out,
             baseline_path=baseline,
             registry_snapshot=registry_snapshot,
+            checkov=checkov,
             progress=lambda phase: progress.update(task, description=f"plan {stack}: {phase}"),
         )
     summary = result.document.summary
@@ -403,6 +408,12 @@ def plan(
             f"against baseline: {len(diff.added)} to add, {len(diff.changed)} to change "
             f"({len(diff.replaced)} replaced), {len(diff.removed)} to remove"
         )
+    if result.checkov is not None:
+        for line in summary_lines(result.checkov):
+            console.print(line, markup=False)
+    for item in result.not_run:
+        if item.startswith("checkov:"):
+            err_console.print(f"warning: {item}", markup=False)
     console.print(f"wrote {result.out_dir}/ (plan.json, policy.json, cost.json, report.md, manifests/) in {result.timings.total:.1f}s")
     for violation in result.policy.violations:
         if violation.enforcement == "mandatory":

@@ -177,3 +177,39 @@ def test_bad_registry_snapshot_exits_2(workspace: Path) -> None:
     assert code == 2
     assert "snapshot.json" in stderr and "Traceback" not in stderr
     assert not (workspace / "out").exists()
+
+
+def test_checkov_findings_join_policy_json_and_block(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--checkov merges the scan into policy.json; a failed InferenceService check blocks (exit 1)."""
+    import inferstack.plan.runner as runner
+    from inferstack.policy.checkov import CheckovFinding, CheckovReport
+
+    scanned: list[list[str]] = []
+
+    def fake_run_checkov(directory: Path) -> CheckovReport:
+        scanned.append(sorted(path.name for path in directory.iterdir()))
+        finding = CheckovFinding("CKV_ISVC_1", "runs as non-root", "InferenceService.risk.fraud-scorer", "risk.yaml")
+        return CheckovReport(passed=10, failed=(finding,), skipped=(), resources=11, checkov_version="3.3.30")
+
+    monkeypatch.setattr(runner, "run_checkov", fake_run_checkov)
+    code, stdout, _ = _plan(workspace, "out", "--checkov")
+    assert code == 1
+    assert scanned and "risk.yaml" in scanned[0]
+    policy = json.loads((workspace / "out" / "policy.json").read_text())
+    assert policy["checkov"]["failed"] == 1
+    assert any(v["policy"] == "CKV_ISVC_1" and v["enforcement"] == "mandatory" for v in policy["violations"])
+    assert "FAILED CKV_ISVC_1" in stdout
+
+
+def test_checkov_that_cannot_run_is_reported_not_hidden(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import inferstack.plan.runner as runner
+    from inferstack.policy.checkov import CheckovUnavailable
+
+    def unavailable(directory: Path) -> None:
+        raise CheckovUnavailable("uvx is not on PATH; install uv to run checkov isolated")
+
+    monkeypatch.setattr(runner, "run_checkov", unavailable)
+    code, _, stderr = _plan(workspace, "out", "--checkov")
+    assert code == 0
+    assert "warning: checkov: uvx is not on PATH" in stderr
+    assert "checkov: uvx is not on PATH" in (workspace / "out" / "report.md").read_text()

@@ -27,6 +27,7 @@ from inferstack.plan.document import PlanDocument, PlanResource, dumps, load_pla
 from inferstack.plan.manifests import render_manifest_files
 from inferstack.plan.redact import redact_inputs
 from inferstack.plan.report import ModelRow, render_report
+from inferstack.policy.checkov import CheckovReport, CheckovUnavailable, run_checkov
 from inferstack.policy.evaluate import PolicyReport, evaluate
 from inferstack.policy.model import CostFigures, PolicyContext, PolicyResource
 from inferstack.problems import InputError, Problem, display_path
@@ -41,6 +42,7 @@ Progress = Callable[[str], None]
 """Called with the name of each phase as it starts."""
 
 OUR_PHASES = ("load+compile", "cost", "policy", "render", "report", "write")
+"""Phases of our own code; "checkov" (an external tool, when asked for) counts as neither ours nor the engine's."""
 ENGINE_PHASE = "pulumi program under mocks"
 
 
@@ -67,7 +69,7 @@ class PlanTimings:
     @property
     def ours(self) -> float:
         """Time in inferstack's own code (load, compile, cost, policy, render, report, write)."""
-        return sum(seconds for name, seconds in self.phases.items() if name != ENGINE_PHASE)
+        return sum(seconds for name, seconds in self.phases.items() if name in OUR_PHASES)
 
 
 @dataclass(slots=True)
@@ -81,6 +83,8 @@ class PlanResult:
     cost: CostEstimate
     diff: PlanDiff | None
     timings: PlanTimings
+    checkov: CheckovReport | None = None
+    not_run: tuple[str, ...] = ()
 
 
 def _capacity_text(deployment: ModelDeployment, blueprint: Blueprint) -> str:
@@ -139,6 +143,17 @@ def _cost_delta(baseline: PlanDocument, cost: CostEstimate) -> tuple[dict[str, f
     return deltas, total
 
 
+def _scan_with_checkov(manifests: dict[str, str]) -> tuple[CheckovReport | None, str | None]:
+    """checkov over the rendered manifests (pinned, isolated); (None, reason) when it cannot run here."""
+    with tempfile.TemporaryDirectory(prefix="inferstack-checkov-") as folder:
+        for name, text in manifests.items():
+            (Path(folder) / name).write_text(text, encoding="utf-8")
+        try:
+            return run_checkov(Path(folder)), None
+        except CheckovUnavailable as error:
+            return None, str(error)
+
+
 def _write_outputs(out_dir: Path, files: dict[str, str], manifests: dict[str, str]) -> None:
     """Stage every file in a temporary sibling folder, then move them into `out_dir` together."""
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -180,6 +195,7 @@ def run_plan(
     out_dir: Path,
     baseline_path: Path | None = None,
     registry_snapshot: Path | None = None,
+    checkov: bool = False,
     progress: Progress | None = None,
 ) -> PlanResult:
     """Plan one stack and write plan.json, policy.json, cost.json, report.md and manifests/ into `out_dir`.
@@ -259,6 +275,16 @@ def run_plan(
     step("render manifests and report")
     with timings.phase("render"):
         manifests = render_manifest_files(resources)
+    not_run: list[str] = []
+    checkov_report: CheckovReport | None = None
+    if checkov:
+        step("scan manifests with checkov")
+        with timings.phase("checkov"):
+            checkov_report, reason = _scan_with_checkov(manifests)
+        if reason:
+            not_run.append(f"checkov: {reason}")
+    else:
+        not_run.append("checkov scan of the manifests (pass --checkov)")
     with timings.phase("report"):
         summary: dict[str, Any] = summarize(resources)
         summary["models"] = len(blueprint.models)
@@ -268,7 +294,21 @@ def run_plan(
             "monthly_usd": cost_json["monthly_usd"],
             "by_model": {name: item["monthly_usd"] for name, item in cost_json["by_model"].items()},
         }
-        summary["policy"] = {"violations": len(policy.violations), "mandatory": sum(v.enforcement == "mandatory" for v in policy.violations)}
+        policy_json = policy.to_json()
+        if checkov_report is not None:
+            policy_json["violations"] = policy_json["violations"] + checkov_report.violations()
+            policy_json["mandatory"] = sum(1 for item in policy_json["violations"] if item["enforcement"] == "mandatory")
+            policy_json["checkov"] = {
+                "version": checkov_report.checkov_version,
+                "objects": checkov_report.resources,
+                "passed": checkov_report.passed,
+                "failed": len(checkov_report.failed),
+                "skipped": [
+                    {"check": item.check_id, "resource": item.resource, "reason": item.skip_reason}
+                    for item in checkov_report.skipped
+                ],
+            }
+        summary["policy"] = {"violations": len(policy_json["violations"]), "mandatory": policy_json["mandatory"]}
         document = PlanDocument(stack=stack, resources=resources, summary=summary)
         diff = diff_plans(baseline, document) if baseline is not None else None
         if diff is not None:
@@ -279,16 +319,17 @@ def run_plan(
             summary=document.summary,
             models=model_rows(blueprint, cost),
             resources=resources,
-            policy=policy.to_json(),
+            policy=policy_json,
             policy_note=None,
             cost=cost_json,
             diff=diff,
             cost_delta=cost_delta,
             total_cost_delta=total_delta,
+            not_run=not_run,
         )
         files = {
             "plan.json": dumps(document),
-            "policy.json": json.dumps(policy.to_json(), indent=1, sort_keys=True) + "\n",
+            "policy.json": json.dumps(policy_json, indent=1, sort_keys=True) + "\n",
             "cost.json": json.dumps(cost_json, indent=1, sort_keys=True) + "\n",
             "report.md": report,
         }
@@ -296,5 +337,6 @@ def run_plan(
     step("write outputs")
     with timings.phase("write"):
         _write_outputs(out_dir, files, manifests)
-    exit_code = EXIT_POLICY if policy.has_mandatory_violations else EXIT_OK
-    return PlanResult(exit_code, out_dir, document, policy, cost, diff, timings)
+    blocked = policy.has_mandatory_violations or (checkov_report is not None and checkov_report.has_mandatory_violations)
+    exit_code = EXIT_POLICY if blocked else EXIT_OK
+    return PlanResult(exit_code, out_dir, document, policy, cost, diff, timings, checkov_report, tuple(not_run))

@@ -18,7 +18,7 @@ import pulumi_kubernetes as k8s
 
 from inferstack.blueprint import Blueprint
 from inferstack.constants import CLUSTER_AUTOSCALER_NAMESPACE, CLUSTER_AUTOSCALER_SERVICE_ACCOUNT, GPU_RESOURCE, TYPE_CLUSTER_ADDONS
-from inferstack.render.autoscaling import needs_scaled_object
+from inferstack.render.autoscaling import uses_keda
 from inferstack.render.gpu_sharing import device_plugin_values
 from inferstack.render.iam import cluster_autoscaler_policy, irsa_trust_policy
 from inferstack.render.labels import platform_tags
@@ -62,7 +62,8 @@ class ClusterAddonsArgs:
 class ClusterAddons(pulumi.ComponentResource):
     """Device plugin, DCGM exporter, Cluster Autoscaler, KServe and (when needed) KEDA.
 
-    `serving_ready` lists what InferenceServices wait for, `scaling_ready` what ScaledObjects wait for.
+    `serving_ready` lists what InferenceServices wait for; `scaling_ready` what KEDA-scaled InferenceServices
+    also wait for (KServe creates their ScaledObjects, whose CRD comes with KEDA).
     """
 
     serving_ready: list[pulumi.Resource]
@@ -123,7 +124,7 @@ class ClusterAddons(pulumi.ComponentResource):
                 depends_on=[crds],
             )
             self.serving_ready.append(controller)  # the controller release waits for the CRDs
-        if any(needs_scaled_object(deployment) for deployment in blueprint.models):
+        if any(uses_keda(deployment) for deployment in blueprint.models):
             self.scaling_ready.append(self._release(name, "keda", "keda", {"podSecurityContext": {"operator": {"runAsNonRoot": True}}}))
         self.register_outputs({"releases": sorted(CHARTS)})
 

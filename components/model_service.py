@@ -1,9 +1,11 @@
-"""ModelService: the Kubernetes objects of one model (InferenceService, and a KEDA ScaledObject / PDB when needed).
+"""ModelService: the Kubernetes objects of one model (InferenceService, and a PDB when needed).
 
+A standard-mode InferenceService carries its own KEDA autoscaling
+(`spec.predictor.autoScaling`); KServe creates and owns the ScaledObject.
 With a rollout strategy other than `direct`, the objects come from the rollout
 layer (inferstack.render.rollout): one InferenceService per variant, the route
 (HTTPRoute / VirtualService) or InferenceGraph that splits the traffic, and a
-ScaledObject and PDB per variant where the model needs them.
+PDB per variant where the model needs one.
 """
 
 from __future__ import annotations
@@ -16,24 +18,23 @@ import pulumi_kubernetes as k8s
 from components.team_namespace import custom_resource
 from inferstack.blueprint import Blueprint, ModelDeployment
 from inferstack.constants import TYPE_MODEL_SERVICE
-from inferstack.render.autoscaling import needs_scaled_object, render_scaled_object
+from inferstack.render.autoscaling import uses_keda
 from inferstack.render.availability import needs_disruption_budget, render_disruption_budget
 from inferstack.render.inference_service import ServingVariant, render_inference_service
-from inferstack.render.rollout import RolloutVariant, render_rollout, render_rollout_scaled_objects
+from inferstack.render.rollout import RolloutVariant, render_rollout
 
 
 @dataclass(frozen=True, slots=True)
 class ModelServiceArgs:
-    """One model deployment, where Prometheus is, and what must exist first (namespace, CRDs, identity)."""
+    """One model deployment and what must exist first (namespace, CRDs, identity, KEDA)."""
 
     deployment: ModelDeployment
     blueprint: Blueprint
     provider: k8s.Provider
-    prometheus_url: str
     depends_on: tuple[pulumi.Resource, ...] = field(default=())
     """What the InferenceService waits for: the namespace and the KServe controller (its CRDs)."""
-    scaler_depends_on: tuple[pulumi.Resource, ...] = field(default=())
-    """What the ScaledObject waits for: the namespace and KEDA."""
+    keda_depends_on: tuple[pulumi.Resource, ...] = field(default=())
+    """What a KEDA-scaled (standard-mode) InferenceService also waits for: KEDA, whose ScaledObject KServe creates."""
     variant: ServingVariant = field(default_factory=ServingVariant)
     """The variant a direct-strategy model serves; a rollout's variants come from the spec's rollout block."""
 
@@ -53,12 +54,12 @@ TRAFFIC_RESOURCE_SUFFIX = {"InferenceGraph": "graph", "HTTPRoute": "route", "Vir
 
 
 class ModelService(pulumi.ComponentResource):
-    """Serves one model: a KServe InferenceService, plus a ScaledObject in standard mode and a PDB from two replicas.
+    """Serves one model: a KServe InferenceService (scaling itself through KEDA in standard mode), plus a PDB from two replicas.
 
-    A direct-strategy model is kept to at most four resources (this component included)
+    A direct-strategy model is kept to at most three resources (this component included)
     because the platform holds one per model and the offline plan must stay fast for a
     thousand models. A rollout adds, per extra variant, an InferenceService (and its
-    ScaledObject / PDB where the model has them), plus one route or InferenceGraph.
+    PDB where the model has one), plus one route or InferenceGraph.
     """
 
     def __init__(self, name: str, args: ModelServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -69,15 +70,13 @@ class ModelService(pulumi.ComponentResource):
             self._rollout(name, args)
         self.register_outputs({})
 
+    def _depends_on(self, args: ModelServiceArgs) -> list[pulumi.Resource]:
+        return [*args.depends_on, *(args.keda_depends_on if uses_keda(args.deployment) else ())]
+
     def _direct(self, name: str, args: ModelServiceArgs) -> None:
         deployment, blueprint = args.deployment, args.blueprint
-        child = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=list(args.depends_on))
+        child = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=self._depends_on(args))
         custom_resource(f"{name}-isvc", render_inference_service(deployment, blueprint, args.variant), child)
-        if needs_scaled_object(deployment):
-            scaler = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=list(args.scaler_depends_on))
-            custom_resource(
-                f"{name}-scaler", render_scaled_object(deployment, blueprint, args.prometheus_url, args.variant), scaler
-            )
         if needs_disruption_budget(deployment):
             budget = render_disruption_budget(deployment, blueprint, args.variant)
             k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=budget["metadata"], spec=budget["spec"], opts=child)
@@ -85,22 +84,18 @@ class ModelService(pulumi.ComponentResource):
     def _rollout(self, name: str, args: ModelServiceArgs) -> None:
         deployment, blueprint = args.deployment, args.blueprint
         objects = render_rollout(deployment, blueprint)
-        child = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=list(args.depends_on))
+        depends_on = self._depends_on(args)
+        child = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=depends_on)
         services: list[pulumi.Resource] = [
             custom_resource(variant_resource_name(f"{name}-isvc", variant), manifest, child)
             for variant, manifest in zip(objects.variants, objects.inference_services, strict=True)
         ]
         # The route / graph names the variants' Services: create it after them, delete it before them.
         after_services = pulumi.ResourceOptions(
-            parent=self, provider=args.provider, depends_on=[*args.depends_on, *services]
+            parent=self, provider=args.provider, depends_on=[*depends_on, *services]
         )
         for manifest in objects.traffic:
             custom_resource(f"{name}-{TRAFFIC_RESOURCE_SUFFIX[manifest['kind']]}", manifest, after_services)
-        if needs_scaled_object(deployment):
-            scaler = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=list(args.scaler_depends_on))
-            scaled_objects = render_rollout_scaled_objects(deployment, blueprint, args.prometheus_url)
-            for variant, manifest in zip(objects.variants, scaled_objects, strict=True):
-                custom_resource(variant_resource_name(f"{name}-scaler", variant), manifest, scaler)
         if needs_disruption_budget(deployment):
             for variant in objects.variants:
                 budget = render_disruption_budget(deployment, blueprint, variant.serving)

@@ -16,7 +16,6 @@ from components.node_pool import GpuNodePool, GpuNodePoolArgs
 from components.team_namespace import TeamNamespace, TeamNamespaceArgs
 from inferstack.blueprint import Blueprint
 from inferstack.constants import TYPE_PLATFORM
-from inferstack.render.monitoring import prometheus_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +84,6 @@ class Platform(pulumi.ComponentResource):
             opts=child,
         )
         ingress = (config.serving.gateway_namespace,)
-        prometheus = prometheus_url(blueprint)
         self.identities = {}
         self.model_services = {}
         for team in blueprint.teams:
@@ -116,7 +114,6 @@ class Platform(pulumi.ComponentResource):
                 opts=child,
             )
             ready = (identity.namespace, *self.addons.serving_ready)
-            scaling_ready = (identity.namespace, *self.addons.scaling_ready)
             for model_name in team.models:
                 deployment = blueprint.model(model_name)
                 self.model_services[model_name] = ModelService(
@@ -125,9 +122,8 @@ class Platform(pulumi.ComponentResource):
                         deployment=deployment,
                         blueprint=blueprint,
                         provider=cluster.provider,
-                        prometheus_url=prometheus,
                         depends_on=ready,
-                        scaler_depends_on=scaling_ready,
+                        keda_depends_on=tuple(self.addons.scaling_ready),
                     ),
                     opts=child,
                 )

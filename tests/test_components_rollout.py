@@ -27,11 +27,9 @@ from inferstack.constants import TYPE_MODEL_SERVICE, TYPE_SERVING_IDENTITY, TYPE
 from inferstack.mocks import InferstackMocks, RecordedResource, run_under_mocks
 from inferstack.policy.evaluate import evaluate
 from inferstack.policy.model import PolicyContext, PolicyResource
-from inferstack.render.autoscaling import render_scaled_object
 from inferstack.render.availability import render_disruption_budget
 from inferstack.render.iam import as_list, statements
 from inferstack.render.inference_service import render_inference_service
-from inferstack.render.monitoring import prometheus_url
 from inferstack.render.serialize import from_manifest
 from inferstack.spec import load_environment
 from inferstack.spec.loader import load_specs
@@ -42,7 +40,9 @@ KUBERNETES_VERSION = "1.33.0"
 ENV = "dev"
 PLATFORM = f"inferstack-{ENV}"
 ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
-SCALER = "kubernetes:keda.sh/v1alpha1:ScaledObject"
+SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject"
+"""KServe creates these from each standard-mode InferenceService's autoScaling; the program renders none."""
+KEDA_RELEASE = f"{PLATFORM}-addons-keda"
 PDB = "kubernetes:policy/v1:PodDisruptionBudget"
 HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
 VIRTUAL_SERVICE = "kubernetes:networking.istio.io/v1:VirtualService"
@@ -193,8 +193,6 @@ def test_standard_canary_keeps_the_stable_resource_and_adds_a_weighted_route(fle
         "-isvc": ISVC,
         "-isvc-canary": ISVC,
         "-route": _route_type(fleet),
-        "-scaler": SCALER,
-        "-scaler-canary": SCALER,
         "-pdb": PDB,
         "-pdb-canary": PDB,
     }
@@ -208,8 +206,13 @@ def test_standard_canary_keeps_the_stable_resource_and_adds_a_weighted_route(fle
     route_deps = set(children["-route"].dependencies)
     assert {children["-isvc"].urn, children["-isvc-canary"].urn} <= route_deps
     assert set(children["-isvc"].dependencies) < route_deps
-    scalers = {_manifest(children[key])["spec"]["scaleTargetRef"]["name"] for key in ("-scaler", "-scaler-canary")}
-    assert scalers == {"canary-std-predictor", "canary-std-canary-predictor"}
+    # Each variant scales on its own predictor pods through KServe's KEDA integration, once KEDA is installed.
+    for key, name in (("-isvc", "canary-std"), ("-isvc-canary", "canary-std-canary")):
+        manifest = _manifest(children[key])
+        assert manifest["metadata"]["annotations"]["serving.kserve.io/autoscalerClass"] == "keda"
+        (metric,) = manifest["spec"]["predictor"]["autoScaling"]["metrics"]
+        assert f'pod=~"{name}-predictor-.*"' in metric["external"]["metric"]["query"]
+        assert fleet.records[KEDA_RELEASE].urn in children[key].dependencies
     selected = {_manifest(children[key])["spec"]["selector"]["matchLabels"]["serving.kserve.io/inferenceservice"] for key in ("-pdb", "-pdb-canary")}
     assert selected == {"canary-std", "canary-std-canary"}
 
@@ -225,10 +228,11 @@ def test_serverless_canary_is_one_inference_service_split_by_kserve(fleet: Run) 
 
 def test_blue_green_routes_everything_to_the_active_colour(fleet: Run) -> None:
     children = fleet.model("blue-green")
-    assert {"-isvc", "-isvc-green", "-route", "-scaler", "-scaler-green", "-pdb", "-pdb-green"} == set(children)
+    assert {"-isvc", "-isvc-green", "-route", "-pdb", "-pdb-green"} == set(children)
     assert _weights(children["-route"]) == [{"blue-green-predictor": 100, "blue-green-green-predictor": 0}]
-    idle = _manifest(children["-scaler-green"])["spec"]
-    assert (idle["minReplicaCount"], idle["maxReplicaCount"]) == (2, 2)
+    idle = _manifest(children["-isvc-green"])["spec"]["predictor"]
+    assert (idle["minReplicas"], idle["maxReplicas"]) == (2, 2)  # KServe's ScaledObject keeps the idle colour warm
+    assert "autoScaling" in idle
     assert "logger" not in _manifest(children["-isvc"])["spec"]["predictor"]
     # Green active: the colours swap weights, and the resource of `<model>` stays.
     colours = fleet.model("colours")
@@ -237,7 +241,7 @@ def test_blue_green_routes_everything_to_the_active_colour(fleet: Run) -> None:
 
 def test_shadow_mirrors_to_the_candidate(fleet: Run) -> None:
     children = fleet.model("shadow")
-    assert {"-isvc", "-isvc-shadow", "-route", "-scaler", "-scaler-shadow"} == set(children)
+    assert {"-isvc", "-isvc-shadow", "-route"} == set(children)
     assert _weights(children["-route"]) == [{"shadow-predictor": 100}]
     spec = _manifest(children["-route"])["spec"]
     if fleet.blueprint.config.serving.routing == "gateway-api":
@@ -252,7 +256,7 @@ def test_shadow_mirrors_to_the_candidate(fleet: Run) -> None:
 def test_ab_matches_the_header_first_then_splits_by_weight(fleet: Run) -> None:
     children = fleet.model("ab-test")
     # A/B has no stable version: every variant is `<model>-<variant>`, so `<model>-isvc` does not exist.
-    assert {"-isvc-current", "-isvc-next", "-route", "-scaler-current", "-scaler-next"} == set(children)
+    assert {"-isvc-current", "-isvc-next", "-route"} == set(children)
     assert _weights(children["-route"]) == [
         {"ab-test-next-predictor": 100},
         {"ab-test-current-predictor": 70, "ab-test-next-predictor": 30},
@@ -275,12 +279,16 @@ def test_serverless_blue_green_is_split_by_an_inference_graph(tmp_path: Path, re
     from_manifest(manifest, "V1alpha1InferenceGraph")
     assert [(step["serviceName"], step["weight"]) for step in manifest["spec"]["nodes"]["root"]["steps"]] == [("graph-bg-green", 100)]
     assert {f"{prefix}-isvc", f"{prefix}-isvc-green"} <= set(records)
-    assert f"{prefix}-scaler" not in records  # Knative scales serverless models
+    # Knative scales serverless models: no KEDA autoscaling, and no KEDA release to wait for.
+    for key in (f"{prefix}-isvc", f"{prefix}-isvc-green"):
+        assert "autoScaling" not in _manifest(records[key])["spec"]["predictor"]
+    assert KEDA_RELEASE not in records
 
 
 def test_every_rollout_child_hangs_off_its_model_service(fleet: Run) -> None:
     services = {record.urn: record for record in fleet.of_type(TYPE_MODEL_SERVICE)}
-    for type_ in (ISVC, SCALER, PDB, _route_type(fleet)):
+    assert not fleet.of_type(SCALED_OBJECT)
+    for type_ in (ISVC, PDB, _route_type(fleet)):
         for record in fleet.of_type(type_):
             parent = services[record.parent]
             assert record.name.startswith(f"{parent.name}-"), record.name
@@ -353,9 +361,8 @@ def test_direct_models_are_what_the_direct_path_renders(gateway_fleet: Run) -> N
     blueprint = gateway_fleet.blueprint
     deployment = blueprint.model("plain")
     children = gateway_fleet.model("plain")
-    assert set(children) == {"-isvc", "-scaler", "-pdb"}
+    assert set(children) == {"-isvc", "-pdb"}
     assert _manifest(children["-isvc"]) == render_inference_service(deployment, blueprint)
-    assert _manifest(children["-scaler"]) == render_scaled_object(deployment, blueprint, prometheus_url(blueprint))
     budget = render_disruption_budget(deployment, blueprint)
     assert {key: _manifest(children["-pdb"])[key] for key in ("metadata", "spec")} == {
         key: budget[key] for key in ("metadata", "spec")

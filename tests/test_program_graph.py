@@ -88,9 +88,11 @@ def test_few_resources_per_model(stack: str) -> None:
         children = [record for record in records if record.parent == service.urn]
         isvcs = [record for record in children if record.type == "kubernetes:serving.kserve.io/v1beta1:InferenceService"]
         traffic = [record for record in children if record.type.endswith((":HTTPRoute", ":VirtualService", ":InferenceGraph"))]
-        # At most an InferenceService, ScaledObject and PDB per variant (one for a direct model), plus one route.
+        # At most an InferenceService and a PDB per variant (one for a direct model), plus one route;
+        # KServe creates the ScaledObjects from the InferenceServices' autoScaling.
         assert isvcs and len(traffic) <= 1
-        assert len(children) <= 3 * len(isvcs) + len(traffic)
+        assert len(children) <= 2 * len(isvcs) + len(traffic)
+        assert not any(record.type.endswith(":ScaledObject") for record in children)
 
 
 def test_dev_runs_gpus_on_spot_only() -> None:

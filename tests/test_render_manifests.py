@@ -17,6 +17,7 @@ from inferstack.constants import (
     ANNOTATION_TRAFFIC_SPLIT,
     GPU_RESOURCE,
     IRSA_ROLE_ARN_ANNOTATION,
+    KSERVE_AUTOSCALER_CLASS_ANNOTATION,
     KSERVE_DEPLOYMENT_MODE_ANNOTATION,
     LABEL_COST_CENTER,
     LABEL_ENVIRONMENT,
@@ -25,7 +26,7 @@ from inferstack.constants import (
     LABEL_TEAM,
 )
 from inferstack.problems import InputError
-from inferstack.render.autoscaling import needs_scaled_object, render_scaled_object
+from inferstack.render.autoscaling import uses_keda
 from inferstack.render.availability import needs_disruption_budget, render_disruption_budget
 from inferstack.render.inference_service import ServingVariant, render_inference_service
 from inferstack.render.monitoring import (
@@ -168,7 +169,10 @@ def test_serverless_canary_sets_traffic_percent_and_knative_scaling(repo_root: P
     predictor = render_inference_service(deployment, blueprint)["spec"]["predictor"]
     assert predictor["canaryTrafficPercent"] == 10
     assert (predictor["scaleMetric"], predictor["scaleTarget"]) == ("rps", 50)
-    assert not needs_scaled_object(deployment)
+    assert not uses_keda(deployment)
+    # Knative scales it: no KEDA class, no autoScaling block (KServe would reject both in serverless mode).
+    assert "autoScaling" not in predictor
+    assert render_inference_service(deployment, blueprint)["metadata"]["annotations"].get(KSERVE_AUTOSCALER_CLASS_ANNOTATION) is None
 
 
 def test_serverless_with_gpu_metric_is_bad_input(repo_root: Path) -> None:
@@ -182,34 +186,52 @@ def test_serverless_with_gpu_metric_is_bad_input(repo_root: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("metric", "metric_type", "needle"),
+    ("metric", "needle", "times_replicas"),
     [
-        ("gpu-utilization", "Value", "DCGM_FI_DEV_GPU_UTIL"),
-        ("latency", "Value", "histogram_quantile(0.95"),
-        ("rps", "AverageValue", "_count"),
-        ("concurrency", "AverageValue", "_sum"),
+        ("gpu-utilization", "DCGM_FI_DEV_GPU_UTIL", True),
+        ("latency", "histogram_quantile(0.95", True),
+        ("rps", "_count", False),
+        ("concurrency", "_sum", False),
     ],
 )
-def test_scaled_object_follows_the_metric(repo_root: Path, metric: str, metric_type: str, needle: str) -> None:
+def test_standard_mode_scales_through_kserve_keda_on_the_metric(
+    repo_root: Path, metric: str, needle: str, times_replicas: bool
+) -> None:
     blueprint = _blueprint(repo_root, "prod", spec_document(scaling={"min_replicas": 1, "max_replicas": 5, "metric": metric, "target": 40}))
     deployment = blueprint.model("demo-model")
-    scaled = render_scaled_object(deployment, blueprint, prometheus_url(blueprint))
-    trigger = scaled["spec"]["triggers"][0]
-    assert trigger["type"] == "prometheus" and trigger["metricType"] == metric_type
-    assert needle in trigger["metadata"]["query"] and trigger["metadata"]["threshold"] == "40"
-    assert scaled["spec"]["scaleTargetRef"]["name"] == "demo-model-predictor"
-    assert scaled["spec"]["minReplicaCount"] == 1
+    assert uses_keda(deployment)
+    manifest = render_inference_service(deployment, blueprint)
+    assert manifest["metadata"]["annotations"][KSERVE_AUTOSCALER_CLASS_ANNOTATION] == "keda"
+    predictor = manifest["spec"]["predictor"]
+    assert (predictor["minReplicas"], predictor["maxReplicas"]) == (1, 5)
+    assert "scaleMetric" not in predictor and "scaleTarget" not in predictor  # KServe rejects scaleMetric with KEDA
+    (entry,) = predictor["autoScaling"]["metrics"]
+    assert entry["type"] == "External"
+    metric_source = entry["external"]["metric"]
+    assert metric_source["backend"] == "prometheus"
+    assert metric_source["serverAddress"] == prometheus_url(blueprint)
+    assert needle in metric_source["query"] and 'pod=~"demo-model-predictor-.*"' in metric_source["query"]
+    # KServe hands target.value to KEDA as the threshold, compared per replica (AverageValue):
+    # averages and quantiles are scaled by the ready replicas so the desired count matches a Value target.
+    assert ("kube_pod_status_ready" in metric_source["query"]) is times_replicas
+    assert entry["external"]["target"] == {"type": "AverageValue", "value": "40", "averageValue": "40"}
+    _deserialize_isvc(manifest)
+
+
+def test_fractional_target_stays_a_quantity(repo_root: Path) -> None:
+    blueprint = _blueprint(repo_root, "prod", spec_document(scaling={"min_replicas": 1, "max_replicas": 5, "metric": "rps", "target": 2.5}))
+    target = render_inference_service(blueprint.model("demo-model"), blueprint)["spec"]["predictor"]["autoScaling"]["metrics"][0]
+    assert target["external"]["target"]["value"] == "2.5"
 
 
 def test_scale_to_zero_only_where_allowed(repo_root: Path) -> None:
     zero = _blueprint(repo_root, "dev", spec_document(scaling={"min_replicas": 0, "max_replicas": 2, "scale_to_zero": True}))
     kept = _blueprint(repo_root, "dev", spec_document(scaling={"min_replicas": 1, "max_replicas": 2}))
-    zero_object = render_scaled_object(zero.model("demo-model"), zero, prometheus_url(zero))
-    kept_object = render_scaled_object(kept.model("demo-model"), kept, prometheus_url(kept))
-    assert zero_object["spec"]["minReplicaCount"] == 0
-    assert zero_object["spec"]["triggers"][0]["metadata"]["activationThreshold"] == "0"
-    assert kept_object["spec"]["minReplicaCount"] == 1
-    assert render_inference_service(zero.model("demo-model"), zero)["spec"]["predictor"]["minReplicas"] == 0
+    zero_predictor = render_inference_service(zero.model("demo-model"), zero)["spec"]["predictor"]
+    kept_predictor = render_inference_service(kept.model("demo-model"), kept)["spec"]["predictor"]
+    # KServe gives minReplicas to the ScaledObject it creates: 0 only with scale_to_zero.
+    assert zero_predictor["minReplicas"] == 0 and "autoScaling" in zero_predictor
+    assert kept_predictor["minReplicas"] == 1 and "autoScaling" in kept_predictor
 
 
 def test_disruption_budget_only_from_two_replicas(repo_root: Path) -> None:

@@ -20,11 +20,9 @@ from inferstack.constants import (
     LABEL_ROLLOUT_ROLE,
 )
 from inferstack.problems import InputError
-from inferstack.render.monitoring import prometheus_url
 from inferstack.render.rollout import (
     RolloutObjects,
     render_rollout,
-    render_rollout_scaled_objects,
     traffic_summary,
 )
 from inferstack.render.serialize import from_manifest
@@ -198,11 +196,26 @@ def test_blue_green_idle_colour_runs_even_with_scale_to_zero(repo_root: Path) ->
         repo_root, "standard", "istio", BLUE_GREEN, scaling={"min_replicas": 0, "max_replicas": 3, "scale_to_zero": True}
     )
     services = _by_name(render_rollout(deployment, blueprint))
-    assert services["demo-model-green"]["spec"]["predictor"]["minReplicas"] == 1
-    assert services["demo-model"]["spec"]["predictor"]["minReplicas"] == 0
-    scaled = {item["metadata"]["name"]: item["spec"] for item in render_rollout_scaled_objects(deployment, blueprint, prometheus_url(blueprint))}
-    assert (scaled["demo-model-green"]["minReplicaCount"], scaled["demo-model-green"]["maxReplicaCount"]) == (1, 1)
-    assert (scaled["demo-model"]["minReplicaCount"], scaled["demo-model"]["maxReplicaCount"]) == (0, 3)
+    green, blue = services["demo-model-green"]["spec"]["predictor"], services["demo-model"]["spec"]["predictor"]
+    # KServe gives each variant's bounds to the ScaledObject it creates: the idle colour is pinned warm.
+    assert (green["minReplicas"], green["maxReplicas"]) == (1, 1)
+    assert (blue["minReplicas"], blue["maxReplicas"]) == (0, 3)
+
+
+@pytest.mark.parametrize("rollout", [CANARY, BLUE_GREEN, SHADOW, AB])
+def test_every_standard_variant_scales_itself_on_its_own_pods(repo_root: Path, rollout: dict[str, Any]) -> None:
+    deployment, blueprint = _deploy(repo_root, "standard", "gateway-api", rollout)
+    for name, manifest in _by_name(render_rollout(deployment, blueprint)).items():
+        assert manifest["metadata"]["annotations"]["serving.kserve.io/autoscalerClass"] == "keda"
+        (metric,) = manifest["spec"]["predictor"]["autoScaling"]["metrics"]
+        assert f'pod=~"{name}-predictor-.*"' in metric["external"]["metric"]["query"]
+
+
+def test_serverless_variants_scale_through_knative(repo_root: Path) -> None:
+    deployment, blueprint = _deploy(repo_root, "serverless", "none", BLUE_GREEN)
+    for manifest in render_rollout(deployment, blueprint).inference_services:
+        assert "autoScaling" not in manifest["spec"]["predictor"]
+        assert "serving.kserve.io/autoscalerClass" not in manifest["metadata"]["annotations"]
 
 
 def test_serverless_blue_green_uses_an_inference_graph_to_the_active_colour(repo_root: Path) -> None:

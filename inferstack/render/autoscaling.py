@@ -1,29 +1,85 @@
-"""KEDA ScaledObjects: standard-mode models scale on a Prometheus query of their spec's metric.
+"""Who scales a model, and the KServe-native KEDA autoscaling of standard-mode InferenceServices.
 
-Knative (serverless) models scale through the InferenceService's own
-scaleMetric/scaleTarget instead and get no ScaledObject.
+Standard-mode InferenceServices carry the annotation
+`serving.kserve.io/autoscalerClass: keda` and their scaling metric in
+`spec.predictor.autoScaling.metrics` (one External metric: a Prometheus query
+and a target). KServe (0.16) then creates and owns the KEDA ScaledObject of the
+predictor Deployment, bounded by the predictor's minReplicas / maxReplicas; we
+render no ScaledObject of our own. Knative (serverless) models scale through
+the InferenceService's scaleMetric / scaleTarget instead.
+
+KServe copies an External metric's `target.value` into the Prometheus
+trigger's threshold and sets no trigger metricType, so KEDA's HPA always
+compares the query as an AverageValue (desired replicas = ceil(query / value)),
+whatever `target.type` says. Additive signals (rps, concurrency) fit that as
+they are. Averages and quantiles (GPU utilisation, p95 latency) are meant as a
+Value (desired = ceil(replicas x signal / target)), so their query is
+multiplied by the number of ready predictor replicas: the same desired count.
+The target is therefore always declared as AverageValue, with `averageValue`
+(which KServe's webhook requires for that type) equal to `value` (which KServe
+reads).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal
 
 from inferstack.blueprint import Blueprint, ModelDeployment
-from inferstack.constants import KEDA_API_VERSION, KSERVE_PREDICTOR_DEPLOYMENT_SUFFIX
+from inferstack.problems import InputError, Problem
 from inferstack.render import promql
-from inferstack.render.inference_service import ServingVariant, autoscaler_kind, isvc_name
-from inferstack.render.labels import model_labels
+from inferstack.render.kserve_models import (
+    KSERVE_CONFIGURATION,
+    V1beta1AutoScalingSpec,
+    V1beta1ExternalMetrics,
+    V1beta1ExternalMetricSource,
+    V1beta1MetricsSpec,
+    V1beta1MetricTarget,
+)
 
-POLLING_INTERVAL_S = 15
-COOLDOWN_S = 300
-"""Seconds without activity before KEDA scales a scale-to-zero model down to zero."""
+AutoscalerKind = Literal["knative", "keda"]
+MetricType = Literal["Value", "AverageValue"]
+
+KEDA_AUTOSCALER_CLASS = "keda"
+"""KServe autoscaler class (annotation serving.kserve.io/autoscalerClass): KServe creates a KEDA ScaledObject."""
+EXTERNAL_METRIC = "External"
+PROMETHEUS_BACKEND = "prometheus"
+AVERAGE_VALUE = "AverageValue"
 
 
-def scaling_query(deployment: ModelDeployment, name: str) -> tuple[str, str]:
-    """(PromQL, KEDA metricType) for the model's scaling metric.
+def autoscaler_kind(deployment: ModelDeployment) -> AutoscalerKind:
+    """Who scales the model: Knative's KPA (serverless, concurrency/rps) or KEDA through KServe (standard mode).
 
-    Additive signals (rps, concurrency) use AverageValue (target per replica);
-    averages and quantiles (GPU utilisation, p95 latency) use Value.
+    KServe's HPA in standard mode only follows CPU or memory, none of the spec's metrics,
+    so every standard-mode model scales through KEDA on a Prometheus query (which also
+    allows scale to zero). Knative cannot follow GPU utilisation or latency.
+    """
+    metric = deployment.spec.scaling.metric
+    if deployment.deployment_mode == "serverless":
+        if metric in ("gpu-utilization", "latency"):
+            raise InputError(
+                [
+                    Problem(
+                        deployment.source,
+                        "scaling.metric",
+                        f"metric {metric} needs deployment_mode standard (KEDA on Prometheus); "
+                        "expected concurrency or rps in serverless mode, or serving.deployment_mode: standard",
+                    )
+                ]
+            )
+        return "knative"
+    return "keda"
+
+
+def uses_keda(deployment: ModelDeployment) -> bool:
+    """Whether the model scales through KEDA (standard mode): its InferenceServices carry autoScaling metrics."""
+    return autoscaler_kind(deployment) == "keda"
+
+
+def scaling_query(deployment: ModelDeployment, name: str) -> tuple[str, MetricType]:
+    """(PromQL, how the HPA should compare it) for the scaling metric of the InferenceService `name`.
+
+    Additive signals (rps, concurrency) are AverageValue (target per replica);
+    averages and quantiles (GPU utilisation, p95 latency) are Value.
     """
     metric = deployment.spec.scaling.metric
     namespace = deployment.namespace
@@ -36,64 +92,50 @@ def scaling_query(deployment: ModelDeployment, name: str) -> tuple[str, str]:
     return promql.latency_p95_ms(namespace, name), "Value"
 
 
-def needs_scaled_object(deployment: ModelDeployment) -> bool:
-    """Whether the model scales through KEDA (standard mode)."""
-    return autoscaler_kind(deployment) == "keda"
+def ready_predictor_replicas(namespace: str, name: str) -> str:
+    """Ready predictor pods of one InferenceService (kube-state-metrics)."""
+    return f'sum(kube_pod_status_ready{{{promql.predictor_selector(namespace, name)},condition="true"}})'
 
 
-def _number(value: float) -> str:
+def keda_query(deployment: ModelDeployment, name: str) -> str:
+    """The query KEDA compares as an AverageValue: the scaling query, times ready replicas for a Value signal."""
+    query, metric_type = scaling_query(deployment, name)
+    if metric_type == "AverageValue":
+        return query
+    return f"({query}) * scalar({ready_predictor_replicas(deployment.namespace, name)})"
+
+
+def target_quantity(value: float) -> str:
+    """A Kubernetes quantity string for the spec's target (integral targets without a decimal point)."""
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
-def render_scaled_object(
-    deployment: ModelDeployment, blueprint: Blueprint, prometheus_url: str, variant: ServingVariant = ServingVariant()
-) -> dict[str, Any]:
-    """The ScaledObject that scales the predictor Deployment of one variant (standard mode only)."""
-    if not needs_scaled_object(deployment):
-        raise ValueError(f"{deployment.name} scales through Knative, not KEDA")
-    scaling = deployment.spec.scaling
-    name = isvc_name(deployment, variant)
-    query, metric_type = scaling_query(deployment, name)
-    minimum = scaling.min_replicas if scaling.scale_to_zero else max(1, scaling.min_replicas)
-    trigger: dict[str, Any] = {
-        "type": "prometheus",
-        "metricType": metric_type,
-        "metadata": {
-            "serverAddress": prometheus_url,
-            "query": query,
-            "threshold": _number(scaling.target),
-        },
-    }
-    if minimum == 0:
-        # Wake from zero on any traffic (or GPU activity).
-        trigger["metadata"]["activationThreshold"] = "0"
-    spec: dict[str, Any] = {
-        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": f"{name}{KSERVE_PREDICTOR_DEPLOYMENT_SUFFIX}"},
-        "minReplicaCount": minimum,
-        "maxReplicaCount": scaling.max_replicas,
-        "pollingInterval": POLLING_INTERVAL_S,
-        "cooldownPeriod": COOLDOWN_S,
-        "triggers": [trigger],
-        "advanced": {
-            "horizontalPodAutoscalerConfig": {
-                "behavior": {
-                    # GPU replicas start slowly: scale down gently, at most one replica a minute.
-                    "scaleDown": {
-                        "stabilizationWindowSeconds": 300,
-                        "policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}],
-                    }
-                }
-            }
-        },
-    }
-    return {
-        "apiVersion": KEDA_API_VERSION,
-        "kind": "ScaledObject",
-        "metadata": {
-            "name": name,
-            "namespace": deployment.namespace,
-            "labels": model_labels(deployment, blueprint.environment),
-        },
-        "spec": spec,
-    }
+def build_auto_scaling(deployment: ModelDeployment, blueprint: Blueprint, name: str) -> V1beta1AutoScalingSpec:
+    """The predictor's autoScaling block: one External Prometheus metric KServe turns into a KEDA trigger."""
+    from inferstack.render.monitoring import prometheus_url  # monitoring imports the InferenceService renderer
 
+    threshold = target_quantity(deployment.spec.scaling.target)
+    return V1beta1AutoScalingSpec(
+        local_vars_configuration=KSERVE_CONFIGURATION,
+        metrics=[
+            V1beta1MetricsSpec(
+                local_vars_configuration=KSERVE_CONFIGURATION,
+                type=EXTERNAL_METRIC,
+                external=V1beta1ExternalMetricSource(
+                    local_vars_configuration=KSERVE_CONFIGURATION,
+                    metric=V1beta1ExternalMetrics(
+                        local_vars_configuration=KSERVE_CONFIGURATION,
+                        backend=PROMETHEUS_BACKEND,
+                        server_address=prometheus_url(blueprint),
+                        query=keda_query(deployment, name),
+                    ),
+                    target=V1beta1MetricTarget(
+                        local_vars_configuration=KSERVE_CONFIGURATION,
+                        type=AVERAGE_VALUE,
+                        value=threshold,
+                        average_value=threshold,
+                    ),
+                ),
+            )
+        ],
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from inferstack.render.kserve_models import (
     KSERVE_CONFIGURATION,
@@ -52,16 +52,13 @@ from inferstack.constants import (
     SERVING_SERVICE_ACCOUNT,
 )
 from inferstack.problems import InputError, Problem
+from inferstack.render.autoscaling import KEDA_AUTOSCALER_CLASS, autoscaler_kind, build_auto_scaling
 from inferstack.render.labels import model_labels
 from inferstack.render.resources import replica_resources
 from inferstack.render.serialize import to_manifest
 
-AutoscalerKind = Literal["knative", "keda"]
-
 DEPLOYMENT_MODE_VALUES = {"standard": "Standard", "serverless": "Serverless"}
 """KServe's names of the deployment modes (0.15+ accepts "Standard"; "Serverless" is the Knative mode)."""
-EXTERNAL_AUTOSCALER = "external"
-"""KServe autoscaler class that leaves scaling of the predictor Deployment to an external scaler (our KEDA ScaledObject)."""
 PREDICTOR_CONTAINER = "kserve-container"
 """The container name KServe gives the predictor; set explicitly so the manifest carries no empty name."""
 NON_ROOT_UID = 1000
@@ -86,30 +83,6 @@ class ServingVariant:
 def isvc_name(deployment: ModelDeployment, variant: ServingVariant = ServingVariant()) -> str:
     """Name of the InferenceService of that variant."""
     return f"{deployment.name}{'-' + variant.name_suffix if variant.name_suffix else ''}"
-
-
-def autoscaler_kind(deployment: ModelDeployment) -> AutoscalerKind:
-    """Who scales the model: Knative's KPA (serverless, concurrency/rps) or a KEDA ScaledObject (standard mode).
-
-    KServe's HPA in standard mode only follows CPU or memory, none of the spec's metrics,
-    so every standard-mode model scales through KEDA on a Prometheus query (which also
-    allows scale to zero). Knative cannot follow GPU utilisation or latency.
-    """
-    metric = deployment.spec.scaling.metric
-    if deployment.deployment_mode == "serverless":
-        if metric in ("gpu-utilization", "latency"):
-            raise InputError(
-                [
-                    Problem(
-                        deployment.source,
-                        "scaling.metric",
-                        f"metric {metric} needs deployment_mode standard (KEDA on Prometheus); "
-                        "expected concurrency or rps in serverless mode, or serving.deployment_mode: standard",
-                    )
-                ]
-            )
-        return "knative"
-    return "keda"
 
 
 def variant_storage_uri(deployment: ModelDeployment, blueprint: Blueprint, variant: ServingVariant) -> str:
@@ -208,8 +181,11 @@ def build_inference_service(
     }
     scale_metric: str | None = None
     scale_target: int | None = None
+    auto_scaling = None
     if kind == "keda":
-        annotations[KSERVE_AUTOSCALER_CLASS_ANNOTATION] = EXTERNAL_AUTOSCALER
+        # KServe creates and owns the predictor's KEDA ScaledObject from autoScaling and the replica bounds.
+        annotations[KSERVE_AUTOSCALER_CLASS_ANNOTATION] = KEDA_AUTOSCALER_CLASS
+        auto_scaling = build_auto_scaling(deployment, blueprint, isvc_name(deployment, variant))
     else:
         annotations[KNATIVE_AUTOSCALING_CLASS_ANNOTATION] = KNATIVE_KPA_CLASS
         scale_metric = spec.scaling.metric
@@ -239,6 +215,7 @@ def build_inference_service(
         max_replicas=spec.scaling.max_replicas,
         scale_metric=scale_metric,
         scale_target=scale_target,
+        auto_scaling=auto_scaling,
         canary_traffic_percent=canary,
         batcher=batcher,
         service_account_name=SERVING_SERVICE_ACCOUNT,

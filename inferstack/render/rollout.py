@@ -46,10 +46,8 @@ from inferstack.constants import (
     KSERVE_PREDICTOR_DEPLOYMENT_SUFFIX,
     KSERVE_VISIBILITY_LABEL,
     LABEL_MODEL_VERSION,
-    LABEL_ROLLOUT_ROLE,
 )
 from inferstack.problems import InputError, Problem
-from inferstack.render.autoscaling import needs_scaled_object, render_scaled_object
 from inferstack.render.inference_service import ServingVariant, build_inference_service, isvc_name
 from inferstack.render.labels import model_labels
 from inferstack.render.payload_logging import payload_logger
@@ -247,6 +245,8 @@ def _inference_service(
         # The public hostname belongs to the route (or graph); KServe keeps each variant cluster-local.
         metadata.labels = {**(metadata.labels or {}), KSERVE_VISIBILITY_LABEL: KSERVE_CLUSTER_LOCAL}
     predictor = isvc.spec.predictor
+    # The variant's own bounds (an idle colour is pinned); in standard mode KServe gives them to the
+    # KEDA ScaledObject it creates from this variant's autoScaling.
     predictor.min_replicas = variant.min_replicas
     predictor.max_replicas = variant.max_replicas
     if split == "knative":
@@ -330,22 +330,6 @@ def render_rollout(deployment: ModelDeployment, blueprint: Blueprint) -> Rollout
     elif split == "inference-graph":
         traffic = (_inference_graph(deployment, blueprint, variants),)
     return RolloutObjects(deployment.spec.rollout.strategy, split, variants, services, traffic)
-
-
-def render_rollout_scaled_objects(
-    deployment: ModelDeployment, blueprint: Blueprint, prometheus_url: str
-) -> list[dict[str, Any]]:
-    """KEDA ScaledObjects of every variant (standard mode), with the variant's replica bounds (idle colours pinned)."""
-    if not needs_scaled_object(deployment):
-        return []
-    objects: list[dict[str, Any]] = []
-    for variant in rollout_variants(deployment):
-        scaled = render_scaled_object(deployment, blueprint, prometheus_url, variant.serving)
-        scaled["spec"]["minReplicaCount"] = variant.min_replicas
-        scaled["spec"]["maxReplicaCount"] = variant.max_replicas
-        scaled["metadata"]["labels"][LABEL_ROLLOUT_ROLE] = variant.role
-        objects.append(scaled)
-    return objects
 
 
 def traffic_summary(deployment: ModelDeployment, blueprint: Blueprint) -> str:

@@ -37,6 +37,8 @@ _PRIMITIVES: dict[str, type | tuple[type, ...]] = {
     "object": object,
     "datetime": str,
     "date": str,
+    # kserve's MetricTarget value / averageValue: a Kubernetes quantity (int-or-string), no model class of its own.
+    "V1beta1MetricQuantity": (str, int, float),
 }
 
 

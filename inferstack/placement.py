@@ -64,6 +64,7 @@ __all__ = [
     "PlacementRequest",
     "capacity_split",
     "capacity_types",
+    "rollout_replica_bounds",
     "spot_diversifiable",
     "pack_nodes",
     "place",
@@ -122,6 +123,30 @@ def spot_diversifiable(size: ReplicaSize, config: EnvironmentConfig) -> bool:
     return max(by_gpus.values(), default=0) >= config.spot.min_instance_types
 
 
+def rollout_replica_bounds(spec: ModelSpec, config: EnvironmentConfig) -> tuple[int, int]:
+    """(min, max) replicas of all the InferenceServices the model's rollout runs, added up.
+
+    A standard-mode canary or a shadow runs stable and candidate side by side, each
+    with the model's bounds; blue-green keeps the idle colour warm at its floor (at
+    least one replica); A/B runs every variant; a serverless canary is one
+    InferenceService whose revisions share the replicas. Mirrors
+    `inferstack.render.rollout.rollout_variants` (a test keeps the two in step).
+    """
+    scaling = spec.scaling
+    low = scaling.min_replicas if scaling.scale_to_zero else max(1, scaling.min_replicas)
+    high = scaling.max_replicas
+    strategy = spec.rollout.strategy
+    mode = spec.serving.deployment_mode or config.serving.deployment_mode
+    if strategy == "direct" or (strategy == "canary" and mode == "serverless"):
+        return scaling.min_replicas, high
+    if strategy in ("canary", "shadow"):
+        return 2 * low, 2 * high
+    if strategy == "blue-green":
+        floor = max(1, scaling.min_replicas)
+        return low + floor, high + floor
+    return len(spec.rollout.variants) * low, len(spec.rollout.variants) * high
+
+
 def capacity_split(
     spec: ModelSpec, config: EnvironmentConfig, diversifiable: bool = True
 ) -> list[tuple[CapacityType, int, int]]:
@@ -134,7 +159,7 @@ def capacity_split(
     """
     policy = config.spot.policy
     preference = spec.capacity.spot
-    low, high = spec.scaling.min_replicas, spec.scaling.max_replicas
+    low, high = rollout_replica_bounds(spec, config)
     if policy == "on-demand-only" or preference == "never":
         return [("ON_DEMAND", low, high)]
     if not diversifiable and preference != "required" and policy in ("spot-preferred", "on-demand-base"):

@@ -41,8 +41,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from inferstack.blueprint import Blueprint, ModelDeployment, NodePool
-from inferstack.placement import capacity_split, spot_diversifiable
+from inferstack.placement import capacity_split, rollout_replica_bounds, spot_diversifiable
 from inferstack.pricing.catalog import Catalog, InstanceType, load_catalog
+from inferstack.spec.environment import EnvironmentConfig
 from inferstack.sizing import ReplicaSize, resource_shares, size_replica, usable_cpu, usable_memory_gib
 
 EKS_CONTROL_PLANE_USD_HOUR = 0.10
@@ -263,10 +264,11 @@ def _gpu_memory_bound(blueprint: Blueprint, sizes: dict[str, ReplicaSize]) -> fl
     return gpu_total + max(cpu_by_vcpu, cpu_by_memory)
 
 
-def _naive(deployment: ModelDeployment, size: ReplicaSize) -> tuple[float, float]:
+def _naive(deployment: ModelDeployment, size: ReplicaSize, config: EnvironmentConfig) -> tuple[float, float]:
+    """Every replica (of every InferenceService its rollout runs) on its own cheapest on-demand node."""
     cheapest = min(item.on_demand_usd_hour for item in size.candidates)
-    scaling = deployment.spec.scaling
-    return scaling.min_replicas * cheapest, scaling.max_replicas * cheapest
+    low, high = rollout_replica_bounds(deployment.spec, config)
+    return low * cheapest, high * cheapest
 
 
 def _split_pool(pool: NodePool, catalog: Catalog, sizes: dict[str, ReplicaSize], peak: bool) -> dict[str, float]:
@@ -312,7 +314,7 @@ def estimate(blueprint: Blueprint, catalog: Catalog | None = None) -> CostEstima
     by_model: dict[str, ModelCost] = {}
     naive_total = naive_peak_total = 0.0
     for deployment in blueprint.models:
-        naive, naive_peak = _naive(deployment, sizes[deployment.name])
+        naive, naive_peak = _naive(deployment, sizes[deployment.name], blueprint.config)
         naive_total += naive
         naive_peak_total += naive_peak
         by_model[deployment.name] = ModelCost(

@@ -62,19 +62,17 @@ class ClusterAddonsArgs:
 class ClusterAddons(pulumi.ComponentResource):
     """Device plugin, DCGM exporter, Cluster Autoscaler, KServe and (when needed) KEDA.
 
-    `serving_ready` lists what InferenceServices wait for; `scaling_ready` what KEDA-scaled InferenceServices
-    also wait for (KServe creates their ScaledObjects, whose CRD comes with KEDA).
+    `serving_ready` lists what InferenceServices wait for: the KServe controller, which itself starts after
+    KEDA where models scale through it (KServe creates their ScaledObjects, whose CRD comes with KEDA).
     """
 
     serving_ready: list[pulumi.Resource]
-    scaling_ready: list[pulumi.Resource]
 
     def __init__(self, name: str, args: ClusterAddonsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_CLUSTER_ADDONS, name, None, opts)
         blueprint = args.blueprint
         self._provider = args.provider
         self.serving_ready = []
-        self.scaling_ready = []
         gpu_tolerations = [{"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}]
         if any(pool.is_gpu for pool in blueprint.node_pools):
             self._release(name, "nvidia-device-plugin", "kube-system", device_plugin_values(blueprint))
@@ -113,6 +111,9 @@ class ClusterAddons(pulumi.ComponentResource):
                 "securityContext": {"runAsNonRoot": True, "runAsUser": 65534},
             },
         )
+        keda: list[pulumi.Resource] = []
+        if any(uses_keda(deployment) for deployment in blueprint.models):
+            keda.append(self._release(name, "keda", "keda", {"podSecurityContext": {"operator": {"runAsNonRoot": True}}}))
         if args.install_kserve:
             cert_manager = self._release(name, "cert-manager", "cert-manager", {"crds": {"enabled": True}})
             crds = self._release(name, "kserve-crd", "kserve", {}, depends_on=[cert_manager])
@@ -121,11 +122,11 @@ class ClusterAddons(pulumi.ComponentResource):
                 "kserve",
                 "kserve",
                 {"kserve": {"controller": {"deploymentMode": "Standard", "gateway": {"ingressGateway": {"enableGatewayApi": blueprint.config.serving.routing == "gateway-api"}}}}},
-                depends_on=[crds],
+                depends_on=[crds, *keda],
             )
-            self.serving_ready.append(controller)  # the controller release waits for the CRDs
-        if any(uses_keda(deployment) for deployment in blueprint.models):
-            self.scaling_ready.append(self._release(name, "keda", "keda", {"podSecurityContext": {"operator": {"runAsNonRoot": True}}}))
+            self.serving_ready.append(controller)  # the controller release waits for its CRDs and KEDA's
+        else:
+            self.serving_ready.extend(keda)
         self.register_outputs({"releases": sorted(CHARTS)})
 
     def _release(

@@ -9,7 +9,7 @@ import pulumi
 from components.addons import ClusterAddons, ClusterAddonsArgs
 from components.cluster import Cluster, ClusterArgs
 from components.identity import ServingIdentity, ServingIdentityArgs
-from components.model_service import ModelService, ModelServiceArgs
+from components.model_service import TeamModelServices, TeamModelServicesArgs
 from components.model_store import ModelStore, ModelStoreArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.node_pool import GpuNodePool, GpuNodePoolArgs
@@ -34,7 +34,8 @@ class Platform(pulumi.ComponentResource):
     addons: ClusterAddons
     monitoring: Monitoring
     identities: dict[str, ServingIdentity]
-    model_services: dict[str, ModelService]
+    model_services: dict[str, TeamModelServices]
+    """Model name -> the component of its team that serves it."""
 
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_PLATFORM, name, None, opts)
@@ -113,20 +114,20 @@ class Platform(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
-            ready = (identity.namespace, *self.addons.serving_ready)
-            for model_name in team.models:
-                deployment = blueprint.model(model_name)
-                self.model_services[model_name] = ModelService(
-                    f"{name}-model-{model_name}",
-                    ModelServiceArgs(
-                        deployment=deployment,
-                        blueprint=blueprint,
-                        provider=cluster.provider,
-                        depends_on=ready,
-                        keda_depends_on=tuple(self.addons.scaling_ready),
-                    ),
-                    opts=child,
-                )
+            if not team.models:
+                continue
+            services = TeamModelServices(
+                f"{name}-models-{team.name}",
+                TeamModelServicesArgs(
+                    team=team,
+                    blueprint=blueprint,
+                    provider=cluster.provider,
+                    resource_prefix=f"{name}-model",
+                    depends_on=(identity.namespace, *self.addons.serving_ready),
+                ),
+                opts=child,
+            )
+            self.model_services.update(dict.fromkeys(team.models, services))
         self.register_outputs(
             {
                 "cluster_name": cluster.name,

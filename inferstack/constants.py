@@ -71,6 +71,8 @@ KSERVE_PREDICTOR_DEPLOYMENT_SUFFIX: Final = "-predictor"
 # Component type tokens added with the components.
 TYPE_MODEL_SERVICE: Final = TYPE_INFERENCE_SERVICE
 TYPE_SERVING_CONTROLLERS: Final = "inferstack:serving:ServingControllers"
+TYPE_TEAM_MODEL_SERVICES: Final = "inferstack:serving:TeamModelServices"
+"""One component per team namespace holding every object of the team's served models (was one ModelService per model)."""
 
 # Kubernetes custom resources inferstack renders.
 KEDA_API_VERSION: Final = "keda.sh/v1alpha1"

@@ -23,7 +23,7 @@ import yaml
 
 from inferstack.blueprint import Blueprint
 from inferstack.compiler import compile_blueprint
-from inferstack.constants import TYPE_MODEL_SERVICE, TYPE_SERVING_IDENTITY, TYPE_TEAM_NAMESPACE
+from inferstack.constants import LABEL_MODEL, LABEL_TEAM, TYPE_SERVING_IDENTITY, TYPE_TEAM_MODEL_SERVICES, TYPE_TEAM_NAMESPACE
 from inferstack.mocks import InferstackMocks, RecordedResource, run_under_mocks
 from inferstack.policy.evaluate import evaluate
 from inferstack.policy.model import PolicyContext, PolicyResource
@@ -43,6 +43,7 @@ ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject"
 """KServe creates these from each standard-mode InferenceService's autoScaling; the program renders none."""
 KEDA_RELEASE = f"{PLATFORM}-addons-keda"
+KSERVE_RELEASE = f"{PLATFORM}-addons-kserve"
 PDB = "kubernetes:policy/v1:PodDisruptionBudget"
 HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
 VIRTUAL_SERVICE = "kubernetes:networking.istio.io/v1:VirtualService"
@@ -101,14 +102,19 @@ class Run:
     def of_type(self, type_: str) -> list[RecordedResource]:
         return [record for record in self.records.values() if record.type == type_]
 
-    def children(self, component: str) -> dict[str, RecordedResource]:
-        parent = self.records[component]
-        return {record.name: record for record in self.records.values() if record.parent == parent.urn}
-
     def model(self, name: str) -> dict[str, RecordedResource]:
-        """The children of a model's ModelService, keyed by the name after `<platform>-model-<model>`."""
+        """A model's objects (children of its team's TeamModelServices), keyed by the name after `<platform>-model-<model>`."""
         prefix = f"{PLATFORM}-model-{name}"
-        return {child.removeprefix(prefix): record for child, record in self.children(prefix).items()}
+        return {
+            record.name.removeprefix(prefix): record
+            for record in self.records.values()
+            if record.name.startswith(f"{prefix}-") and _model_label(record) == name
+        }
+
+
+def _model_label(record: RecordedResource) -> str | None:
+    metadata = record.inputs.get("metadata")
+    return metadata.get("labels", {}).get(LABEL_MODEL) if isinstance(metadata, dict) else None
 
 
 def _write_fleet(root: Path, repo_root: Path, routing: str) -> tuple[Path, Path]:
@@ -212,7 +218,9 @@ def test_standard_canary_keeps_the_stable_resource_and_adds_a_weighted_route(fle
         assert manifest["metadata"]["annotations"]["serving.kserve.io/autoscalerClass"] == "keda"
         (metric,) = manifest["spec"]["predictor"]["autoScaling"]["metrics"]
         assert f'pod=~"{name}-predictor-.*"' in metric["external"]["metric"]["query"]
-        assert fleet.records[KEDA_RELEASE].urn in children[key].dependencies
+        assert fleet.records[KSERVE_RELEASE].urn in children[key].dependencies
+    # KServe creates the ScaledObjects: its controller starts after KEDA (and KEDA's CRDs).
+    assert fleet.records[KEDA_RELEASE].urn in fleet.records[KSERVE_RELEASE].dependencies
     selected = {_manifest(children[key])["spec"]["selector"]["matchLabels"]["serving.kserve.io/inferenceservice"] for key in ("-pdb", "-pdb-canary")}
     assert selected == {"canary-std", "canary-std-canary"}
 
@@ -274,7 +282,8 @@ def test_serverless_blue_green_is_split_by_an_inference_graph(tmp_path: Path, re
     records = {record.name: record for record in run_under_mocks(ENV, tmp_path / "specs", repo_root / "stacks")}
     prefix = f"{PLATFORM}-model-graph-bg"
     graph = records[f"{prefix}-graph"]
-    assert graph.type == GRAPH and graph.parent == records[prefix].urn
+    team = records[f"{PLATFORM}-models-demo"]
+    assert graph.type == GRAPH and team.type == TYPE_TEAM_MODEL_SERVICES and graph.parent == team.urn
     manifest = _manifest(graph)
     from_manifest(manifest, "V1alpha1InferenceGraph")
     assert [(step["serviceName"], step["weight"]) for step in manifest["spec"]["nodes"]["root"]["steps"]] == [("graph-bg-green", 100)]
@@ -285,13 +294,16 @@ def test_serverless_blue_green_is_split_by_an_inference_graph(tmp_path: Path, re
     assert KEDA_RELEASE not in records
 
 
-def test_every_rollout_child_hangs_off_its_model_service(fleet: Run) -> None:
-    services = {record.urn: record for record in fleet.of_type(TYPE_MODEL_SERVICE)}
+def test_every_rollout_child_hangs_off_its_team_model_services(fleet: Run) -> None:
+    teams = {record.urn: record for record in fleet.of_type(TYPE_TEAM_MODEL_SERVICES)}
+    # One component per team namespace, holding every object of its models; KServe makes the ScaledObjects.
+    assert sorted(record.name for record in teams.values()) == [f"{PLATFORM}-models-{team}" for team in ("rollouts", "steady", "switch")]
     assert not fleet.of_type(SCALED_OBJECT)
     for type_ in (ISVC, PDB, _route_type(fleet)):
         for record in fleet.of_type(type_):
-            parent = services[record.parent]
-            assert record.name.startswith(f"{parent.name}-"), record.name
+            parent = teams[record.parent]
+            assert record.inputs["metadata"]["labels"][LABEL_TEAM] == parent.name.removeprefix(f"{PLATFORM}-models-")
+            assert record.name.startswith(f"{PLATFORM}-model-{_model_label(record)}-"), record.name
 
 
 def test_every_rendered_object_validates(fleet: Run) -> None:

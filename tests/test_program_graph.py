@@ -11,13 +11,15 @@ from typing import Any
 import pytest
 
 from inferstack.constants import (
+    LABEL_MODEL,
     LABEL_NODE_POOL,
+    LABEL_TEAM,
     TAG_COST_CENTER,
     TAG_ENVIRONMENT,
     TAG_TEAM,
     TYPE_CLUSTER,
-    TYPE_MODEL_SERVICE,
     TYPE_PLATFORM,
+    TYPE_TEAM_MODEL_SERVICES,
 )
 from inferstack.mocks import InferstackMocks, RecordedResource, run_under_mocks
 from inferstack.render.iam import DESCRIBE_ONLY_SID, as_list, statements
@@ -73,7 +75,13 @@ def test_every_child_hangs_off_a_component_named_after_it(stack: str) -> None:
             continue
         parent = by_urn[record.parent]
         assert not parent.custom, f"{record.name} has a custom resource as parent"
-        if parent.type != "pulumi:pulumi:Stack":
+        if parent.type == TYPE_TEAM_MODEL_SERVICES:
+            # A team's model objects keep per-model names, `<platform>-model-<model>-...`, and belong to that team.
+            platform, _, team = parent.name.partition("-models-")
+            labels = record.inputs["metadata"]["labels"]
+            assert labels[LABEL_TEAM] == team, record.name
+            assert record.name.startswith(f"{platform}-model-{labels[LABEL_MODEL]}-"), record.name
+        elif parent.type != "pulumi:pulumi:Stack":
             assert record.name.startswith(parent.name), f"{record.name} is not named after {parent.name}"
     platform = _of_type(records, TYPE_PLATFORM)
     assert len(platform) == 1 and by_urn[platform[0].parent].type == "pulumi:pulumi:Stack"
@@ -82,10 +90,20 @@ def test_every_child_hangs_off_a_component_named_after_it(stack: str) -> None:
 @pytest.mark.parametrize("stack", STACKS)
 def test_few_resources_per_model(stack: str) -> None:
     records = _graph(stack)
-    services = _of_type(records, TYPE_MODEL_SERVICE)
-    assert services
-    for service in services:
-        children = [record for record in records if record.parent == service.urn]
+    teams = _of_type(records, TYPE_TEAM_MODEL_SERVICES)
+    assert teams
+    by_model: dict[str, list[RecordedResource]] = {}
+    served_teams: set[str] = set()
+    for team in teams:
+        for record in records:
+            if record.parent == team.urn:
+                labels = record.inputs["metadata"]["labels"]
+                by_model.setdefault(labels[LABEL_MODEL], []).append(record)
+                served_teams.add(labels[LABEL_TEAM])
+    # One component per team, not per model.
+    assert len(teams) == len(served_teams)
+    assert not any(record.type == "inferstack:serving:ModelService" for record in records)
+    for children in by_model.values():
         isvcs = [record for record in children if record.type == "kubernetes:serving.kserve.io/v1beta1:InferenceService"]
         traffic = [record for record in children if record.type.endswith((":HTTPRoute", ":VirtualService", ":InferenceGraph"))]
         # At most an InferenceService and a PDB per variant (one for a direct model), plus one route;

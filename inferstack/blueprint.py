@@ -69,6 +69,15 @@ class ModelDeployment:
     """GPU memory one replica was sized for (need plus headroom); 0 on CPU."""
     measured_gpu_memory_gib: float | None = None
     """The model gate's measured peak GPU memory, when it replaced the spec's figure."""
+    registry_stages: tuple[tuple[str, str], ...] = ()
+    """(version, approved stage) from the registry for every version the model serves; empty without a registry."""
+
+    def approved_stage(self, version: str) -> str:
+        """The approval stage of a served version: the registry's when known, else the spec's claim."""
+        for known, stage in self.registry_stages:
+            if known == version:
+                return stage
+        return self.spec.registry.stage
 
     @property
     def name(self) -> str:

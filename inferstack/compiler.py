@@ -43,6 +43,15 @@ class RegistryFacts(Protocol):
         ...
 
 
+def served_versions(spec: ModelSpec) -> tuple[str, ...]:
+    """Every artifact version the model's rollout serves: the candidate, the stable one, the A/B variants."""
+    versions = [spec.artifact.version]
+    if spec.rollout.stable_version:
+        versions.append(spec.rollout.stable_version)
+    versions.extend(variant.version for variant in spec.rollout.variants)
+    return tuple(dict.fromkeys(versions))
+
+
 def _with_registry_facts(spec: ModelSpec, registry: RegistryFacts) -> ModelSpec:
     """The spec with the registry's approved stage of the served version (the registry is authoritative)."""
     stage = registry.stage_of(spec.name, spec.artifact.version)
@@ -106,6 +115,11 @@ def compile_blueprint(
             replicas_per_gpu=placement.replicas_per_gpu[spec.name],
             sized_gpu_memory_gib=placement.sizes[spec.name].gpu_memory_gib,
             measured_gpu_memory_gib=measured.get(spec.name),
+            registry_stages=(
+                tuple((version, registry.stage_of(spec.name, version)) for version in served_versions(spec))
+                if registry is not None
+                else ()
+            ),
         )
         for spec, source in resolved
     )

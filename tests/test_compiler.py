@@ -116,3 +116,17 @@ def test_registry_facts_replace_the_specs_claims(prod: EnvironmentConfig) -> Non
     assert demo.measured_gpu_memory_gib == 3.0
     assert demo.sized_gpu_memory_gib < 8  # sized from the measured 3 GiB plus headroom, not the spec's 8
     assert blueprint.model("other-model").spec.registry.stage == "none"
+
+
+def test_each_served_version_carries_its_own_registry_stage(prod: EnvironmentConfig) -> None:
+    from inferstack.render.rollout import render_rollout
+
+    canary = _loaded(rollout={"strategy": "canary", "stable_version": "0.9.0", "canary_percent": 10})
+    blueprint = compile_blueprint([canary], prod, registry=_FakeRegistry())  # type: ignore[arg-type]
+    deployment = blueprint.model("demo-model")
+    assert dict(deployment.registry_stages) == {"1.0.0": "prod", "0.9.0": "none"}
+    stages = {
+        isvc["metadata"]["annotations"]["inferstack.io/model-version"]: isvc["metadata"]["annotations"]["inferstack.io/approved-stage"]
+        for isvc in render_rollout(deployment, blueprint).inference_services
+    }
+    assert stages == {"1.0.0": "prod", "0.9.0": "none"}

@@ -129,20 +129,22 @@ def test_bad_spec_exits_2_and_keeps_the_previous_plan(workspace: Path) -> None:
 
 
 def _snapshot(workspace: Path, stages: dict[str, str], gpu_memory_mib: float | None = None) -> Path:
-    """A registry snapshot of the prod store listing the served version of each named model."""
+    """A registry snapshot of the prod store listing every served version (stable and candidate) of each named model."""
     from inferstack.compiler import compile_blueprint
     from inferstack.spec.loader import load_environment, load_specs
 
     blueprint = compile_blueprint(load_specs([workspace / "model_specs"]), load_environment(workspace / "stacks", "prod"))
     versions = []
-    for deployment in blueprint.models:
+    from inferstack.compiler import served_versions
+
+    for deployment, version in [(d, v) for d in blueprint.models for v in served_versions(d.spec)]:
         if deployment.name not in stages:
             continue
         versions.append(
             {
                 "model": deployment.name,
                 "team": deployment.team,
-                "version": deployment.spec.artifact.version,
+                "version": version,
                 "stage": stages[deployment.name],
                 "sha256": "0" * 64,
                 "size_bytes": 1,

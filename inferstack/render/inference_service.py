@@ -175,7 +175,7 @@ def build_inference_service(
     labels[LABEL_ROLLOUT_ROLE] = variant.role
     annotations = {
         KSERVE_DEPLOYMENT_MODE_ANNOTATION: DEPLOYMENT_MODE_VALUES[deployment.deployment_mode],
-        ANNOTATION_APPROVED_STAGE: spec.registry.stage,
+        ANNOTATION_APPROVED_STAGE: deployment.approved_stage(version),
         ANNOTATION_TRAFFIC_SPLIT: "none",
         ANNOTATION_MODEL_VERSION: version,
     }

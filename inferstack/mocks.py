@@ -25,7 +25,8 @@ import pulumi.runtime
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime import resource as pulumi_resource_runtime
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
-from pulumi.runtime.proto import source_pb2
+from google.protobuf import json_format, struct_pb2
+from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.sync_await import _sync_await
 
 from inferstack.blueprint import Blueprint
@@ -234,48 +235,50 @@ class RecordedResource:
         }
 
 
-_current = threading.local()
-
-
-class _RecordingMocks(pulumi.runtime.Mocks):
-    """Hands the inputs the mock monitor already deserialised to the record being made."""
-
-    def __init__(self, inner: pulumi.runtime.Mocks) -> None:
-        self.inner = inner
-
-    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
-        record: RecordedResource | None = getattr(_current, "record", None)
-        if record is not None:
-            record.inputs = dict(args.inputs)
-        return self.inner.new_resource(args)
-
-    def call(self, args: MockCallArgs) -> Any:
-        return self.inner.call(args)
-
-
 class RecordingMonitor(MockMonitor):
     """A MockMonitor that also records type, name, URN, parent and dependencies of every registration."""
 
     def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
-        super().__init__(_RecordingMocks(mocks))
+        super().__init__(mocks)
         self.records: list[RecordedResource] = []
         self._lock = threading.Lock()
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        """Record the registration and answer it with the mocks' state.
+
+        Same answer as MockMonitor.RegisterResource, without its async (de)serialisation
+        round trip: the inputs are read with protobuf's own JSON conversion (values the
+        SDK marked secret keep their signature wrapper, which the plan redacts) and the
+        state is written back with Struct.update. That round trip was ~60% of a mocked
+        run (12 of 19.5 s at 1,000 models).
+        """
+        urn = self.make_urn(request.parent, request.type, request.name)
         record = RecordedResource(
-            urn="",
+            urn=urn,
             type=request.type,
             name=request.name,
             parent=request.parent,
             dependencies=sorted(set(request.dependencies)),
             custom=bool(request.custom),
         )
-        _current.record = record
-        try:
-            response = super().RegisterResource(request)
-        finally:
-            _current.record = None
-        record.urn = response.urn
+        if request.type == STACK_TYPE:
+            response = resource_pb2.RegisterResourceResponse(urn=urn)
+        else:
+            inputs: dict[str, Any] = json_format.MessageToDict(request.object)
+            record.inputs = dict(inputs)
+            args = MockResourceArgs(
+                typ=request.type,
+                name=request.name,
+                inputs=inputs,
+                provider=request.provider,
+                resource_id=request.importId,
+                custom=request.custom or False,
+            )
+            resource_id, state = self.mocks.new_resource(args)
+            state_proto = struct_pb2.Struct()
+            state_proto.update(state)
+            self.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id or "", state)
+            response = resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id or "", object=state_proto)
         with self._lock:
             self.records.append(record)
         return response

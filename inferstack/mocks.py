@@ -11,6 +11,7 @@ inputs) in URN order. The offline plan uses the same function.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import base64
 import hashlib
 import json
@@ -26,8 +27,8 @@ from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime import resource as pulumi_resource_runtime
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
 from google.protobuf import json_format, struct_pb2
-from pulumi.runtime.proto import resource_pb2, source_pb2
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.proto import provider_pb2, resource_pb2, source_pb2
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from inferstack.blueprint import Blueprint
 from inferstack.problems import InputError, Problem, display_path
@@ -284,6 +285,37 @@ class RecordingMonitor(MockMonitor):
         return response
 
 
+    def Invoke(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        """Provider functions answered by the mocks, without the SDK's async serialisation (see RegisterResource)."""
+        if request.tok == "pulumi:pulumi:getResource":
+            return super().Invoke(request)
+        args: dict[str, Any] = json_format.MessageToDict(request.args)
+        answer = self.mocks.call(MockCallArgs(token=request.tok, args=args, provider=request.provider))
+        values, failures = (answer, None) if isinstance(answer, dict) else answer
+        result = struct_pb2.Struct()
+        result.update(values)
+        checks = [provider_pb2.CheckFailure(property=name, reason=reason) for name, reason in failures or []]
+        response = resource_pb2.ResourceInvokeResponse(failures=checks or None)
+        getattr(response, "return").CopyFrom(result)  # the field is named "return", a Python keyword
+        return response
+
+
+class _InlineExecutor(concurrent.futures.ThreadPoolExecutor):
+    """Runs each submitted call at once in the calling thread (asyncio needs a ThreadPoolExecutor instance).
+
+    The SDK hands every registration to an executor thread; with the monitor answering
+    in plain Python (no event loop of its own), the thread hand-off is pure overhead.
+    """
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as error:  # noqa: BLE001 - handed to the awaiting coroutine, as a pool would
+            future.set_exception(error)
+        return future
+
+
 def _config_value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
@@ -338,11 +370,15 @@ def run_under_mocks(
         # The SDK computes a fallback URN for every registration through an Output chain
         # (used only when no monitor exists); with plain strings it is a string join.
         pulumi_resource_runtime.create_urn = _plain_create_urn(original_create_urn)
+        loop = _ensure_event_loop()
+        original_executor = getattr(loop, "_default_executor", None)
+        loop.set_default_executor(_InlineExecutor())
         try:
             _sync_await(_run_program(lambda: program(specs_dir=specs_dir, blueprint=blueprint)))
         finally:
             pulumi_resource_runtime._get_stack_trace = original_stack_trace
             pulumi_resource_runtime.create_urn = original_create_urn
+            loop._default_executor = original_executor  # type: ignore[attr-defined]  # no public setter for "none"
             pulumi.runtime.set_all_config({})
         records = sorted(monitor.records, key=lambda record: record.urn)
     return records

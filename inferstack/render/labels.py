@@ -25,55 +25,39 @@ PLATFORM_TEAM = "platform"
 """Team value of shared platform resources (cluster, node pools, monitoring)."""
 
 
+_LABEL_KEYS = (LABEL_TEAM, LABEL_ENVIRONMENT, LABEL_COST_CENTER, LABEL_MANAGED_BY)
+_TAG_KEYS = (TAG_TEAM, TAG_ENVIRONMENT, TAG_COST_CENTER, TAG_MANAGED_BY)
+
+
+def _ownership(keys: tuple[str, str, str, str], team: str, environment: str, cost_center: str) -> dict[str, str]:
+    """Who owns a resource and who pays for it, under the given label or tag keys."""
+    return dict(zip(keys, (team, environment, cost_center, MANAGED_BY_VALUE), strict=True))
+
+
 def platform_labels(environment: str, cost_center: str) -> dict[str, str]:
     """Labels of shared platform objects."""
-    return {
-        LABEL_TEAM: PLATFORM_TEAM,
-        LABEL_ENVIRONMENT: environment,
-        LABEL_COST_CENTER: cost_center,
-        LABEL_MANAGED_BY: MANAGED_BY_VALUE,
-    }
+    return _ownership(_LABEL_KEYS, PLATFORM_TEAM, environment, cost_center)
 
 
 def team_labels(team: TeamPlan, environment: str) -> dict[str, str]:
     """Labels of a team's namespace-level objects."""
-    return {
-        LABEL_TEAM: team.name,
-        LABEL_ENVIRONMENT: environment,
-        LABEL_COST_CENTER: team.cost_center,
-        LABEL_MANAGED_BY: MANAGED_BY_VALUE,
-    }
+    return _ownership(_LABEL_KEYS, team.name, environment, team.cost_center)
 
 
 def model_labels(deployment: ModelDeployment, environment: str) -> dict[str, str]:
     """Labels of one model's objects (and its pods)."""
-    return {
-        LABEL_TEAM: deployment.team,
-        LABEL_MODEL: deployment.name,
-        LABEL_ENVIRONMENT: environment,
-        LABEL_COST_CENTER: deployment.spec.effective_cost_center,
-        LABEL_MANAGED_BY: MANAGED_BY_VALUE,
-    }
+    labels = _ownership(_LABEL_KEYS, deployment.team, environment, deployment.spec.effective_cost_center)
+    return {LABEL_MODEL: deployment.name, **labels}
 
 
 def platform_tags(environment: str, cost_center: str) -> dict[str, str]:
     """AWS tags of shared platform resources."""
-    return {
-        TAG_TEAM: PLATFORM_TEAM,
-        TAG_ENVIRONMENT: environment,
-        TAG_COST_CENTER: cost_center,
-        TAG_MANAGED_BY: MANAGED_BY_VALUE,
-    }
+    return _ownership(_TAG_KEYS, PLATFORM_TEAM, environment, cost_center)
 
 
 def team_tags(team: TeamPlan, environment: str) -> dict[str, str]:
     """AWS tags of a team's resources (its IRSA role)."""
-    return {
-        TAG_TEAM: team.name,
-        TAG_ENVIRONMENT: environment,
-        TAG_COST_CENTER: team.cost_center,
-        TAG_MANAGED_BY: MANAGED_BY_VALUE,
-    }
+    return _ownership(_TAG_KEYS, team.name, environment, team.cost_center)
 
 
 def pool_tags(environment: str, cost_center: str, models: tuple[str, ...]) -> dict[str, str]:

@@ -94,8 +94,12 @@ def schema(
     if out is None:
         typer.echo(text, nl=False)
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    except OSError as error:
+        report_problems([Problem(str(out), "--out", f"cannot write the schema ({error.strerror}); expected a writable path")])
+        raise typer.Exit(EXIT_BAD_INPUT) from None
     console.print(f"wrote {out}")
 
 

@@ -215,3 +215,17 @@ def test_checkov_that_cannot_run_is_reported_not_hidden(workspace: Path, monkeyp
     assert code == 0
     assert "warning: checkov: uvx is not on PATH" in stderr
     assert "checkov: uvx is not on PATH" in (workspace / "out" / "report.md").read_text()
+
+
+def test_unwritable_out_is_one_clear_line(workspace: Path) -> None:
+    (workspace / "a-file").write_text("not a folder")
+    code, _, stderr = _plan(workspace, "a-file/out")
+    assert code == 2
+    assert "--out: cannot write the plan" in stderr and "Traceback" not in stderr
+
+
+def test_schema_to_unwritable_path_is_one_clear_line(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    result = CliRunner().invoke(app, ["schema", "--out", str(tmp_path / "a-file" / "schema.json")])
+    assert result.exit_code == 2
+    assert "--out: cannot write the schema" in result.stderr

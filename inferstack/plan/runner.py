@@ -336,7 +336,12 @@ def run_plan(
 
     step("write outputs")
     with timings.phase("write"):
-        _write_outputs(out_dir, files, manifests)
+        try:
+            _write_outputs(out_dir, files, manifests)
+        except OSError as error:
+            raise InputError(
+                [Problem(display_path(out_dir), "--out", f"cannot write the plan ({error.strerror}); expected a writable folder")]
+            ) from None
     blocked = policy.has_mandatory_violations or (checkov_report is not None and checkov_report.has_mandatory_violations)
     exit_code = EXIT_POLICY if blocked else EXIT_OK
     return PlanResult(exit_code, out_dir, document, policy, cost, diff, timings, checkov_report, tuple(not_run))

@@ -17,7 +17,6 @@ TYPE_CLUSTER_ADDONS: Final = "inferstack:compute:ClusterAddons"
 TYPE_MODEL_STORE: Final = "inferstack:storage:ModelStore"
 TYPE_SERVING_IDENTITY: Final = "inferstack:identity:ServingIdentity"
 TYPE_TEAM_NAMESPACE: Final = "inferstack:serving:TeamNamespace"
-TYPE_INFERENCE_SERVICE: Final = "inferstack:serving:ModelService"
 TYPE_MONITORING: Final = "inferstack:monitoring:Monitoring"
 
 # Kubernetes label / annotation keys and AWS tag keys. The same keys are used on
@@ -69,8 +68,6 @@ KSERVE_PREDICTOR_DEPLOYMENT_SUFFIX: Final = "-predictor"
 """KServe (standard mode) names the predictor Deployment <isvc>-predictor; KEDA scales that Deployment."""
 
 # Component type tokens added with the components.
-TYPE_MODEL_SERVICE: Final = TYPE_INFERENCE_SERVICE
-TYPE_SERVING_CONTROLLERS: Final = "inferstack:serving:ServingControllers"
 TYPE_TEAM_MODEL_SERVICES: Final = "inferstack:serving:TeamModelServices"
 """One component per team namespace holding every object of the team's served models (was one ModelService per model)."""
 

@@ -72,7 +72,6 @@ TYPE_TEAM_MODEL_SERVICES: Final = "inferstack:serving:TeamModelServices"
 """One component per team namespace holding every object of the team's served models (was one ModelService per model)."""
 
 # Kubernetes custom resources inferstack renders.
-KEDA_API_VERSION: Final = "keda.sh/v1alpha1"
 PROMETHEUS_OPERATOR_API_VERSION: Final = "monitoring.coreos.com/v1"
 
 # Per-team serving identity and namespace conventions.

@@ -68,7 +68,8 @@ def validate_paths(paths: Sequence[Path]) -> ValidationSummary:
             loaded = load_specs(spec_paths)
         except InputError as error:
             problems.extend(error.problems)
-    problems.extend(override_problems(loaded))
+    spec_problems = override_problems(loaded)
+    problems.extend(spec_problems)
     environments = []
     for stack_path in stack_files:
         environment = stack_path.name.removeprefix(STACK_FILE_PREFIX).rsplit(".", 1)[0]
@@ -78,7 +79,8 @@ def validate_paths(paths: Sequence[Path]) -> ValidationSummary:
             problems.extend(error.problems)
             continue
         environments.append(environment)
-        if loaded and not any(p.path == "" for p in problems):
+        # Compiling specs whose overrides are already known to be broken would only repeat those problems.
+        if loaded and not spec_problems:
             try:
                 compile_blueprint(loaded, config)
             except InputError as error:

@@ -62,7 +62,7 @@ def dumps(document: PlanDocument) -> str:
     """
     encode = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
     resources = sorted(document.resources, key=lambda resource: resource.urn)
-    header = {key: value for key, value in document.model_dump(mode="json", exclude={"resources"}).items()}
+    header = document.model_dump(mode="json", exclude={"resources"})
     lines = ",\n".join(encode(resource.model_dump(mode="json")) for resource in resources)
     head = encode(header)[:-1]  # reopen the object to append the resource list
     separator = ", " if header else ""

@@ -31,6 +31,7 @@ from inferstack.policy.checkov import CheckovReport, CheckovUnavailable, run_che
 from inferstack.policy.evaluate import PolicyReport, evaluate
 from inferstack.policy.model import CostFigures, PolicyContext, PolicyResource
 from inferstack.problems import InputError, Problem, display_path
+from inferstack.render.rollout import traffic_summary
 from inferstack.spec.loader import load_environment, load_specs
 
 EXIT_OK = 0
@@ -98,16 +99,6 @@ def _capacity_text(deployment: ModelDeployment, blueprint: Blueprint) -> str:
     return " + ".join(sorted({kind.lower().replace("_", "-") for kind in kinds}))
 
 
-def traffic_text(deployment: ModelDeployment, blueprint: Blueprint) -> str:
-    """How the model's traffic is split, as the rollout renders it."""
-    try:
-        from inferstack.render.rollout import traffic_summary
-    except ImportError:
-        rollout = deployment.spec.rollout
-        return f"100% {deployment.spec.artifact.version}" if rollout.strategy == "direct" else rollout.strategy
-    return traffic_summary(deployment, blueprint)
-
-
 def model_rows(blueprint: Blueprint, cost: CostEstimate) -> list[ModelRow]:
     """The per-model table of the report."""
     rows: list[ModelRow] = []
@@ -125,7 +116,7 @@ def model_rows(blueprint: Blueprint, cost: CostEstimate) -> list[ModelRow]:
                 gpu=gpu,
                 replicas=f"{spec.scaling.min_replicas}-{spec.scaling.max_replicas}",
                 capacity=_capacity_text(deployment, blueprint),
-                traffic=traffic_text(deployment, blueprint),
+                traffic=traffic_summary(deployment, blueprint),
                 monthly_usd=model_cost.monthly_usd if model_cost else None,
             )
         )

@@ -8,6 +8,11 @@ benchmarks/fleet.py, compiled for each stack in stacks/:
 - placement / lower bound (target <= 1.10): over the true lower bound of
   inferstack.cost (best resource-weighted bound); the weaker GPU-memory-only bound
   is printed too;
+- floor = lower bound / naive: the best placement / naive ratio any packing could
+  reach under the environment's spot policy; where it is above 0.40, the naive
+  target is out of reach by policy (e.g. on-demand-base), not by packing;
+- spot fallback +$/mo: what the steady cost rises by if every thinly diversified
+  spot pool ran on its on-demand fallback (spot.min_capacity_pools);
 - sizing time for 1,000 models (target <= 0.5 s): `place()` (right-sizing, capacity
   split, type choice, packing), best of 3 runs; the whole compile is printed too.
 
@@ -53,7 +58,10 @@ def report(count: int, seed: int, timing: bool) -> None:
     """Print one line per environment for a fleet of `count` models."""
     loaded = _fleet(count, seed)
     print(f"\nfleet of {count} models (seed {seed})")
-    print(f"{'env':8} {'pools':>5} {'steady $/mo':>13} {'naive':>13} {'lower bound':>13} {'place/naive':>11} {'place/LB':>9} {'place/GPU-GiB LB':>16} {'peak $/mo':>12}")
+    print(
+        f"{'env':8} {'pools':>5} {'steady $/mo':>13} {'naive':>13} {'lower bound':>13} {'place/naive':>11} "
+        f"{'floor':>6} {'place/LB':>9} {'place/GPU-GiB LB':>16} {'peak $/mo':>12} {'spot fallback +$/mo':>19}"
+    )
     for environment in ENVIRONMENTS:
         config = load_environment(ROOT / "stacks", environment)
         blueprint = compile_blueprint(loaded, config)
@@ -61,8 +69,9 @@ def report(count: int, seed: int, timing: bool) -> None:
         print(
             f"{environment:8} {len(blueprint.node_pools):5d} {cost.monthly_usd:13,.0f} {cost.naive_monthly_usd:13,.0f} "
             f"{cost.lower_bound_monthly_usd:13,.0f} {cost.monthly_usd / cost.naive_monthly_usd:11.3f} "
+            f"{cost.lower_bound_monthly_usd / cost.naive_monthly_usd:6.3f} "
             f"{cost.monthly_usd / cost.lower_bound_monthly_usd:9.3f} {cost.monthly_usd / cost.gpu_memory_bound_monthly_usd:16.3f} "
-            f"{cost.peak_monthly_usd:12,.0f}"
+            f"{cost.peak_monthly_usd:12,.0f} {cost.spot_fallback_extra_monthly_usd:19,.0f}"
         )
         if timing:
             catalog = load_catalog(config.region, config.price_overrides, config.spot_discount_overrides)

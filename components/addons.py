@@ -19,6 +19,7 @@ import pulumi_kubernetes as k8s
 from inferstack.blueprint import Blueprint
 from inferstack.constants import CLUSTER_AUTOSCALER_NAMESPACE, CLUSTER_AUTOSCALER_SERVICE_ACCOUNT, GPU_RESOURCE, TYPE_CLUSTER_ADDONS
 from inferstack.render.autoscaling import uses_keda
+from inferstack.render.cluster_autoscaler import expander_priorities
 from inferstack.render.gpu_sharing import device_plugin_values
 from inferstack.render.iam import cluster_autoscaler_policy, irsa_trust_policy
 from inferstack.render.labels import platform_tags
@@ -107,7 +108,7 @@ class ClusterAddons(pulumi.ComponentResource):
                     "expander": "priority,least-waste",
                     "scale-down-unneeded-time": "10m",
                 },
-                "expanderPriorities": {"10": [".*spot.*"], "5": [".*ondemand.*"]},
+                "expanderPriorities": expander_priorities(blueprint),
                 "securityContext": {"runAsNonRoot": True, "runAsUser": 65534},
             },
         )

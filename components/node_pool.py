@@ -16,6 +16,7 @@ from inferstack.constants import (
     GPU_RESOURCE,
     TYPE_GPU_NODE_POOL,
 )
+from inferstack.render.cluster_autoscaler import node_group_name
 from inferstack.render.gpu_sharing import pool_device_plugin_config
 from inferstack.render.labels import pool_tags
 
@@ -110,7 +111,7 @@ class GpuNodePool(pulumi.ComponentResource):
         self.node_group = aws.eks.NodeGroup(
             f"{name}-ng",
             cluster_name=args.cluster_name,
-            node_group_name=f"{args.cluster_autoscaler_name}-{pool.name}",
+            node_group_name=node_group_name(args.cluster_autoscaler_name, pool),
             node_role_arn=args.node_role_arn,
             subnet_ids=args.subnet_ids,
             capacity_type=pool.capacity_type,

@@ -44,6 +44,8 @@ class NodePool:
     """Price of one node of the first (preferred) instance type, after the spot discount where spot."""
     replicas: tuple[tuple[str, int, int], ...] = ()
     """(model, steady replicas, peak replicas) the pool was sized for, per member model."""
+    fallback_for: str | None = None
+    """On an on-demand fallback pool: the thinly diversified spot pool whose pods it takes when spot runs out."""
 
     @property
     def is_gpu(self) -> bool:

@@ -4,7 +4,11 @@ Definitions (USD per month = hourly price x `hours_per_month` of the catalogue, 
 
 - **monthly_usd (steady)**: every node pool at `min_size` nodes (the nodes the
   min replicas need), priced at the pool's first instance type, spot-discounted
-  on spot pools. **peak_monthly_usd**: every pool at `max_size`.
+  on spot pools. **peak_monthly_usd**: every pool at `max_size`, except on-demand
+  fallback pools (min size 0), which stand in for their spot pool rather than add
+  to it. **spot_fallback_extra_monthly_usd**: what the steady figure would rise by
+  if every thinly diversified spot pool ran its min nodes on its on-demand fallback
+  (no spot capacity in any of its capacity pools).
 - **by_model**: each pool's cost split over its models by replica count times
   the replica's dominant share of the pool's node (largest of GPU slots, GPU
   memory, vCPU, memory), so per-model figures add up to the pool and the total.
@@ -74,6 +78,8 @@ class PoolCost:
     monthly_usd: float
     peak_monthly_usd: float
     models: tuple[str, ...]
+    fallback_for: str | None = None
+    """The spot pool an on-demand fallback pool stands in for (its peak is not in the totals)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +116,7 @@ class CostEstimate:
     gpu_memory_bound_monthly_usd: float
     platform_monthly_usd: float
     budget_usd: float
+    spot_fallback_extra_monthly_usd: float
     by_model: dict[str, ModelCost]
     by_team: dict[str, TeamCost]
     by_pool: dict[str, PoolCost]
@@ -142,6 +149,7 @@ class CostEstimate:
             "lower_bound_peak_monthly_usd": _usd(self.lower_bound_peak_monthly_usd),
             "gpu_memory_bound_monthly_usd": _usd(self.gpu_memory_bound_monthly_usd),
             "platform_monthly_usd": _usd(self.platform_monthly_usd),
+            "spot_fallback_extra_monthly_usd": _usd(self.spot_fallback_extra_monthly_usd),
             "total_monthly_usd": _usd(self.total_monthly_usd),
             "budget": {
                 "monthly_usd": _usd(self.budget_usd),
@@ -179,6 +187,7 @@ class CostEstimate:
                     "monthly_usd": _usd(cost.monthly_usd),
                     "peak_monthly_usd": _usd(cost.peak_monthly_usd),
                     "models": list(cost.models),
+                    **({"fallback_for": cost.fallback_for} if cost.fallback_for else {}),
                 }
                 for name, cost in self.by_pool.items()
             },
@@ -292,6 +301,7 @@ def estimate(blueprint: Blueprint, catalog: Catalog | None = None) -> CostEstima
     by_pool: dict[str, PoolCost] = {}
     model_steady = {deployment.name: 0.0 for deployment in blueprint.models}
     model_peak = dict(model_steady)
+    fallback_extra = 0.0
     for pool in blueprint.node_pools:
         steady = pool.min_size * pool.hourly_usd * hours
         peak = pool.max_size * pool.hourly_usd * hours
@@ -304,7 +314,12 @@ def estimate(blueprint: Blueprint, catalog: Catalog | None = None) -> CostEstima
             monthly_usd=steady,
             peak_monthly_usd=peak,
             models=pool.models,
+            fallback_for=pool.fallback_for,
         )
+        if pool.fallback_for is not None:
+            spot = blueprint.pool(pool.fallback_for)
+            fallback_extra += spot.min_size * max(pool.hourly_usd - spot.hourly_usd, 0.0) * hours
+            continue
         for model, share in _split_pool(pool, catalog, sizes, peak=False).items():
             model_steady[model] += share * steady
         for model, share in _split_pool(pool, catalog, sizes, peak=True).items():
@@ -347,7 +362,7 @@ def estimate(blueprint: Blueprint, catalog: Catalog | None = None) -> CostEstima
         prices_exact_for_region=catalog.region_factor_exact,
         hours_per_month=hours,
         monthly_usd=sum(cost.monthly_usd for cost in by_pool.values()),
-        peak_monthly_usd=sum(cost.peak_monthly_usd for cost in by_pool.values()),
+        peak_monthly_usd=sum(cost.peak_monthly_usd for cost in by_pool.values() if cost.fallback_for is None),
         naive_monthly_usd=naive_total * hours,
         naive_peak_monthly_usd=naive_peak_total * hours,
         lower_bound_monthly_usd=lower_total * hours,
@@ -355,6 +370,7 @@ def estimate(blueprint: Blueprint, catalog: Catalog | None = None) -> CostEstima
         gpu_memory_bound_monthly_usd=_gpu_memory_bound(blueprint, sizes) * hours,
         platform_monthly_usd=platform,
         budget_usd=config.budgets.monthly_usd,
+        spot_fallback_extra_monthly_usd=fallback_extra,
         by_model=dict(sorted(by_model.items())),
         by_team=by_team,
         by_pool=dict(sorted(by_pool.items())),

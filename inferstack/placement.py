@@ -6,12 +6,15 @@ Steps (pure and deterministic; inputs are sorted, ties broken by name):
    memory per replica, and the instance types one replica fits on.
 2. **Split capacity** per the environment's spot policy and the spec's
    `capacity.spot` (`capacity_split`): spot-only / spot-preferred put every replica
-   on spot, on-demand-base puts `min_replicas` on on-demand and the burst above it
-   on spot, on-demand-only (or a spec saying `never`) puts everything on-demand; a
-   spec saying `required` gets spot unless the environment is on-demand-only.
-   Where spot is only preferred and a replica fits fewer than
-   `spot.min_instance_types` types of one GPU count (a spot pool that cannot be
-   diversified), its capacity falls back to on-demand (`spot_diversifiable`).
+   on spot, on-demand-base puts `min_replicas` (or at most
+   `spot.on_demand_base_replicas` of them) on on-demand and the rest on spot,
+   on-demand-only (or a spec saying `never`) puts everything on-demand; a spec
+   saying `required` gets spot unless the environment is on-demand-only.
+   Where spot is only preferred and a replica's spot pool cannot be diversified
+   (`spot_diversifiable`: fewer than `spot.min_instance_types` types of one GPU
+   count, and, where `spot.min_capacity_pools` is set, fewer capacity pools than
+   that, a capacity pool being an instance type in one availability zone), its
+   capacity is bought on-demand instead.
 3. **Group** the demands by (GPU type, shared or exclusive GPUs, capacity type): a
    node group either time-slices its GPUs or not, so shared and exclusive replicas
    never mix; CPU models form their own group.
@@ -29,6 +32,14 @@ Steps (pure and deterministic; inputs are sorted, ties broken by name):
    template: every listed type has at least its GPUs, vCPU and memory) and up to
    `max(spot.min_instance_types, 3)` types with the same GPU count that all its
    models allow. Estimates price a spot node at the first type.
+7. **Fall back**: a spot pool that lists fewer than `spot.min_instance_types`
+   types but reaches `spot.min_capacity_pools` (types x availability zones) gets an
+   on-demand fallback pool (`spot_fallback_pool`): same types, labels and taints,
+   the spot pool's node-pool label (so the same pods may run there), min size 0,
+   and the lowest Cluster Autoscaler priority, so it only grows when the spot pool
+   cannot (AWS reports no spot capacity). Replicas whose spec says
+   `capacity.spot: required` and whose pool would be thin get `-spot-only` pools
+   without a fallback, so they never run on-demand and the rest still get one.
 """
 
 from __future__ import annotations
@@ -64,6 +75,9 @@ __all__ = [
     "PlacementRequest",
     "capacity_split",
     "capacity_types",
+    "spot_capacity_pools",
+    "spot_fallback_allowed",
+    "spot_fallback_pool",
     "rollout_replica_bounds",
     "spot_diversifiable",
     "pack_nodes",
@@ -111,16 +125,44 @@ class Placement:
     """Right-sized replica of each model."""
 
 
-def spot_diversifiable(size: ReplicaSize, config: EnvironmentConfig) -> bool:
-    """Whether a spot pool for this replica could list `spot.min_instance_types` types of one GPU count.
+def spot_capacity_pools(instance_types: int, config: EnvironmentConfig) -> int:
+    """Spot capacity pools a node group of `instance_types` types spans: AWS prices and reclaims
+    spot per (instance type, availability zone), and node groups span every zone of the stack."""
+    return instance_types * len(set(config.network.availability_zones))
 
-    An 8-GPU H100 replica, say, fits only p5.48xlarge: a spot pool of one type is one
-    capacity pool that AWS may reclaim all at once.
+
+def spot_fallback_allowed(instance_types: int, config: EnvironmentConfig) -> bool:
+    """Whether a spot pool of fewer than `spot.min_instance_types` types may stay on spot with an on-demand fallback.
+
+    Only where spot is preferred and `spot.min_capacity_pools` is set (the config
+    validation refuses it elsewhere), and the pool spans at least that many capacity pools.
     """
+    minimum = config.spot.min_capacity_pools
+    return (
+        minimum is not None
+        and config.spot.policy in ("spot-preferred", "on-demand-base")
+        and spot_capacity_pools(instance_types, config) >= minimum
+    )
+
+
+def spot_diversifiable(size: ReplicaSize, config: EnvironmentConfig) -> bool:
+    """Whether a spot pool for this replica could be diversified enough to buy it on spot.
+
+    Enough: `spot.min_instance_types` types of one GPU count, or (`spot_fallback_allowed`)
+    fewer types over at least `spot.min_capacity_pools` capacity pools, with an on-demand
+    fallback pool. An 8-GPU H100 replica, say, fits only p5.48xlarge: one type, which
+    over three availability zones is three capacity pools.
+    """
+    types = _same_gpu_types(size)
+    return types >= config.spot.min_instance_types or (types > 0 and spot_fallback_allowed(types, config))
+
+
+def _same_gpu_types(size: ReplicaSize) -> int:
+    """The most instance types a spot pool of this replica could list (types with one GPU count)."""
     by_gpus: dict[int, int] = defaultdict(int)
     for item in size.candidates:
         by_gpus[item.gpus] += 1
-    return max(by_gpus.values(), default=0) >= config.spot.min_instance_types
+    return max(by_gpus.values(), default=0)
 
 
 def rollout_replica_bounds(spec: ModelSpec, config: EnvironmentConfig) -> tuple[int, int]:
@@ -154,8 +196,9 @@ def capacity_split(
 
     Where spot is only preferred (spot-preferred, on-demand-base) and the replica's
     spot pool could not be diversified (`diversifiable` false), the capacity is bought
-    on-demand instead: the on-demand fallback. spot-only environments and specs with
-    `capacity.spot: required` keep spot.
+    on-demand instead. spot-only environments and specs with `capacity.spot: required`
+    keep spot. Under on-demand-base, `spot.on_demand_base_replicas` (when set) caps the
+    on-demand part at that many replicas of the model; the rest of its minimum is spot.
     """
     policy = config.spot.policy
     preference = spec.capacity.spot
@@ -165,11 +208,13 @@ def capacity_split(
     if not diversifiable and preference != "required" and policy in ("spot-preferred", "on-demand-base"):
         return [("ON_DEMAND", low, high)]
     if policy == "on-demand-base" and preference != "required":
+        cap = config.spot.on_demand_base_replicas
+        base = low if cap is None else min(low, cap)
         parts: list[tuple[CapacityType, int, int]] = []
-        if low > 0:
-            parts.append(("ON_DEMAND", low, low))
-        if high > low:
-            parts.append(("SPOT", 0, high - low))
+        if base > 0:
+            parts.append(("ON_DEMAND", base, base))
+        if high > base:
+            parts.append(("SPOT", low - base, high - base))
         return parts
     return [("SPOT", low, high)]
 
@@ -386,10 +431,51 @@ def _diversified(primary: InstanceType, members: Sequence[Demand], config: Envir
     return (primary.name, *(item.name for item in extras[: wanted - 1]))
 
 
-def _pool_name(gpu_type: str, shared: bool, capacity_type: CapacityType, instance: InstanceType | None) -> str:
+def _pool_name(
+    gpu_type: str,
+    shared: bool,
+    capacity_type: CapacityType,
+    instance: InstanceType | None,
+    fallback: bool = False,
+    spot_only: bool = False,
+) -> str:
     kind = "cpu" if gpu_type == "none" else gpu_type
-    base = f"{kind}{'-shared' if shared else ''}-{'spot' if capacity_type == 'SPOT' else 'ondemand'}"
+    # "fallback" alone: EKS node group names (cluster name + pool name) stop at 63 characters.
+    purchase = "fallback" if fallback else ("spot-only" if spot_only else "spot") if capacity_type == "SPOT" else "ondemand"
+    base = f"{kind}{'-shared' if shared else ''}-{purchase}"
     return base if instance is None else f"{base}-{instance.name.replace('.', '-')}"
+
+
+def spot_fallback_pool(spot: NodePool, catalog: Catalog, name: str) -> NodePool:
+    """The on-demand stand-in of a thinly diversified spot pool.
+
+    Same instance types, GPU labels and taints, and the spot pool's node-pool label (the
+    label the models' node affinity selects on), so the spot pool's pods may run on its
+    nodes; capacity-type label on-demand. Min and desired size 0, max the spot pool's max:
+    it costs nothing until Cluster Autoscaler, whose priority expander ranks it below
+    every spot and on-demand pool, grows it because the spot pool could not grow.
+    """
+    primary = catalog.instances[spot.instance_types[0]]
+    labels = tuple(
+        (key, "on-demand" if key == LABEL_CAPACITY_TYPE else value) for key, value in spot.labels
+    )
+    return NodePool(
+        name=name,
+        gpu_type=spot.gpu_type,
+        capacity_type="ON_DEMAND",
+        instance_types=spot.instance_types,
+        gpus_per_node=spot.gpus_per_node,
+        min_size=0,
+        max_size=spot.max_size,
+        desired_size=0,
+        time_slicing_replicas=spot.time_slicing_replicas,
+        labels=labels,
+        taints=spot.taints,
+        models=spot.models,
+        hourly_usd=primary.on_demand_usd_hour,
+        replicas=tuple((model, 0, 0) for model in spot.models),
+        fallback_for=spot.name,
+    )
 
 
 def place(
@@ -407,8 +493,10 @@ def place(
     measured = dict(measured_gpu_memory_gib or {})
     problems: list[Problem] = []
     sizes: dict[str, ReplicaSize] = {}
-    groups: dict[tuple[str, bool, CapacityType], list[Demand]] = defaultdict(list)
-    parts_by_model: dict[str, list[tuple[str, bool, CapacityType]]] = {}
+    # (GPU type, shared, capacity type, spot only): replicas whose spec requires spot and whose
+    # pool would be thin get pools of their own, so the others' thin pools may have a fallback.
+    groups: dict[tuple[str, bool, CapacityType, bool], list[Demand]] = defaultdict(list)
+    parts_by_model: dict[str, list[tuple[str, bool, CapacityType, bool]]] = {}
     for request in sorted(requests, key=lambda item: item.spec.name):
         spec = request.spec
         figure = request.measured_gpu_memory_gib if request.measured_gpu_memory_gib is not None else measured.get(spec.name)
@@ -418,9 +506,14 @@ def place(
             problems.extend(error.problems)
             continue
         sizes[spec.name] = size
-        keys: list[tuple[str, bool, CapacityType]] = []
+        spot_only = (
+            spec.capacity.spot == "required"
+            and config.spot.min_capacity_pools is not None
+            and _same_gpu_types(size) < config.spot.min_instance_types
+        )
+        keys: list[tuple[str, bool, CapacityType, bool]] = []
         for capacity, steady, peak in capacity_split(spec, config, spot_diversifiable(size, config)):
-            key = (size.gpu_type, size.shared, capacity)
+            key = (size.gpu_type, size.shared, capacity, spot_only and capacity == "SPOT")
             groups[key].append(Demand(size, capacity, steady, peak))
             keys.append(key)
         parts_by_model[spec.name] = keys
@@ -428,39 +521,46 @@ def place(
         raise InputError(problems)
 
     pools: list[NodePool] = []
-    pool_of: dict[tuple[str, tuple[str, bool, CapacityType]], str] = {}
+    pool_of: dict[tuple[str, tuple[str, bool, CapacityType, bool]], str] = {}
     for key in sorted(groups):
-        gpu_type, shared, capacity = key
+        gpu_type, shared, capacity, spot_only = key
         planner = _GroupPlanner(groups[key], capacity)
         planned = planner.plan()
         for primary, members in planned:
             steady, peak, _ = planner.evaluate(primary, members)
-            name = _pool_name(gpu_type, shared, capacity, primary if len(planned) > 1 else None)
+            name = _pool_name(gpu_type, shared, capacity, primary if len(planned) > 1 else None, spot_only=spot_only)
             instance_types = _diversified(primary, members, config) if capacity == "SPOT" else (primary.name,)
             for member in members:
                 pool_of[(member.size.model, key)] = name
-            pools.append(
-                NodePool(
-                    name=name,
-                    gpu_type=gpu_type,
-                    capacity_type=capacity,
-                    instance_types=instance_types,
-                    gpus_per_node=primary.gpus,
-                    min_size=steady,
-                    max_size=max(peak, steady, 1),
-                    desired_size=steady,
-                    time_slicing_replicas=config.gpu.time_slicing_replicas if shared else 1,
-                    labels=(
-                        (LABEL_CAPACITY_TYPE, capacity.lower().replace("_", "-")),
-                        (LABEL_GPU_TYPE, gpu_type),
-                        (LABEL_NODE_POOL, name),
-                    ),
-                    taints=(Taint(GPU_TAINT_KEY, "true", GPU_TAINT_EFFECT),) if gpu_type != "none" else (),
-                    models=tuple(member.size.model for member in members),
-                    hourly_usd=primary.price(capacity),
-                    replicas=tuple((member.size.model, member.steady, member.peak) for member in members),
-                )
+            pool = NodePool(
+                name=name,
+                gpu_type=gpu_type,
+                capacity_type=capacity,
+                instance_types=instance_types,
+                gpus_per_node=primary.gpus,
+                min_size=steady,
+                max_size=max(peak, steady, 1),
+                desired_size=steady,
+                time_slicing_replicas=config.gpu.time_slicing_replicas if shared else 1,
+                labels=(
+                    (LABEL_CAPACITY_TYPE, capacity.lower().replace("_", "-")),
+                    (LABEL_GPU_TYPE, gpu_type),
+                    (LABEL_NODE_POOL, name),
+                ),
+                taints=(Taint(GPU_TAINT_KEY, "true", GPU_TAINT_EFFECT),) if gpu_type != "none" else (),
+                models=tuple(member.size.model for member in members),
+                hourly_usd=primary.price(capacity),
+                replicas=tuple((member.size.model, member.steady, member.peak) for member in members),
             )
+            pools.append(pool)
+            if (
+                capacity == "SPOT"
+                and len(instance_types) < config.spot.min_instance_types
+                and spot_fallback_allowed(len(instance_types), config)
+                and not spot_only
+            ):
+                fallback = _pool_name(gpu_type, shared, "ON_DEMAND", primary if len(planned) > 1 else None, fallback=True)
+                pools.append(spot_fallback_pool(pool, catalog, fallback))
     pools.sort(key=lambda pool: pool.name)
     pools_by_model = {model: tuple(pool_of[(model, key)] for key in keys) for model, keys in parts_by_model.items()}
     replicas_per_gpu = {model: size.slots_per_gpu if size.is_gpu else 1 for model, size in sizes.items()}

@@ -77,6 +77,7 @@ class PolicyContext:
     max_replicas_per_model: int = 20
     spot_policy: str = "spot-preferred"
     spot_min_instance_types: int = 2
+    spot_min_capacity_pools: int | None = None
     budget_monthly_usd: float | None = None
     team_budgets_usd: Mapping[str, float] = field(default_factory=dict)
     enforcement_overrides: Mapping[str, Enforcement] = field(default_factory=dict)
@@ -107,6 +108,7 @@ class PolicyContext:
             max_replicas_per_model=config.gpu.max_replicas_per_model,
             spot_policy=config.spot.policy,
             spot_min_instance_types=config.spot.min_instance_types,
+            spot_min_capacity_pools=config.spot.min_capacity_pools,
             budget_monthly_usd=config.budgets.monthly_usd,
             team_budgets_usd=dict(config.budgets.teams),
             enforcement_overrides=overrides,

@@ -91,6 +91,36 @@ class SpotConfig(StrictModel):
         "on-demand-base: on-demand for the minimum, spot above it; on-demand-only: no spot."
     )
     min_instance_types: int = Field(default=2, ge=1, le=20, description="Spot pools diversify over at least this many types.")
+    min_capacity_pools: int | None = Field(
+        default=None,
+        ge=2,
+        le=120,
+        description="Where spot is only preferred: a spot pool listing fewer than min_instance_types types stays on spot "
+        "when its capacity pools (instance types x availability zones) reach this many, paired with an on-demand "
+        "fallback pool (min size 0, lowest autoscaler priority); unset: such replicas are bought on-demand.",
+    )
+    on_demand_base_replicas: int | None = Field(
+        default=None,
+        ge=1,
+        le=1000,
+        description="on-demand-base only: replicas per model kept on on-demand (the rest of min_replicas and the "
+        "burst go to spot); unset: all min_replicas on on-demand.",
+    )
+
+    @model_validator(mode="after")
+    def _options_fit_the_policy(self) -> SpotConfig:
+        preferred = ("spot-preferred", "on-demand-base")
+        if self.min_capacity_pools is not None and self.policy not in preferred:
+            raise ValueError(
+                f"min_capacity_pools is set with policy {self.policy}; it pairs thin spot pools with an on-demand "
+                "fallback, so expected policy spot-preferred or on-demand-base (or no min_capacity_pools)"
+            )
+        if self.on_demand_base_replicas is not None and self.policy != "on-demand-base":
+            raise ValueError(
+                f"on_demand_base_replicas is set with policy {self.policy}; expected policy on-demand-base "
+                "(or no on_demand_base_replicas)"
+            )
+        return self
 
 
 class BudgetConfig(StrictModel):

@@ -18,6 +18,7 @@ from inferstack.constants import (
     LABEL_ENVIRONMENT,
     LABEL_GPU_TYPE,
     LABEL_MODEL,
+    LABEL_NODE_POOL,
     LABEL_TEAM,
     TAG_COST_CENTER,
     TAG_ENVIRONMENT,
@@ -83,13 +84,48 @@ def is_gpu_node_group(props: Mapping[str, Any]) -> bool:
     return any(marker in ami for marker in GPU_AMI_MARKERS)
 
 
-def check_gpu_pool_spot(resource: PolicyResource, ctx: PolicyContext) -> Iterable[str]:
-    """GPU node groups buy spot capacity (outside prod by default; a stack with spot policy on-demand-only opted out)."""
-    if ctx.spot_policy == "on-demand-only" or not is_gpu_node_group(resource.props):
+def _spot_pool_labels(resource_list: Sequence[PolicyResource]) -> set[str]:
+    """Node-pool labels that spot node groups carry."""
+    return {
+        str(get(group.props, "labels", LABEL_NODE_POOL))
+        for group in resource_list
+        if group.type == AWS_EKS_NODE_GROUP
+        and get(group.props, "capacityType") == "SPOT"
+        and get(group.props, "labels", LABEL_NODE_POOL)
+    }
+
+
+def _is_spot_fallback(group: PolicyResource, spot_labels: set[str]) -> bool:
+    """Whether an on-demand node group is a spot group's fallback: that group's node-pool label, min size 0 (known)."""
+    label = get(group.props, "labels", LABEL_NODE_POOL)
+    if not label or str(label) not in spot_labels:
+        return False
+    try:
+        return as_int(get(group.props, "scalingConfig", "minSize"), "scalingConfig.minSize") == 0
+    except NotEvaluated:
+        return False
+
+
+def check_gpu_pool_spot(resource_list: Sequence[PolicyResource], ctx: PolicyContext) -> Iterable[tuple[str, str]]:
+    """GPU node groups buy spot capacity (outside prod by default; a stack with spot policy on-demand-only opted out).
+
+    An on-demand fallback of a spot group (it carries a spot group's node-pool label and has
+    min size 0) is exempt: it only grows when that spot group cannot.
+    """
+    if ctx.spot_policy == "on-demand-only":
         return
-    capacity = get(resource.props, "capacityType", default="ON_DEMAND")
-    if capacity != "SPOT":
-        yield f"GPU node group uses capacityType {capacity}; expected SPOT in {ctx.environment} (spot policy {ctx.spot_policy})"
+    spot_labels = _spot_pool_labels(resource_list)
+    for resource in resource_list:
+        if resource.type != AWS_EKS_NODE_GROUP or not is_gpu_node_group(resource.props):
+            continue
+        capacity = get(resource.props, "capacityType", default="ON_DEMAND")
+        if capacity == "SPOT":
+            continue
+        if _is_spot_fallback(resource, spot_labels):
+            continue
+        yield resource.urn, (
+            f"GPU node group uses capacityType {capacity}; expected SPOT in {ctx.environment} (spot policy {ctx.spot_policy})"
+        )
 
 
 def check_gpu_type_allowed(resource: PolicyResource, ctx: PolicyContext) -> Iterable[str]:
@@ -229,16 +265,59 @@ def check_idle_gpu_alert(resource_list: Sequence[PolicyResource], ctx: PolicyCon
                 )
 
 
-def check_spot_diversification(resource: PolicyResource, ctx: PolicyContext) -> Iterable[str]:
-    """Spot node groups spread over at least spot.min_instance_types instance types."""
-    if get(resource.props, "capacityType") != "SPOT":
-        return
-    types = {str(t) for t in as_list(get(resource.props, "instanceTypes"))}
-    if len(types) < ctx.spot_min_instance_types:
-        yield (
-            f"spot node group uses {len(types)} instance type(s) ({', '.join(sorted(types)) or 'none'}); "
-            f"expected at least {ctx.spot_min_instance_types} to ride out spot interruptions"
-        )
+def _zones_spanned(props: Mapping[str, Any], ctx: PolicyContext) -> int:
+    """Availability zones a node group spans: its subnets (one per zone), at most the stack's zones.
+
+    Subnet ids unknown at preview count as the stack's zones (node groups take every private subnet).
+    """
+    zones = len(set(ctx.availability_zones))
+    try:
+        subnets = len({str(subnet) for subnet in as_list(get(props, "subnetIds"))})
+    except NotEvaluated:
+        return zones
+    return min(subnets, zones) if zones else subnets
+
+
+def check_spot_diversification(resource_list: Sequence[PolicyResource], ctx: PolicyContext) -> Iterable[tuple[str, str]]:
+    """Spot node groups spread over spot.min_instance_types instance types, or over spot.min_capacity_pools
+    capacity pools (instance type x availability zone) with an on-demand fallback for the same pods.
+
+    A fallback is an on-demand node group carrying the spot group's node-pool label (the label
+    model pods select on) and one of its instance types.
+    """
+    groups = [resource for resource in resource_list if resource.type == AWS_EKS_NODE_GROUP]
+    on_demand_types: dict[str, set[str]] = defaultdict(set)
+    for group in groups:
+        if get(group.props, "capacityType", default="ON_DEMAND") != "SPOT":
+            label = get(group.props, "labels", LABEL_NODE_POOL)
+            if label:
+                on_demand_types[str(label)] |= {str(t) for t in as_list(get(group.props, "instanceTypes"))}
+    for group in groups:
+        if get(group.props, "capacityType") != "SPOT":
+            continue
+        types = {str(t) for t in as_list(get(group.props, "instanceTypes"))}
+        if len(types) >= ctx.spot_min_instance_types:
+            continue
+        listed = f"spot node group uses {len(types)} instance type(s) ({', '.join(sorted(types)) or 'none'})"
+        minimum = ctx.spot_min_capacity_pools
+        if minimum is None:
+            yield group.urn, f"{listed}; expected at least {ctx.spot_min_instance_types} to ride out spot interruptions"
+            continue
+        zones = _zones_spanned(group.props, ctx)
+        pools = len(types) * zones
+        if pools < minimum:
+            yield group.urn, (
+                f"{listed} over {zones} availability zone(s), {pools} spot capacity pool(s); expected at least "
+                f"{ctx.spot_min_instance_types} types, or {minimum} capacity pools with an on-demand fallback"
+            )
+            continue
+        label = get(group.props, "labels", LABEL_NODE_POOL)
+        if not label or not types & on_demand_types.get(str(label), set()):
+            yield group.urn, (
+                f"{listed} ({pools} capacity pools) and no on-demand fallback; expected at least "
+                f"{ctx.spot_min_instance_types} types, or an on-demand node group labelled "
+                f"{LABEL_NODE_POOL}={label or '<none>'} with one of these types (min size 0) for when spot runs out"
+            )
 
 
 TAGGED_AWS_TYPES = frozenset({AWS_KMS_KEY, AWS_S3_BUCKET, AWS_IAM_ROLE, AWS_EKS_CLUSTER, AWS_EKS_NODE_GROUP, AWS_LAUNCH_TEMPLATE, AWS_METRIC_ALARM, AWS_SNS_TOPIC})
@@ -271,12 +350,12 @@ COST_RULES: tuple[Rule, ...] = (
         name="gpu-pool-spot",
         category="cost",
         severity="medium",
-        description="GPU node groups use spot capacity outside prod (a stack whose spot.policy is on-demand-only opts out).",
+        description="GPU node groups use spot capacity outside prod (a stack whose spot.policy is on-demand-only opts out; "
+        "an on-demand fallback of a spot group, min size 0, is exempt).",
         remediation="Set capacity.spot to preferred/required in the spec, or set the stack's spot.policy deliberately.",
         docs_url="https://docs.aws.amazon.com/eks/latest/userguide/managed-node-groups.html#managed-node-group-capacity-types",
         default_enforcement=enforcement_by_env("mandatory", "advisory", "disabled"),
-        resource_types=frozenset({AWS_EKS_NODE_GROUP}),
-        resource_check=check_gpu_pool_spot,
+        stack_check=check_gpu_pool_spot,
     ),
     Rule(
         id="ISP-COST-002",
@@ -364,12 +443,13 @@ COST_RULES: tuple[Rule, ...] = (
         name="spot-diversification",
         category="cost",
         severity="medium",
-        description="Spot node groups spread over at least spot.min_instance_types instance types.",
-        remediation="Allow more instance families for the GPU type (capacity.instance_families), or more sizes.",
+        description="Spot node groups spread over at least spot.min_instance_types instance types, or over "
+        "spot.min_capacity_pools capacity pools (instance types x availability zones) with an on-demand fallback node group.",
+        remediation="Allow more instance families for the GPU type (capacity.instance_families), or more sizes; or set "
+        "spot.min_capacity_pools so thin spot pools get an on-demand fallback (the compiler adds it), across enough zones.",
         docs_url="https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/spot-best-practices.html",
         default_enforcement=enforcement_by_env("advisory", "mandatory", "mandatory"),
-        resource_types=frozenset({AWS_EKS_NODE_GROUP}),
-        resource_check=check_spot_diversification,
+        stack_check=check_spot_diversification,
     ),
     Rule(
         id="ISP-COST-010",

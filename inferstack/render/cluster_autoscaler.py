@@ -1,0 +1,50 @@
+"""Cluster Autoscaler settings derived from the Blueprint: node group names and the priority expander's ranking.
+
+The priority expander matches regular expressions against the Auto Scaling group
+behind each node group; for an EKS managed node group that is
+`eks-<node group name>-<node group UUID>`. Each pool gets an exact pattern, so a
+cluster or pool name that happens to contain "spot" cannot promote the wrong group.
+"""
+
+from __future__ import annotations
+
+import re
+
+from inferstack.blueprint import Blueprint, NodePool
+
+SPOT_PRIORITY = 30
+"""Spot pools grow first."""
+ON_DEMAND_PRIORITY = 20
+"""Then on-demand pools (base capacity, and models that may not use spot)."""
+FALLBACK_PRIORITY = 10
+"""On-demand fallback pools grow only when their spot pool cannot (backed off after AWS reported no capacity)."""
+UNLISTED_PRIORITY = 1
+"""Node groups the Blueprint does not know (e.g. the system group) stay eligible, last."""
+_ASG_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+def node_group_name(cluster_name: str, pool: NodePool) -> str:
+    """The EKS node group name of a Blueprint pool (also the middle of its Auto Scaling group's name)."""
+    return f"{cluster_name}-{pool.name}"
+
+
+def asg_pattern(cluster_name: str, pool: NodePool) -> str:
+    """A regular expression matching exactly the Auto Scaling group EKS creates for the pool's node group."""
+    name = re.escape(node_group_name(cluster_name, pool)).replace("\\-", "-")  # names are [A-Za-z0-9_-]
+    return f"^eks-{name}-{_ASG_UUID}$"
+
+
+def pool_priority(pool: NodePool) -> int:
+    """The priority expander's rank of a pool: spot, then on-demand, then on-demand fallback."""
+    if pool.fallback_for is not None:
+        return FALLBACK_PRIORITY
+    return SPOT_PRIORITY if pool.capacity_type == "SPOT" else ON_DEMAND_PRIORITY
+
+
+def expander_priorities(blueprint: Blueprint) -> dict[str, list[str]]:
+    """The chart's `expanderPriorities` value: priority (as text) -> Auto Scaling group patterns."""
+    cluster_name = blueprint.config.cluster.name
+    ranked: dict[int, list[str]] = {UNLISTED_PRIORITY: [".*"]}
+    for pool in blueprint.node_pools:
+        ranked.setdefault(pool_priority(pool), []).append(asg_pattern(cluster_name, pool))
+    return {str(priority): sorted(patterns) for priority, patterns in sorted(ranked.items(), reverse=True)}

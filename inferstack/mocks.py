@@ -32,6 +32,7 @@ from google.protobuf import json_format, struct_pb2
 from pulumi.runtime.proto import provider_pb2, resource_pb2, source_pb2
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
+from inferstack import sdk_imports
 from inferstack.blueprint import Blueprint
 from inferstack.problems import InputError, Problem, display_path
 from inferstack.spec.loader import stack_file
@@ -355,6 +356,8 @@ def run_under_mocks(
     a fresh root stack and its own config. A `blueprint` the caller already
     compiled from the same specs and stack file saves the program compiling again.
     """
+    # Before the program imports pulumi_aws / pulumi_kubernetes: build only the SDK classes it uses.
+    sdk_imports.install()
     from inferstack.program import program
 
     config = stack_config(stacks_dir, stack)

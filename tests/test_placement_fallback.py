@@ -1,0 +1,146 @@
+"""Thin spot pools: diversity counted in capacity pools (type x AZ), on-demand fallback pools, and an on-demand base count."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from inferstack.blueprint import Blueprint
+from inferstack.compiler import compile_blueprint
+from inferstack.constants import LABEL_CAPACITY_TYPE, LABEL_NODE_POOL
+from inferstack.cost import estimate
+from inferstack.placement import PlacementRequest, place
+from inferstack.pricing.catalog import load_catalog
+from inferstack.problems import InputError
+from inferstack.render.cluster_autoscaler import (
+    FALLBACK_PRIORITY,
+    SPOT_PRIORITY,
+    expander_priorities,
+)
+from inferstack.spec import ModelSpec, load_environment
+from inferstack.spec.environment import EnvironmentConfig
+from inferstack.spec.loader import LoadedSpec
+from tests.policy_corpus.baseline import environment_config, stack_config
+from tests.spec_factory import spec_document
+
+ASG_UUID = "40bbb26b-8679-eb64-d33a-4ba475413529"
+
+
+def _staging(repo_root: Path, **spot: Any) -> EnvironmentConfig:
+    config = load_environment(repo_root / "stacks", "staging")
+    return config.model_copy(update={"spot": config.spot.model_copy(update=spot)})
+
+
+def _h100x8(name: str = "big-llm", **changes: Any) -> ModelSpec:
+    """An 8-GPU H100 replica: fits p5.48xlarge only, one instance type."""
+    document = spec_document(
+        name=name,
+        accelerator={"gpu_type": "h100", "gpus_per_replica": 8, "gpu_memory_gib": 600},
+        scaling={"min_replicas": 2, "max_replicas": 3},
+        **changes,
+    )
+    return ModelSpec.model_validate(document)
+
+
+def _place(config: EnvironmentConfig, *specs: ModelSpec):
+    return place([PlacementRequest(spec, f"specs/{spec.name}.yaml") for spec in specs], config, load_catalog(config.region))
+
+
+def test_thin_spot_pool_over_three_zones_gets_an_on_demand_fallback(repo_root: Path) -> None:
+    config = _staging(repo_root)
+    assert config.spot.min_capacity_pools == 3 and len(config.network.availability_zones) == 3
+    placement = _place(config, _h100x8())
+    pools = {pool.name: pool for pool in placement.node_pools}
+    spot, fallback = pools["h100-spot"], pools["h100-fallback"]
+    assert spot.capacity_type == "SPOT" and spot.instance_types == ("p5.48xlarge",) and spot.min_size == 2
+    assert fallback.capacity_type == "ON_DEMAND" and fallback.fallback_for == "h100-spot"
+    assert (fallback.min_size, fallback.desired_size, fallback.max_size) == (0, 0, spot.max_size)
+    assert fallback.instance_types == spot.instance_types and fallback.taints == spot.taints
+    labels = dict(fallback.labels)
+    assert labels[LABEL_NODE_POOL] == "h100-spot" and labels[LABEL_CAPACITY_TYPE] == "on-demand"
+    assert placement.pools_by_model["big-llm"] == ("h100-spot",)  # pods select the spot pool's label, which both carry
+
+
+def test_without_min_capacity_pools_a_thin_replica_is_bought_on_demand(repo_root: Path) -> None:
+    placement = _place(_staging(repo_root, min_capacity_pools=None), _h100x8())
+    assert [(pool.name, pool.capacity_type) for pool in placement.node_pools] == [("h100-ondemand", "ON_DEMAND")]
+
+
+def test_too_few_capacity_pools_stay_on_demand(repo_root: Path) -> None:
+    placement = _place(_staging(repo_root, min_capacity_pools=4), _h100x8())  # 1 type x 3 zones = 3 < 4
+    assert [pool.capacity_type for pool in placement.node_pools] == ["ON_DEMAND"]
+
+
+def test_spot_required_gets_a_spot_only_pool_without_fallback(repo_root: Path) -> None:
+    placement = _place(_staging(repo_root), _h100x8(), _h100x8("spot-llm", capacity={"spot": "required"}))
+    pools = {pool.name: pool for pool in placement.node_pools}
+    assert set(pools) == {"h100-spot", "h100-fallback", "h100-spot-only"}
+    assert pools["h100-spot-only"].models == ("spot-llm",) and pools["h100-fallback"].models == ("big-llm",)
+
+
+def test_well_diversified_pools_get_no_fallback(repo_root: Path) -> None:
+    placement = _place(_staging(repo_root), ModelSpec.model_validate(spec_document()))
+    assert all(pool.fallback_for is None for pool in placement.node_pools)
+    assert all(len(pool.instance_types) >= 2 for pool in placement.node_pools if pool.capacity_type == "SPOT")
+
+
+def _blueprint(config: EnvironmentConfig, *specs: ModelSpec) -> Blueprint:
+    return compile_blueprint([LoadedSpec(spec, f"specs/{spec.name}.yaml") for spec in specs], config)
+
+
+def test_fallback_costs_nothing_steady_is_not_added_to_peak_and_prices_the_spot_outage(repo_root: Path) -> None:
+    blueprint = _blueprint(_staging(repo_root), _h100x8())
+    cost = estimate(blueprint)
+    spot, fallback = blueprint.pool("h100-spot"), blueprint.pool("h100-fallback")
+    hours = cost.hours_per_month
+    assert cost.by_pool["h100-fallback"].monthly_usd == 0.0
+    assert cost.peak_monthly_usd == pytest.approx(spot.max_size * spot.hourly_usd * hours)
+    assert cost.spot_fallback_extra_monthly_usd == pytest.approx(spot.min_size * (fallback.hourly_usd - spot.hourly_usd) * hours)
+    assert fallback.hourly_usd > spot.hourly_usd
+    assert cost.to_json()["by_pool"]["h100-fallback"]["fallback_for"] == "h100-spot"
+
+
+def test_on_demand_base_replicas_caps_the_on_demand_part(repo_root: Path) -> None:
+    config = load_environment(repo_root / "stacks", "prod")
+    config = config.model_copy(update={"spot": config.spot.model_copy(update={"on_demand_base_replicas": 1})})
+    spec = ModelSpec.model_validate(spec_document(scaling={"min_replicas": 3, "max_replicas": 5}))
+    placement = _place(config, spec)
+    split = {pool.capacity_type: pool.replicas[0][1:] for pool in placement.node_pools}
+    assert split == {"ON_DEMAND": (1, 1), "SPOT": (2, 4)}
+    assert placement.pools_by_model[spec.name][0].endswith("ondemand")  # base pool first
+
+
+@pytest.mark.parametrize(
+    ("spot", "message"),
+    [
+        ({"policy": "spot-only", "min_capacity_pools": 3}, "min_capacity_pools is set with policy spot-only"),
+        ({"policy": "spot-preferred", "on_demand_base_replicas": 1}, "on_demand_base_replicas is set with policy spot-preferred"),
+        ({"policy": "spot-preferred", "min_capacity_pools": 1}, "greater than or equal to 2"),
+    ],
+)
+def test_spot_options_that_do_not_fit_the_policy_are_input_errors(spot: dict[str, Any], message: str) -> None:
+    config = stack_config("staging")
+    config["inferstack:spot"] = spot
+    with pytest.raises(InputError) as error:
+        environment_config("staging", config)
+    (problem,) = error.value.problems
+    assert problem.path.startswith("config.inferstack:spot") and message in problem.message
+
+
+def test_expander_ranks_spot_then_on_demand_then_fallback_by_exact_asg_names(repo_root: Path) -> None:
+    spec = _h100x8()
+    blueprint = _blueprint(_staging(repo_root), spec, _h100x8("other-llm", capacity={"spot": "never"}))
+    priorities = expander_priorities(blueprint)
+
+    def rank(asg: str) -> int:
+        return max(int(priority) for priority, patterns in priorities.items() if any(re.search(p, asg) for p in patterns))
+
+    cluster = blueprint.config.cluster.name
+    assert rank(f"eks-{cluster}-h100-spot-{ASG_UUID}") == SPOT_PRIORITY
+    assert rank(f"eks-{cluster}-h100-ondemand-{ASG_UUID}") > FALLBACK_PRIORITY
+    assert rank(f"eks-{cluster}-h100-fallback-{ASG_UUID}") == FALLBACK_PRIORITY
+    assert rank(f"eks-{cluster}-system-{ASG_UUID}") == 1  # unknown groups stay usable, last
+    assert rank(f"eks-spotty-{cluster}-h100-ondemand-{ASG_UUID}") == 1  # no substring promotion

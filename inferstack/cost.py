@@ -232,14 +232,20 @@ def _lower_bounds(
     # class -> [(model, steady, peak, {lambda index: cheapest weighted price})]
     grid = _lambdas()
     classes: dict[tuple[str, bool, str], list[tuple[str, int, int, list[float]]]] = {}
+    # Many models have the same size: price each distinct (price, shares) candidate list once.
+    cheapest_by_costs: dict[tuple[tuple[float, float, float, float, float], ...], list[float]] = {}
     for deployment in blueprint.models:
         size = sizes[deployment.name]
         shares = [(item, resource_shares(size, item)) for item in size.candidates]
         for capacity, steady, peak in _replica_parts(deployment, blueprint, size):
-            cheapest = [
-                min(item.price(capacity) * sum(w * s for w, s in zip(weights, share, strict=True)) for item, share in shares)
-                for weights in grid
-            ]
+            costs = tuple((item.price(capacity), *share) for item, share in shares)
+            cheapest = cheapest_by_costs.get(costs)
+            if cheapest is None:
+                cheapest = [
+                    min(price * (w0 * s0 + w1 * s1 + w2 * s2 + w3 * s3) for price, s0, s1, s2, s3 in costs)
+                    for w0, w1, w2, w3 in grid
+                ]
+                cheapest_by_costs[costs] = cheapest
             classes.setdefault((size.gpu_type, size.shared, capacity), []).append((deployment.name, steady, peak, cheapest))
     per_model = {deployment.name: 0.0 for deployment in blueprint.models}
     steady_total = peak_total = 0.0

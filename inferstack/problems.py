@@ -7,6 +7,7 @@ Every user-facing error in inferstack goes through here so that it reads
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,12 +37,19 @@ class InputError(Exception):
 
 
 def display_path(path: Path | str) -> str:
-    """A path relative to the working directory when it is below it, for short messages."""
-    candidate = Path(path)
-    try:
-        return str(candidate.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(candidate)
+    """A path relative to the working directory when it is below it, for short messages.
+
+    Lexical (no symlink resolution, no file system calls): it runs once per spec file.
+    """
+    text = os.fspath(path)
+    absolute = os.path.abspath(text)
+    cwd = os.getcwd()
+    if absolute == cwd:
+        return "."
+    prefix = cwd if cwd.endswith(os.sep) else cwd + os.sep
+    if absolute.startswith(prefix):
+        return absolute[len(prefix) :]
+    return str(Path(text))
 
 
 def _short_repr(value: Any) -> str:

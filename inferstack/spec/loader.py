@@ -136,9 +136,12 @@ def _specs_from_python(path: Path, label: str) -> tuple[list[ModelSpec], list[Pr
     return list(unique.values()), []
 
 
-def load_spec_file(path: Path) -> tuple[list[ModelSpec], list[Problem]]:
-    """Specs from one file (YAML: one mapping per document; Python: module-level ModelSpec objects)."""
-    label = display_path(path)
+def load_spec_file(path: Path, label: str | None = None) -> tuple[list[ModelSpec], list[Problem]]:
+    """Specs from one file (YAML: one mapping per document; Python: module-level ModelSpec objects).
+
+    `label` names the file in problems (default: its path relative to the working directory).
+    """
+    label = display_path(path) if label is None else label
     if path.suffix == ".py":
         return _specs_from_python(path, label)
     return _specs_from_yaml(path, label)
@@ -152,9 +155,10 @@ def load_specs(paths: Sequence[Path]) -> list[LoadedSpec]:
     files, problems = _spec_files(paths)
     loaded: list[LoadedSpec] = []
     for file in files:
-        specs, file_problems = load_spec_file(file)
+        label = display_path(file)
+        specs, file_problems = load_spec_file(file, label)
         problems.extend(file_problems)
-        loaded.extend(LoadedSpec(spec, display_path(file)) for spec in specs)
+        loaded.extend(LoadedSpec(spec, label) for spec in specs)
     problems.extend(cross_spec_problems(loaded))
     if problems:
         raise InputError(problems)

@@ -11,18 +11,23 @@ text gives back the input, for every manifest the shipped stacks render.
 from __future__ import annotations
 
 import json
+import json.encoder
 import re
+from collections.abc import Callable
 from typing import Any
 
 _PLAIN_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 _AMBIGUOUS = frozenset({"y", "yes", "n", "no", "true", "false", "on", "off", "null", "nan", "inf"})
-_encode = json.JSONEncoder(ensure_ascii=False).encode
+_quote: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]  # C version, ensure_ascii=False
+_KEYS: dict[str, str] = {}
 
 
 def _key(key: str) -> str:
-    if _PLAIN_KEY.fullmatch(key) and key.lower() not in _AMBIGUOUS:
-        return key
-    return _encode(key)
+    text = _KEYS.get(key)
+    if text is None:
+        text = key if _PLAIN_KEY.fullmatch(key) and key.lower() not in _AMBIGUOUS else _quote(key)
+        _KEYS[key] = text
+    return text
 
 
 def _float(value: float) -> str:
@@ -36,10 +41,21 @@ def _float(value: float) -> str:
 
 
 def _scalar(value: Any) -> str:
+    kind = type(value)
+    if kind is str:
+        return _quote(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if kind is int:
+        return int.__repr__(value)
     if isinstance(value, float):
         return _float(value)
-    if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
-        return _encode(value)
+    if isinstance(value, str):
+        return _quote(str(value))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int.__repr__(value)
     raise TypeError(f"cannot write {type(value).__name__} as YAML; expected JSON-shaped data")
 
 
@@ -47,14 +63,14 @@ def _lines(value: Any, indent: str, out: list[str]) -> None:
     if isinstance(value, dict):
         for key, item in value.items():
             head = f"{indent}{_key(str(key))}:"
-            if isinstance(item, (dict, list)) and item:
+            if item and isinstance(item, (dict, list)):
                 out.append(head)
                 _lines(item, indent + "  ", out)
             else:
                 out.append(f"{head} {_inline(item)}")
     else:
         for item in value:
-            if isinstance(item, (dict, list)) and item:
+            if item and isinstance(item, (dict, list)):
                 nested: list[str] = []
                 _lines(item, indent + "  ", nested)
                 out.append(f"{indent}- {nested[0].lstrip()}")

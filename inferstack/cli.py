@@ -7,6 +7,7 @@ bad input (`InputError`) to one line per problem on stderr and exit code 2.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -29,6 +30,8 @@ console = Console(soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 EXIT_OK = 0
+MAX_VIOLATIONS_SHOWN = 20
+"""Mandatory violations `plan` prints; policy.json and report.md have every one."""
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 
@@ -419,9 +422,19 @@ def plan(
         if item.startswith("checkov:"):
             err_console.print(f"warning: {item}", markup=False)
     console.print(f"wrote {result.out_dir}/ (plan.json, policy.json, cost.json, report.md, manifests/) in {result.timings.total:.1f}s")
-    for violation in result.policy.violations:
-        if violation.enforcement == "mandatory":
-            err_console.print(f"mandatory: {violation.policy}: {violation.urn or 'stack'}: {violation.message}", markup=False)
+    mandatory_violations = [violation for violation in result.policy.violations if violation.enforcement == "mandatory"]
+    lines = [
+        f"mandatory: {violation.policy}: {violation.urn or 'stack'}: {violation.message}"
+        for violation in mandatory_violations[:MAX_VIOLATIONS_SHOWN]
+    ]
+    if len(mandatory_violations) > MAX_VIOLATIONS_SHOWN:
+        lines.append(
+            f"... and {len(mandatory_violations) - MAX_VIOLATIONS_SHOWN} more mandatory violations "
+            f"(all of them in {result.out_dir}/policy.json and report.md)"
+        )
+    if lines:
+        # One plain write: rich renders line by line (~1 ms a line), and a large fleet can have thousands.
+        sys.stderr.write("\n".join(lines) + "\n")
     raise typer.Exit(result.exit_code)
 
 

@@ -377,6 +377,11 @@ def run_under_mocks(
         pulumi_resource_runtime.create_urn = _plain_create_urn(original_create_urn)
         original_serialize = pulumi_rpc.serialize_properties
         pulumi_rpc.serialize_properties = _plain_kubernetes_serializer(original_serialize)
+        # The SDK logs ~4 debug lines per resource, each a protobuf request (and, for a resource,
+        # a task awaiting its URN); the mock engine hands them to a logger at DEBUG level,
+        # which nothing reads during a plan.
+        original_debug = pulumi.log.debug
+        pulumi.log.debug = _no_debug_log
         loop = _ensure_event_loop()
         original_executor = getattr(loop, "_default_executor", None)
         loop.set_default_executor(_InlineExecutor())
@@ -386,10 +391,15 @@ def run_under_mocks(
             pulumi_resource_runtime._get_stack_trace = original_stack_trace
             pulumi_resource_runtime.create_urn = original_create_urn
             pulumi_rpc.serialize_properties = original_serialize
+            pulumi.log.debug = original_debug
             loop._default_executor = original_executor  # type: ignore[attr-defined]  # no public setter for "none"
             pulumi.runtime.set_all_config({})
         records = sorted(monitor.records, key=lambda record: record.urn)
     return records
+
+
+def _no_debug_log(msg: str, resource: Any = None, stream_id: int | None = None, ephemeral: bool | None = None) -> None:
+    """Stands in for `pulumi.log.debug` during a mocked run (see run_under_mocks)."""
 
 
 def _is_plain_json(value: Any) -> bool:

@@ -98,6 +98,24 @@ def test_mandatory_violation_exits_1(workspace: Path) -> None:
     assert any(v["enforcement"] == "mandatory" for v in policy["violations"])
 
 
+def test_many_mandatory_violations_are_summarised_on_the_terminal(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import inferstack.cli
+
+    llm = workspace / "model_specs" / "llm_assistant.yaml"
+    document = yaml.safe_load(llm.read_text())
+    del document["environments"]["dev"]["accelerator"]
+    document["capacity"]["instance_families"] = ["p5"]
+    llm.write_text(yaml.safe_dump(document))
+    monkeypatch.setattr(inferstack.cli, "MAX_VIOLATIONS_SHOWN", 0)
+    code, stdout, stderr = _plan(workspace, "out")
+    policy = json.loads((workspace / "out" / "policy.json").read_text())
+    mandatory = [v for v in policy["violations"] if v["enforcement"] == "mandatory"]
+    assert code == 1 and mandatory, stdout + stderr
+    assert "mandatory: " not in stderr
+    assert f"... and {len(mandatory)} more mandatory violations" in stderr
+    assert "policy.json and report.md" in stderr
+
+
 @pytest.mark.parametrize(
     ("args", "phrase"),
     [

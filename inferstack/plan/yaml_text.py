@@ -60,23 +60,31 @@ def _scalar(value: Any) -> str:
 
 
 def _lines(value: Any, indent: str, out: list[str]) -> None:
+    append = out.append
     if isinstance(value, dict):
         for key, item in value.items():
-            head = f"{indent}{_key(str(key))}:"
-            if item and isinstance(item, (dict, list)):
-                out.append(head)
+            text = _KEYS.get(key) if type(key) is str else None
+            head = f"{indent}{text if text is not None else _key(str(key))}:"
+            kind = type(item)
+            if kind is str:
+                append(f"{head} {_quote(item)}")
+            elif item and (kind is dict or kind is list or isinstance(item, (dict, list))):
+                append(head)
                 _lines(item, indent + "  ", out)
             else:
-                out.append(f"{head} {_inline(item)}")
+                append(f"{head} {_inline(item)}")
     else:
         for item in value:
-            if item and isinstance(item, (dict, list)):
+            kind = type(item)
+            if kind is str:
+                append(f"{indent}- {_quote(item)}")
+            elif item and (kind is dict or kind is list or isinstance(item, (dict, list))):
                 nested: list[str] = []
                 _lines(item, indent + "  ", nested)
-                out.append(f"{indent}- {nested[0].lstrip()}")
+                append(f"{indent}- {nested[0].lstrip()}")
                 out.extend(nested[1:])
             else:
-                out.append(f"{indent}- {_inline(item)}")
+                append(f"{indent}- {_inline(item)}")
 
 
 def _inline(value: Any) -> str:

@@ -39,17 +39,37 @@ def redact(value: Any, key: str | None = None) -> Any:
     The engine carries every number as a double, so a port 80 arrives as 80.0, which
     a Kubernetes API server rejects for an integer field; whole numbers go back to ints.
     """
-    if key is not None and _sensitive(key) and value not in (None, "", [], {}) and not isinstance(value, bool):
+    if key is not None and _sensitive(key) and _has_content(value):
         return REDACTED
     if isinstance(value, dict):
-        if value.get(SECRET_SIGNATURE_KEY) == SECRET_SIGNATURE_VALUE:
-            return REDACTED
-        return {name: redact(item, name) for name, item in value.items()}
+        return _redact_mapping(value)
     if isinstance(value, list):
         return [redact(item) for item in value]
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
+
+
+def _has_content(value: Any) -> bool:
+    return value not in (None, "", [], {}) and not isinstance(value, bool)
+
+
+def _redact_mapping(mapping: dict[Any, Any]) -> Any:
+    # The hot loop of a plan's render phase: plain strings and non-sensitive scalars are copied inline.
+    if mapping.get(SECRET_SIGNATURE_KEY) == SECRET_SIGNATURE_VALUE:
+        return REDACTED
+    cleaned: dict[Any, Any] = {}
+    for name, item in mapping.items():
+        sensitive = _SENSITIVE_CACHE.get(name)
+        if sensitive is None:
+            sensitive = _sensitive(name)
+        if sensitive and _has_content(item):
+            cleaned[name] = REDACTED
+        elif type(item) is str:
+            cleaned[name] = item
+        else:
+            cleaned[name] = redact(item)
+    return cleaned
 
 
 def redact_inputs(resource_type: str, inputs: dict[str, Any]) -> dict[str, Any]:

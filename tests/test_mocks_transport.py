@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from google.protobuf import json_format, struct_pb2
 
 from inferstack.mocks import PlainInputs
@@ -30,9 +31,5 @@ def test_an_ordinary_struct_is_not_taken_and_a_token_is_taken_once() -> None:
 
     struct = handoff.put({"a": 1})
     assert handoff.take(struct) == {"a": 1}
-    try:
-        handoff.take(struct)
-    except KeyError:
-        pass
-    else:
-        raise AssertionError("a token must be handed out once")
+    with pytest.raises(KeyError):
+        handoff.take(struct)  # a token is handed out once

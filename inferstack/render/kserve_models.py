@@ -4,44 +4,16 @@
 (fastapi, pandas, grpc, ...): about 1.4 s on our 2-core CI machines, half of a
 100-model plan. The generated API models that InferenceServices are built from
 live in `kserve.models` and need none of it. So, unless the full package is
-already imported, this module registers a bare `kserve` package (the installed
-package's path, its `__init__` not run) and loads `kserve.models` alone. Import
+already imported, this module registers a bare `kserve` package (its `__init__`
+not run; inferstack/render/bare_packages.py) and loads `kserve.models` alone. Import
 the models from here, not from `kserve`, so the order of imports never matters.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-import types
-from typing import Any
+from inferstack.render.bare_packages import register_bare_package
 
-
-def _register_bare_package() -> None:
-    if "kserve" in sys.modules:
-        return
-    spec = importlib.util.find_spec("kserve")
-    if spec is None or spec.submodule_search_locations is None:
-        raise ImportError("the kserve SDK is not installed; expected kserve==0.16 (see pyproject.toml)")
-    package = types.ModuleType("kserve", "kserve SDK API models (loaded by inferstack without the model server)")
-    package.__path__ = list(spec.submodule_search_locations)
-    package.__spec__ = spec
-    package.__file__ = spec.origin
-
-    def __getattr__(name: str) -> Any:  # noqa: N807 - module-level attribute hook
-        models = sys.modules.get("kserve.models")
-        if models is not None and hasattr(models, name):
-            return getattr(models, name)
-        raise AttributeError(
-            f"kserve.{name}: inferstack loaded only kserve's API models (inferstack/render/kserve_models.py); "
-            "import the full SDK before inferstack if you need its model server"
-        )
-
-    package.__getattr__ = __getattr__  # type: ignore[method-assign]
-    sys.modules["kserve"] = package
-
-
-_register_bare_package()
+register_bare_package("kserve", exports_from="models")
 
 from kserve.models import (  # noqa: E402 - needs the bare package registered first
     V1alpha1InferenceGraph as V1alpha1InferenceGraph,

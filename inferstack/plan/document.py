@@ -63,7 +63,9 @@ def dumps(document: PlanDocument) -> str:
     encode = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
     resources = sorted(document.resources, key=lambda resource: resource.urn)
     header = document.model_dump(mode="json", exclude={"resources"})
-    lines = ",\n".join(encode(resource.model_dump(mode="json")) for resource in resources)
+    fields = tuple(PlanResource.model_fields)
+    # The fields hold JSON values already (the monitor's records), so no pydantic serialisation pass.
+    lines = ",\n".join(encode({name: getattr(resource, name) for name in fields}) for resource in resources)
     head = encode(header)[:-1]  # reopen the object to append the resource list
     separator = ", " if header else ""
     return f'{head}{separator}"resources": [\n{lines}\n]}}\n'

@@ -374,12 +374,14 @@ def stack_config(stacks_dir: Path, stack: str) -> dict[str, Any]:
     """The `config:` mapping of stacks/Pulumi.<stack>.yaml (bad input as InputError)."""
     import yaml
 
+    from inferstack.yaml_loader import safe_load
+
     path = stack_file(stacks_dir, stack)
     label = display_path(path)
     if not path.is_file():
         raise InputError([Problem(label, "", "stack file not found; expected stacks/Pulumi.<env>.yaml")])
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise InputError([Problem(label, "", f"invalid YAML ({error}); expected a `config:` mapping")]) from None
     if not isinstance(document, dict) or not isinstance(document.get("config"), dict):

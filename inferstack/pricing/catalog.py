@@ -14,9 +14,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from inferstack.problems import InputError, Problem
+from inferstack.yaml_loader import safe_load
 
 CATALOG_FILE = Path(__file__).with_name("catalog.yaml")
 OVERRIDE_SOURCE = "stack config"
@@ -72,7 +72,7 @@ class Catalog:
 @cache
 def _raw_catalog() -> dict[str, Any]:
     with CATALOG_FILE.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+        return safe_load(handle)
 
 
 def _override_problems(

@@ -23,9 +23,9 @@ from inferstack.constants import ENVIRONMENTS
 from inferstack.problems import InputError, Problem, display_path, problems_from_validation
 from inferstack.spec.environment import EnvironmentConfig
 from inferstack.spec.model import ModelSpec
+from inferstack.yaml_loader import SafeLoader
 
 SPEC_SUFFIXES = (".py", ".yaml", ".yml")
-_YamlLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +67,7 @@ def _load_yaml_documents(path: Path, label: str) -> tuple[list[Any], list[Proble
     except (OSError, UnicodeDecodeError) as error:
         return [], [Problem(label, "", f"cannot read the file ({error}); expected readable UTF-8 text")]
     try:
-        documents = [doc for doc in yaml.load_all(text, Loader=_YamlLoader) if doc is not None]
+        documents = [doc for doc in yaml.load_all(text, Loader=SafeLoader) if doc is not None]
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "YAML"

@@ -14,7 +14,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-
 from inferstack.problems import InputError, Problem
 from inferstack.yaml_loader import safe_load
 

@@ -257,7 +257,7 @@ class PlainInputs:
         self._next = 0
 
     def put(self, inputs: dict[str, Any]) -> Any:
-        """The Struct that stands for `inputs` in the registration request."""
+        """The Struct that stands for `inputs` (plain JSON, keys sorted, not shared) in the registration request."""
         self._next += 1
         token = str(self._next)
         self._waiting[token] = inputs
@@ -270,16 +270,7 @@ class PlainInputs:
         fields = struct.fields
         if len(fields) != 1 or self.TOKEN_FIELD not in fields:
             return None
-        return _copy_sorted(self._waiting.pop(fields[self.TOKEN_FIELD].string_value))
-
-
-def _copy_sorted(value: Any) -> Any:
-    """A deep copy with every mapping's keys sorted, as protobuf's Struct -> dict conversion gives them."""
-    if type(value) is dict:
-        return {key: _copy_sorted(value[key]) for key in sorted(value)}
-    if type(value) is list:
-        return [_copy_sorted(item) for item in value]
-    return value
+        return self._waiting.pop(fields[self.TOKEN_FIELD].string_value)
 
 
 class RecordingMonitor(MockMonitor):
@@ -315,7 +306,7 @@ class RecordingMonitor(MockMonitor):
             # Keys sorted at every level, so manifests do not follow protobuf's map order.
             inputs = self.plain_inputs.take(request.object)
             if inputs is None:
-                inputs = _copy_sorted(json_format.MessageToDict(request.object))
+                inputs = _plain_json_copy(json_format.MessageToDict(request.object))
             record.inputs = dict(inputs)
             args = MockResourceArgs(
                 typ=request.type,
@@ -451,14 +442,24 @@ def _no_debug_log(msg: str, resource: Any = None, stream_id: int | None = None, 
     """Stands in for `pulumi.log.debug` during a mocked run (see run_under_mocks)."""
 
 
-def _is_plain_json(value: Any) -> bool:
-    if value is None or isinstance(value, (str, bool, int, float)):
-        return True
-    if type(value) is dict:
-        return all(type(key) is str and _is_plain_json(item) for key, item in value.items())
-    if type(value) is list:
-        return all(_is_plain_json(item) for item in value)
-    return False
+class _NotPlainJson(Exception):
+    """A value holds something other than JSON (an Output, a secret, an asset...)."""
+
+
+def _plain_json_copy(value: Any) -> Any:
+    """A copy of plain JSON with every mapping's keys sorted; raises _NotPlainJson for anything else."""
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
+        return value
+    if kind is dict:
+        if not all(type(key) is str for key in value):
+            raise _NotPlainJson
+        return {key: _plain_json_copy(value[key]) for key in sorted(value)}
+    if kind is list:
+        return [_plain_json_copy(item) for item in value]
+    if isinstance(value, (str, int, float)):  # str and int enums, as the Struct would take them
+        return value
+    raise _NotPlainJson
 
 
 def _plain_kubernetes_serializer(original: Callable[..., Any], plain_inputs: PlainInputs) -> Callable[..., Any]:
@@ -484,19 +485,17 @@ def _plain_kubernetes_serializer(original: Callable[..., Any], plain_inputs: Pla
     ) -> Any:
         resource_type = str(getattr(resource_obj, "_type", ""))
         renames = _types.input_type_py_to_pulumi_names(typ) if typ is not None and _types.is_input_type(typ) else {}
-        if (
-            resource_type.startswith("kubernetes:")
-            and resource_type != "kubernetes:helm.sh/v3:Release"
-            and type(inputs) is dict
-            and _is_plain_json(inputs)
-        ):
-            serialized: dict[str, Any] = {}
-            for key, value in inputs.items():
-                if value is not None:
-                    name = renames.get(key) or key
-                    serialized[name] = value
+        if resource_type.startswith("kubernetes:") and resource_type != "kubernetes:helm.sh/v3:Release" and type(inputs) is dict:
+            try:
+                serialized = {
+                    renames.get(key) or key: _plain_json_copy(value) for key, value in inputs.items() if value is not None
+                }
+            except _NotPlainJson:
+                pass
+            else:
+                for name in serialized:
                     property_deps[name] = []
-            return plain_inputs.put(serialized)
+                return plain_inputs.put({name: serialized[name] for name in sorted(serialized)})
         return await original(inputs, property_deps, resource_obj, input_transformer, typ, **options)
 
     return serialize_properties

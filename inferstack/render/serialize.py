@@ -13,8 +13,11 @@ from typing import Any
 
 def to_manifest(value: Any) -> Any:
     """The JSON form of an SDK model (or list/dict of them): camelCase keys, no nulls."""
-    attribute_map: dict[str, str] | None = getattr(value, "attribute_map", None)
-    if attribute_map is not None and hasattr(value, "openapi_types"):
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool:
+        return value
+    attribute_map = _attribute_map(kind)
+    if attribute_map is not None:
         result: dict[str, Any] = {}
         for attribute, key in attribute_map.items():
             item = getattr(value, attribute)
@@ -27,6 +30,20 @@ def to_manifest(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [to_manifest(item) for item in value]
     return value
+
+
+_ATTRIBUTE_MAPS: dict[type, dict[str, str] | None] = {}
+
+
+def _attribute_map(kind: type) -> dict[str, str] | None:
+    """The class's attribute_map when it is a generated SDK model (it has openapi_types too), else None."""
+    try:
+        return _ATTRIBUTE_MAPS[kind]
+    except KeyError:
+        attribute_map: dict[str, str] | None = getattr(kind, "attribute_map", None)
+        found = attribute_map if attribute_map is not None and hasattr(kind, "openapi_types") else None
+        _ATTRIBUTE_MAPS[kind] = found
+        return found
 
 
 _PRIMITIVES: dict[str, type | tuple[type, ...]] = {

@@ -297,9 +297,13 @@ def pack_nodes(instance: InstanceType, items: Sequence[tuple[ReplicaSize, int]])
         del open_nodes[-_OPEN_NODE_WINDOW:]
         for node in window:
             if remaining:
-                remaining -= node.place(size, remaining)
-            if not node.full(shared, has_gpus, min_cpu, min_memory):
-                open_nodes.append(node)
+                placed = node.place(size, remaining)
+                if placed:
+                    remaining -= placed
+                    if node.full(shared, has_gpus, min_cpu, min_memory):
+                        continue
+            # A node nothing was placed on is as open as it was (fullness depends only on its own state).
+            open_nodes.append(node)
         while remaining:
             node = _Node(instance, slots, shared)
             placed = node.place(size, remaining)

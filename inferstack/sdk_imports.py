@@ -72,23 +72,29 @@ class _LazyExports:
         self._package = package
         self._directory = directory
         self._star_modules = list(star_modules)
+        self._imported_submodules = frozenset(submodules)
+        """`from . import outputs`: bound after the star imports in the generated `__init__`, so they win."""
         self._submodules = frozenset(submodules) | frozenset(star_modules)
         self._index: dict[str, str] | None = None
-        self._indexed = False
+        self._opaque = False
         self._star_imports_done = False
 
-    def index(self) -> dict[str, str] | None:
-        """Exported name -> module that exports it (a later star import wins, as in the real `__init__`).
+    def index(self) -> dict[str, str]:
+        """Exported name -> module that exports it, for the names whose owner is certain.
 
-        None when some module has no literal `__all__` (then the names are only known by importing).
+        A later star import wins, as in the real `__init__`. A module without a literal
+        `__all__` is opaque: its names are only known by importing it, and it may shadow
+        any name of the modules before it, so those are left out; the names of the
+        modules after the last opaque one are certain.
         """
-        if not self._indexed:
-            self._indexed = True
+        if self._index is None:
             index: dict[str, str] = {}
             for module_name in self._star_modules:
                 names = _exported_names(self._directory / f"{module_name}.py")
                 if names is None:
-                    return None
+                    self._opaque = True
+                    index.clear()
+                    continue
                 for name in names:
                     index[name] = module_name
             self._index = index
@@ -98,44 +104,40 @@ class _LazyExports:
         package_name = self._package.__name__
         if name.startswith("__"):
             raise AttributeError(f"module {package_name!r} has no attribute {name!r}")
-        index = self.index()
-        if index is None:
-            # Not every module declares __all__: fall back to the generated __init__'s eager imports.
-            if not self._star_imports_done:
-                self._star_imports_done = True
-                _run_star_imports(self._package, self._star_modules)
-                if name in vars(self._package):
-                    return vars(self._package)[name]
-            if name in self._submodules:
-                return importlib.import_module(f"{package_name}.{name}")
-            raise AttributeError(f"module {package_name!r} has no attribute {name!r}")
-        module_name = index.get(name)
-        if module_name is None:
-            if name in self._submodules:
-                return importlib.import_module(f"{package_name}.{name}")
-            raise AttributeError(f"module {package_name!r} has no attribute {name!r}")
-        module = importlib.import_module(f"{package_name}.{module_name}")
-        # Bind everything the module exports, as its star import would have. This also undoes
-        # the import system binding the submodule itself when a module is named after its
-        # class (pulumi_kubernetes: helm/v3/Release.py exports Release).
-        for exported in self._exports_of(module_name):
-            setattr(self._package, exported, getattr(module, exported))
-        return getattr(self._package, name)
+        if name in self._imported_submodules:
+            return importlib.import_module(f"{package_name}.{name}")
+        module_name = self.index().get(name)
+        if module_name is not None:
+            module = importlib.import_module(f"{package_name}.{module_name}")
+            # Bind everything the module exports, as its star import would have. This also undoes
+            # the import system binding the submodule itself when a module is named after its
+            # class (pulumi_kubernetes: helm/v3/Release.py exports Release).
+            for exported in self._exports_of(module_name):
+                setattr(self._package, exported, getattr(module, exported))
+            return getattr(self._package, name)
+        if self._opaque and not self._star_imports_done:
+            # Some module has no __all__: do the generated __init__'s eager imports, once.
+            self._star_imports_done = True
+            _run_star_imports(self._package, self._star_modules)
+            if name in vars(self._package):
+                return vars(self._package)[name]
+        if name in self._submodules:
+            return importlib.import_module(f"{package_name}.{name}")
+        raise AttributeError(f"module {package_name!r} has no attribute {name!r}")
 
     def star_imports_own_name(self, module_name: str) -> bool:
         """Whether the star imports leave `module_name` bound to what that module exports under its own name."""
         if module_name not in self._star_modules:
             return False
-        index = self.index()
-        return index is None or index.get(module_name) == module_name
+        owner = self.index().get(module_name)
+        return owner == module_name if owner is not None or not self._opaque else True
 
     def _exports_of(self, module_name: str) -> list[str]:
-        return [exported for exported, owner in (self.index() or {}).items() if owner == module_name]
+        return [exported for exported, owner in self.index().items() if owner == module_name]
 
     def names(self) -> list[str]:
         """Every name the package exports (for `dir()`)."""
-        index = self.index() or {}
-        return sorted(set(index) | set(vars(self._package)))
+        return sorted(set(self.index()) | set(vars(self._package)))
 
 
 def _run_star_imports(package: ModuleType, star_modules: Sequence[str]) -> None:

@@ -104,6 +104,16 @@ def test_a_module_without_all_falls_back_to_eager_star_imports(fake_sdk: str, tm
     assert svc.Unused.__name__ == "Unused"
 
 
+def test_names_after_the_last_module_without_all_still_resolve_lazily(fake_sdk: str, tmp_path: Path) -> None:
+    _write_sdk(tmp_path, fake_sdk, _modules(with_all=False))  # order: _enums, widget, Gadget, unused (no __all__), _inputs
+    svc = importlib.import_module(f"{fake_sdk}.svc")
+    assert svc.GadgetArgs.__name__ == "GadgetArgs"  # _inputs comes after `unused`: nothing can shadow it
+    assert svc.outputs.WidgetStatus.__name__ == "WidgetStatus"  # `from . import outputs` binds last
+    assert f"{fake_sdk}.svc.unused" not in sys.modules
+    assert svc.Gadget.__name__ == "Gadget"  # before `unused`: only the eager imports can tell
+    assert f"{fake_sdk}.svc.unused" in sys.modules
+
+
 def test_a_package_not_of_the_generated_shape_runs_as_written(fake_sdk: str, tmp_path: Path) -> None:
     package = tmp_path / fake_sdk / "plain"
     package.mkdir(parents=True)

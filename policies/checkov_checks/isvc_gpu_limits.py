@@ -3,28 +3,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from _isvc import GPU_RESOURCE, containers, resources, wants_gpu_node
-from checkov.common.models.enums import CheckCategories, CheckResult
-from checkov.kubernetes.checks.resource.base_spec_check import BaseK8Check
+from _isvc import GPU_RESOURCE, Container, InferenceServiceCheck, resources, wants_gpu_node
+from checkov.common.models.enums import CheckResult
 
 
-class InferenceServiceGpuLimits(BaseK8Check):
+class InferenceServiceGpuLimits(InferenceServiceCheck):
     """A GPU request has an equal nvidia.com/gpu limit, and a component steered onto GPU nodes claims a GPU limit."""
 
     def __init__(self) -> None:
-        super().__init__(
-            name="KServe InferenceService containers that use GPUs must set an nvidia.com/gpu limit",
-            id="CKV_ISVC_4",
-            categories=(CheckCategories.KUBERNETES,),
-            supported_entities=("InferenceService",),
-        )
+        super().__init__("KServe InferenceService containers that use GPUs must set an nvidia.com/gpu limit", "CKV_ISVC_4")
 
-    def scan_spec_conf(self, conf: dict[str, Any]) -> CheckResult:
-        found = containers(conf)
-        if not found:
-            return CheckResult.UNKNOWN
+    def scan_containers(self, found: list[Container]) -> CheckResult:
         gpu_components: dict[int, bool] = {}
         for _, container, component in found:
             limit = resources(container, "limits").get(GPU_RESOURCE)

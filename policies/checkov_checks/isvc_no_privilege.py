@@ -5,31 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from _isvc import containers, security_context
-from checkov.common.models.enums import CheckCategories, CheckResult
-from checkov.kubernetes.checks.resource.base_spec_check import BaseK8Check
+from _isvc import InferenceServiceCheck, security_context
 
 
-class InferenceServiceNoPrivilege(BaseK8Check):
+class InferenceServiceNoPrivilege(InferenceServiceCheck):
     """Every container sets allowPrivilegeEscalation false and is not privileged."""
 
     def __init__(self) -> None:
-        super().__init__(
-            name="KServe InferenceService containers must not be privileged or allow privilege escalation",
-            id="CKV_ISVC_2",
-            categories=(CheckCategories.KUBERNETES,),
-            supported_entities=("InferenceService",),
-        )
+        super().__init__("KServe InferenceService containers must not be privileged or allow privilege escalation", "CKV_ISVC_2")
 
-    def scan_spec_conf(self, conf: dict[str, Any]) -> CheckResult:
-        found = containers(conf)
-        if not found:
-            return CheckResult.UNKNOWN
-        for _, container, _component in found:
-            context = security_context(container)
-            if context.get("privileged") is True or context.get("allowPrivilegeEscalation") is not False:
-                return CheckResult.FAILED
-        return CheckResult.PASSED
+    def container_passes(self, container: dict[str, Any], component: dict[str, Any]) -> bool:
+        context = security_context(container)
+        return context.get("privileged") is not True and context.get("allowPrivilegeEscalation") is False
 
 
 check = InferenceServiceNoPrivilege()

@@ -5,32 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from _isvc import containers, security_context
-from checkov.common.models.enums import CheckCategories, CheckResult
-from checkov.kubernetes.checks.resource.base_spec_check import BaseK8Check
+from _isvc import InferenceServiceCheck, security_context
 
 
-class InferenceServiceNonRoot(BaseK8Check):
+class InferenceServiceNonRoot(InferenceServiceCheck):
     """Every container of every component sets runAsNonRoot true (its own or the component's pod securityContext)."""
 
     def __init__(self) -> None:
-        super().__init__(
-            name="KServe InferenceService containers must run as non-root",
-            id="CKV_ISVC_1",
-            categories=(CheckCategories.KUBERNETES,),
-            supported_entities=("InferenceService",),
-        )
+        super().__init__("KServe InferenceService containers must run as non-root", "CKV_ISVC_1")
 
-    def scan_spec_conf(self, conf: dict[str, Any]) -> CheckResult:
-        found = containers(conf)
-        if not found:
-            return CheckResult.UNKNOWN
-        for _, container, component in found:
-            own, pod = security_context(container), security_context(component)
-            user = own.get("runAsUser", pod.get("runAsUser"))
-            if user == 0 or own.get("runAsNonRoot", pod.get("runAsNonRoot")) is not True:
-                return CheckResult.FAILED
-        return CheckResult.PASSED
+    def container_passes(self, container: dict[str, Any], component: dict[str, Any]) -> bool:
+        own, pod = security_context(container), security_context(component)
+        user = own.get("runAsUser", pod.get("runAsUser"))
+        return user != 0 and own.get("runAsNonRoot", pod.get("runAsNonRoot")) is True
 
 
 check = InferenceServiceNonRoot()

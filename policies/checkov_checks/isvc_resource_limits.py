@@ -5,31 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from _isvc import containers, resources
-from checkov.common.models.enums import CheckCategories, CheckResult
-from checkov.kubernetes.checks.resource.base_spec_check import BaseK8Check
+from _isvc import InferenceServiceCheck, resources
 
 
-class InferenceServiceResourceLimits(BaseK8Check):
+class InferenceServiceResourceLimits(InferenceServiceCheck):
     """Every container sets resources.limits.cpu and resources.limits.memory."""
 
     def __init__(self) -> None:
-        super().__init__(
-            name="KServe InferenceService containers must set CPU and memory limits",
-            id="CKV_ISVC_3",
-            categories=(CheckCategories.KUBERNETES,),
-            supported_entities=("InferenceService",),
-        )
+        super().__init__("KServe InferenceService containers must set CPU and memory limits", "CKV_ISVC_3")
 
-    def scan_spec_conf(self, conf: dict[str, Any]) -> CheckResult:
-        found = containers(conf)
-        if not found:
-            return CheckResult.UNKNOWN
-        for _, container, _component in found:
-            limits = resources(container, "limits")
-            if not limits.get("cpu") or not limits.get("memory"):
-                return CheckResult.FAILED
-        return CheckResult.PASSED
+    def container_passes(self, container: dict[str, Any], component: dict[str, Any]) -> bool:
+        limits = resources(container, "limits")
+        return bool(limits.get("cpu")) and bool(limits.get("memory"))
 
 
 check = InferenceServiceResourceLimits()

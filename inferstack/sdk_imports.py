@@ -76,6 +76,7 @@ class _LazyExports:
         """`from . import outputs`: bound after the star imports in the generated `__init__`, so they win."""
         self._submodules = frozenset(submodules) | frozenset(star_modules)
         self._index: dict[str, str] | None = None
+        self._exports: dict[str, list[str]] | None = None
         self._opaque = False
         self._star_imports_done = False
 
@@ -130,10 +131,17 @@ class _LazyExports:
         if module_name not in self._star_modules:
             return False
         owner = self.index().get(module_name)
-        return owner == module_name if owner is not None or not self._opaque else True
+        if owner is None:
+            return self._opaque  # unknown: an opaque module may export it
+        return owner == module_name
 
     def _exports_of(self, module_name: str) -> list[str]:
-        return [exported for exported, owner in self.index().items() if owner == module_name]
+        if self._exports is None:
+            exports: dict[str, list[str]] = {}
+            for exported, owner in self.index().items():
+                exports.setdefault(owner, []).append(exported)
+            self._exports = exports
+        return self._exports.get(module_name, [])
 
     def names(self) -> list[str]:
         """Every name the package exports (for `dir()`)."""

@@ -30,10 +30,11 @@ console = Console(soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 EXIT_OK = 0
-MAX_VIOLATIONS_SHOWN = 20
-"""Mandatory violations `plan` prints; policy.json and report.md have every one."""
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+
+MAX_VIOLATIONS_SHOWN = 20
+"""Mandatory violations `plan` prints; policy.json and report.md have every one."""
 
 DEFAULT_SPECS = Path("model_specs")
 DEFAULT_STACKS = Path("stacks")

@@ -179,6 +179,7 @@ def _check_specs_dir(specs_dir: Path) -> None:
         )
 
 
+@garbage_collection_paused()
 def run_plan(
     stack: str,
     *,
@@ -198,30 +199,6 @@ def run_plan(
     Raises InputError (nothing written) on bad specs, stack files, --specs, --out or --baseline.
     The cyclic garbage collector is paused while the plan runs (inferstack/batch_process.py).
     """
-    with garbage_collection_paused():
-        return _run_plan(
-            stack,
-            specs_dir=specs_dir,
-            stacks_dir=stacks_dir,
-            out_dir=out_dir,
-            baseline_path=baseline_path,
-            registry_snapshot=registry_snapshot,
-            checkov=checkov,
-            progress=progress,
-        )
-
-
-def _run_plan(
-    stack: str,
-    *,
-    specs_dir: Path,
-    stacks_dir: Path,
-    out_dir: Path,
-    baseline_path: Path | None,
-    registry_snapshot: Path | None,
-    checkov: bool,
-    progress: Progress | None,
-) -> PlanResult:
     from inferstack.mocks import run_under_mocks
 
     def step(name: str) -> None:

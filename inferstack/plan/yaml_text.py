@@ -54,7 +54,7 @@ def _scalar(value: Any) -> str:
         return _float(value)
     if isinstance(value, str):
         return _quote(str(value))
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, int):  # int enums (bool was handled above and cannot be subclassed)
         return int.__repr__(value)
     raise TypeError(f"cannot write {type(value).__name__} as YAML; expected JSON-shaped data")
 
@@ -63,8 +63,7 @@ def _lines(value: Any, indent: str, out: list[str]) -> None:
     append = out.append
     if isinstance(value, dict):
         for key, item in value.items():
-            text = _KEYS.get(key) if type(key) is str else None
-            head = f"{indent}{text if text is not None else _key(str(key))}:"
+            head = f"{indent}{_key(str(key))}:"
             kind = type(item)
             if kind is str:
                 append(f"{head} {_quote(item)}")

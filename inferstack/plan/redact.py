@@ -33,14 +33,12 @@ def _sensitive(key: str) -> bool:
 _SENSITIVE_CACHE: dict[str, bool] = {}
 
 
-def redact(value: Any, key: str | None = None) -> Any:
+def redact(value: Any) -> Any:
     """A copy of `value` with secrets replaced by "[secret]" and integral floats as ints.
 
     The engine carries every number as a double, so a port 80 arrives as 80.0, which
     a Kubernetes API server rejects for an integer field; whole numbers go back to ints.
     """
-    if key is not None and _sensitive(key) and _has_content(value):
-        return REDACTED
     if isinstance(value, dict):
         return _redact_mapping(value)
     if isinstance(value, list):
@@ -55,15 +53,12 @@ def _has_content(value: Any) -> bool:
 
 
 def _redact_mapping(mapping: dict[Any, Any]) -> Any:
-    # The hot loop of a plan's render phase: plain strings and non-sensitive scalars are copied inline.
+    # The hot loop of a plan's render phase: plain strings are copied inline.
     if mapping.get(SECRET_SIGNATURE_KEY) == SECRET_SIGNATURE_VALUE:
         return REDACTED
     cleaned: dict[Any, Any] = {}
     for name, item in mapping.items():
-        sensitive = _SENSITIVE_CACHE.get(name)
-        if sensitive is None:
-            sensitive = _sensitive(name)
-        if sensitive and _has_content(item):
+        if _sensitive(name) and _has_content(item):
             cleaned[name] = REDACTED
         elif type(item) is str:
             cleaned[name] = item

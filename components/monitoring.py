@@ -69,9 +69,21 @@ def alerts_key_policy(account_id: str) -> str:
                     "Resource": "*",
                 },
                 {
-                    "Sid": "AlarmServicesPublish",
+                    "Sid": "AlarmsPublish",
                     "Effect": "Allow",
-                    "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
+                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                    "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                    "Resource": "*",
+                    # Only on behalf of this account's alarms (confused-deputy guard).
+                    "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+                },
+                {
+                    # EventBridge's KMS requests carry no aws:SourceAccount/aws:SourceArn (EventBridge User Guide,
+                    # "Amazon SNS permissions" for encrypted topics), so a source condition here would drop every
+                    # event; the topic policy pins EventBridge to this account instead.
+                    "Sid": "EventsPublish",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "events.amazonaws.com"},
                     "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
                     "Resource": "*",
                 },

@@ -23,6 +23,8 @@ TYPE_MONITORING: Final = "inferstack:monitoring:Monitoring"
 # both sides so that cost and policy reports can join them.
 LABEL_PREFIX: Final = "inferstack.io"
 LABEL_TEAM: Final = "inferstack.io/team"
+PLATFORM_TEAM: Final = "platform"
+"""Team value of shared platform resources (cluster, node pools, monitoring)."""
 LABEL_MODEL: Final = "inferstack.io/model"
 LABEL_ENVIRONMENT: Final = "inferstack.io/environment"
 LABEL_COST_CENTER: Final = "inferstack.io/cost-center"

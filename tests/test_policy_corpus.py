@@ -1,7 +1,8 @@
 """The corpus: deliberately insecure or wasteful stacks, each caught by exactly the rules it names.
 
 Every file in tests/policy_corpus/ patches the secure baseline stack (which breaks
-no rule) and lists the rule ids it must trip; a case that trips more or fewer
+no rule), and optionally replaces top-level keys of its stack config (`config:`),
+and lists the rule ids it must trip; a case that trips more or fewer
 rules fails, so a rule that drifts into false positives shows up here too.
 """
 
@@ -14,7 +15,7 @@ import pytest
 import yaml
 
 from inferstack.policy import RULES, CostFigures, evaluate
-from tests.policy_corpus.baseline import WITHIN_BUDGET, context, patched, secure_stack
+from tests.policy_corpus.baseline import WITHIN_BUDGET, context, patched, secure_stack, stack_config
 
 CORPUS = Path(__file__).parent / "policy_corpus"
 CASES = sorted(CORPUS.glob("*.yaml"))
@@ -41,8 +42,9 @@ def test_corpus_case_is_caught_by_its_rules(path: Path) -> None:
     environment = case["environment"]
     cost = CostFigures(**case["cost"]) if "cost" in case else WITHIN_BUDGET
     resources = patched(secure_stack(environment), case.get("patches", []), environment)
+    config = stack_config(environment) | case.get("config", {})
 
-    report = evaluate(resources, context(environment, cost))
+    report = evaluate(resources, context(environment, cost, config))
 
     assert sorted({v.rule_id for v in report.violations}) == sorted(case["expect"]), [
         (v.rule_id, v.message) for v in report.violations

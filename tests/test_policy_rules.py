@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -130,14 +131,35 @@ def test_stack_override_changes_enforcement_per_environment() -> None:
     assert report.has_mandatory_violations
 
 
-def test_prod_lowers_a_mandatory_rule_to_advisory() -> None:
+def test_prod_cannot_lower_a_high_rule_by_override() -> None:
     stack = patched(secure_stack("prod"), [{"resource": "models-key", "set": {"enableKeyRotation": False}}], "prod")
     assert evaluate(stack, context("prod")).has_mandatory_violations
     lowered = stack_config("prod")
     lowered["inferstack:policy"] = {"enforcement": {"kms-key-rotation": "advisory"}}
     report = evaluate(stack, context("prod", config=lowered))
+    # The rule itself is advisory now, but lowering a high rule in prod is a critical violation of its own.
+    assert [(v.rule_id, v.enforcement) for v in report.violations] == [("ISP-GOV-001", "mandatory"), ("ISP-KMS-001", "advisory")]
+    assert "kms-key-rotation" in report.violations[0].message
+
+
+def test_a_dated_waiver_makes_a_prod_rule_advisory_until_it_expires() -> None:
+    stack = patched(secure_stack("prod"), [{"resource": "models-key", "set": {"enableKeyRotation": False}}], "prod")
+    waived = stack_config("prod")
+    waiver = {"reason": "key imported from the HSM; rotated by hand each quarter (SEC-1234)", "expires": "2027-01-31"}
+    waived["inferstack:policy"] = {"waivers": {"kms-key-rotation": waiver}}
+    report = evaluate(stack, replace(context("prod", config=waived), today="2027-01-31"))
     assert [(v.rule_id, v.enforcement) for v in report.violations] == [("ISP-KMS-001", "advisory")]
-    assert not report.has_mandatory_violations
+    expired = evaluate(stack, replace(context("prod", config=waived), today="2027-02-01"))
+    assert [(v.rule_id, v.enforcement) for v in expired.violations] == [("ISP-GOV-001", "mandatory"), ("ISP-KMS-001", "mandatory")]
+    assert "expired on 2027-01-31" in expired.violations[0].message
+
+
+def test_waiver_naming_no_rule_is_bad_input() -> None:
+    config = stack_config("prod")
+    config["inferstack:policy"] = {"waivers": {"kms-key-rotaton": {"reason": "x" * 25, "expires": "2027-01-01"}}}
+    with pytest.raises(InputError) as error:
+        context("prod", config=config)
+    assert "policy.waivers.kms-key-rotaton" in str(error.value)
 
 
 def test_override_naming_no_rule_is_bad_input() -> None:

@@ -7,12 +7,17 @@ from collections.abc import Mapping
 from typing import Final
 
 from inferstack.policy.model import Rule
+from inferstack.policy.rules.access import ACCESS_RULES
 from inferstack.policy.rules.cost import COST_RULES
+from inferstack.policy.rules.data import DATA_RULES
+from inferstack.policy.rules.governance import GOVERNANCE_RULES
 from inferstack.policy.rules.reliability import RELIABILITY_RULES
 from inferstack.policy.rules.security import SECURITY_RULES
 from inferstack.problems import InputError, Problem
 
-RULES: Final[tuple[Rule, ...]] = SECURITY_RULES + COST_RULES + RELIABILITY_RULES
+RULES: Final[tuple[Rule, ...]] = (
+    SECURITY_RULES + ACCESS_RULES + GOVERNANCE_RULES + DATA_RULES + COST_RULES + RELIABILITY_RULES
+)
 RULES_BY_NAME: Final[dict[str, Rule]] = {rule.name: rule for rule in RULES}
 RULES_BY_ID: Final[dict[str, Rule]] = {rule.id: rule for rule in RULES}
 
@@ -20,8 +25,8 @@ if len(RULES_BY_NAME) != len(RULES) or len(RULES_BY_ID) != len(RULES):
     raise RuntimeError("rule ids and names must be unique")
 
 
-def check_override_names(overrides: Mapping[str, str], file: str) -> None:
-    """Raise InputError for enforcement overrides that name no rule (a typo would otherwise change nothing)."""
+def check_override_names(overrides: Mapping[str, object], file: str, section: str = "enforcement") -> None:
+    """Raise InputError for enforcement overrides (or waivers) that name no rule (a typo would otherwise change nothing)."""
     problems: list[Problem] = []
     for name in sorted(overrides):
         if name in RULES_BY_NAME:
@@ -31,7 +36,7 @@ def check_override_names(overrides: Mapping[str, str], file: str) -> None:
         problems.append(
             Problem(
                 file,
-                f"config.inferstack:policy.enforcement.{name}",
+                f"config.inferstack:policy.{section}.{name}",
                 f"no rule is named '{name}'{suggestion}; expected a rule name from `inferstack policy docs`",
             )
         )

@@ -104,6 +104,41 @@ def run_rule(rule: Rule, resources: Sequence[PolicyResource], ctx: PolicyContext
     return found, skipped
 
 
+ADOPTED_PARTS: dict[str, tuple[frozenset[str], frozenset[str], str]] = {
+    "cluster": (
+        frozenset({"aws:eks/cluster:Cluster"}),
+        frozenset(),
+        "the cluster is adopted (cluster.create: false); its settings are not in the plan, check them in the account",
+    ),
+    "model_store": (
+        frozenset(),
+        frozenset(
+            {
+                "s3-kms-encryption",
+                "s3-versioning",
+                "s3-public-access-blocked",
+                "s3-tls-only",
+                "bucket-policy-no-foreign-grants",
+                "prod-noncurrent-retention",
+            }
+        ),
+        "the model store bucket is adopted (model_store.create: false); its settings are not in the plan",
+    ),
+}
+"""Per part of the platform a stack may adopt: the resource types and the (stack) rules that judge it, and why they are silent."""
+
+
+def adopted_not_evaluated(rules: Sequence[Rule], ctx: PolicyContext) -> list[NotEvaluatedRule]:
+    """Rules that judge a resource the stack adopts instead of creating: listed as not evaluated, never as passed."""
+    found: list[NotEvaluatedRule] = []
+    for adopted in sorted(ctx.adopted):
+        types, names, reason = ADOPTED_PARTS.get(adopted, (frozenset(), frozenset(), ""))
+        for rule in rules:
+            if (rule.resource_types & types or rule.name in names) and rule.enforcement(ctx) != "disabled":
+                found.append(NotEvaluatedRule(rule.name, "", reason))
+    return found
+
+
 def evaluate(resources: Iterable[PolicyResource], ctx: PolicyContext, rules: Sequence[Rule] = RULES) -> PolicyReport:
     """Every enabled rule over the resources; violations sorted by enforcement, severity, rule id, urn, message."""
     resource_list = list(resources)
@@ -120,6 +155,7 @@ def evaluate(resources: Iterable[PolicyResource], ctx: PolicyContext, rules: Seq
         violations.extend(
             Violation(rule.id, rule.name, rule.category, rule.severity, enforcement, urn, message) for urn, message in found
         )
+    not_evaluated.extend(adopted_not_evaluated(rules, ctx))
     violations.sort(
         key=lambda v: (_ENFORCEMENT_ORDER[v.enforcement], _SEVERITY_ORDER[v.severity], v.rule_id, v.urn, v.message)
     )

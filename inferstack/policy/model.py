@@ -8,6 +8,7 @@ plan. Nothing here imports Pulumi.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -63,6 +64,14 @@ class CostFigures:
 
 
 @dataclass(frozen=True, slots=True)
+class Waiver:
+    """A stack's dated, reasoned exception to one rule: its violations count as advisory until `expires` (inclusive)."""
+
+    reason: str
+    expires: str
+
+
+@dataclass(frozen=True, slots=True)
 class PolicyContext:
     """What the rules judge by: the environment, its thresholds, enforcement overrides and cost figures.
 
@@ -89,6 +98,18 @@ class PolicyContext:
     availability_zones: tuple[str, ...] = ()
     monthly_cost_usd: float | None = None
     team_monthly_cost_usd: Mapping[str, float] | None = None
+    waivers: Mapping[str, Waiver] = field(default_factory=dict)
+    today: str = field(default_factory=lambda: datetime.date.today().isoformat())
+    allowed_managed_policies: tuple[str, ...] = ()
+    allowed_external_accounts: tuple[str, ...] = ()
+    max_public_cidr_prefix: int = 8
+    adopted: frozenset[str] = frozenset()
+    """What the stack adopts instead of creating: "cluster", "model_store", "monitoring"."""
+
+    def active_waiver(self, rule_name: str) -> Waiver | None:
+        """The stack's waiver of a rule when it has one that has not expired."""
+        waiver = self.waivers.get(rule_name)
+        return waiver if waiver is not None and waiver.expires >= self.today else None
 
     @classmethod
     def from_environment(cls, config: Any, cost: CostFigures | None = None) -> PolicyContext:
@@ -100,6 +121,8 @@ class PolicyContext:
 
         overrides: dict[str, Enforcement] = dict(config.policy.enforcement)
         check_override_names(overrides, f"stacks/Pulumi.{config.environment}.yaml")
+        waivers = dict(getattr(config.policy, "waivers", {}))
+        check_override_names(waivers, f"stacks/Pulumi.{config.environment}.yaml", "waivers")
         return cls(
             environment=config.environment,
             allowed_gpu_types=frozenset(config.gpu.allowed_gpu_types),
@@ -120,6 +143,21 @@ class PolicyContext:
             availability_zones=tuple(config.network.availability_zones),
             monthly_cost_usd=cost.monthly_usd if cost is not None else None,
             team_monthly_cost_usd=dict(cost.by_team) if cost is not None and cost.by_team is not None else None,
+            waivers={
+                name: Waiver(waiver.reason, waiver.expires) for name, waiver in waivers.items()
+            },
+            allowed_managed_policies=tuple(getattr(config.policy, "allowed_managed_policies", ())),
+            allowed_external_accounts=tuple(getattr(config.policy, "allowed_external_accounts", ())),
+            max_public_cidr_prefix=getattr(config.policy, "max_public_cidr_prefix", 8),
+            adopted=frozenset(
+                kind
+                for kind, created in (
+                    ("cluster", config.cluster.create),
+                    ("model_store", config.model_store.create),
+                    ("monitoring", config.monitoring.create),
+                )
+                if not created
+            ),
         )
 
 
@@ -165,8 +203,14 @@ class Rule:
         return self.stack_check is not None
 
     def enforcement(self, ctx: PolicyContext) -> Enforcement:
-        """The rule's default for the environment, replaced by the stack's override keyed by the rule's name."""
-        return ctx.enforcement_overrides.get(self.name, self.default_enforcement[ctx.environment])
+        """The rule's default for the environment, replaced by the stack's override keyed by the rule's name.
+
+        An active waiver turns a mandatory rule advisory (the waiver is listed in policy.json).
+        """
+        enforcement = ctx.enforcement_overrides.get(self.name, self.default_enforcement[ctx.environment])
+        if enforcement == "mandatory" and ctx.active_waiver(self.name) is not None:
+            return "advisory"
+        return enforcement
 
 
 def enforcement_by_env(dev: Enforcement, staging: Enforcement, prod: Enforcement) -> dict[Environment, Enforcement]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from inferstack.blueprint import ModelDeployment, TeamPlan
 from inferstack.constants import (
+    PLATFORM_TEAM,
     LABEL_COST_CENTER,
     LABEL_ENVIRONMENT,
     LABEL_MANAGED_BY,
@@ -21,8 +22,6 @@ from inferstack.constants import (
     TAG_TEAM,
 )
 
-PLATFORM_TEAM = "platform"
-"""Team value of shared platform resources (cluster, node pools, monitoring)."""
 
 
 _LABEL_KEYS = (LABEL_TEAM, LABEL_ENVIRONMENT, LABEL_COST_CENTER, LABEL_MANAGED_BY)

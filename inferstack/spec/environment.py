@@ -8,6 +8,7 @@ file; both validate through `EnvironmentConfig`.
 
 from __future__ import annotations
 
+import datetime
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
@@ -132,6 +133,23 @@ class BudgetConfig(StrictModel):
     )
 
 
+class PolicyWaiver(StrictModel):
+    """A time-bounded, justified exception to one rule in one stack (recorded in policy.json and the report)."""
+
+    reason: str = Field(min_length=20, max_length=500, description="Why the rule does not apply here, and who accepted it.")
+    expires: str = Field(
+        pattern=r"^\d{4}-\d{2}-\d{2}$", description="Last day the waiver holds (YYYY-MM-DD, quoted in YAML)."
+    )
+
+    @model_validator(mode="after")
+    def _real_date(self) -> PolicyWaiver:
+        try:
+            datetime.date.fromisoformat(self.expires)
+        except ValueError:
+            raise ValueError(f"expires {self.expires!r} is not a calendar date; expected YYYY-MM-DD") from None
+        return self
+
+
 class PolicyConfig(StrictModel):
     """Policy enforcement changes for this environment."""
 
@@ -140,6 +158,23 @@ class PolicyConfig(StrictModel):
     )
     trusted_registries: list[str] = Field(
         default_factory=list, description="Extra storage URI prefixes models may load from, beside the model store."
+    )
+    waivers: dict[Annotated[str, Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")], PolicyWaiver] = Field(
+        default_factory=dict,
+        description="Rule name -> a dated, reasoned waiver: the rule's violations are reported as advisory until it expires.",
+    )
+    allowed_managed_policies: list[Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::(aws|\d{12}):policy/")]] = Field(
+        default_factory=list,
+        description="Managed policy ARNs that may be attached although their name marks them broad (e.g. *FullAccess).",
+    )
+    allowed_external_accounts: list[Annotated[str, Field(pattern=r"^\d{12}$")]] = Field(
+        default_factory=list, description="Other AWS accounts that bucket and key policies may grant access to."
+    )
+    max_public_cidr_prefix: int = Field(
+        default=8,
+        ge=1,
+        le=32,
+        description="The public endpoint's CIDR allow-list, taken as a union, must cover less than one /N of addresses.",
     )
 
 

@@ -128,22 +128,73 @@ def check_gpu_pool_spot(resource_list: Sequence[PolicyResource], ctx: PolicyCont
         )
 
 
-def check_gpu_type_allowed(resource: PolicyResource, ctx: PolicyContext) -> Iterable[str]:
-    """GPU types (and instance families, when the stack lists them) are among those the environment allows."""
+def _node_group_gpu_problems(resource: PolicyResource, ctx: PolicyContext, allowed: str) -> Iterable[str]:
+    for gpu in sorted(node_group_gpu_types(resource.props) - ctx.allowed_gpu_types):
+        yield f"node group carries GPU type {gpu}, not allowed in {ctx.environment}; expected one of {allowed}"
+    if ctx.allowed_families:
+        for instance_type in as_list(get(resource.props, "instanceTypes")):
+            family = instance_family(str(instance_type))
+            if family in GPU_TYPE_BY_FAMILY and family not in ctx.allowed_families:
+                yield f"instance type {instance_type} is of family {family}, not in gpu.allowed_families ({', '.join(sorted(ctx.allowed_families))})"
+
+
+def predictor_pool_gpu_types(props: Mapping[str, Any], pool_gpus: Mapping[str, set[str]]) -> set[str]:
+    """GPU types a predictor can land on: a gpu-type nodeSelector or required affinity, or those of the node pools it requires.
+
+    Predictors are pinned with required node affinity on the node-pool label (not a
+    nodeSelector), so the pools' GPU types are what it will run on.
+    """
+    predictor = isvc_predictor(props)
+    found: set[str] = set()
+    selected = as_mapping(get(predictor, "nodeSelector")).get(LABEL_GPU_TYPE)
+    if selected is not None:
+        found.add(str(selected))
+    terms = as_list(get(predictor, "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"))
+    for term in terms:
+        for expression in as_list(get(term, "matchExpressions")):
+            if get(expression, "operator") != "In":
+                continue
+            values = [str(value) for value in as_list(get(expression, "values"))]
+            if get(expression, "key") == LABEL_GPU_TYPE:
+                found.update(values)
+            elif get(expression, "key") == LABEL_NODE_POOL:
+                for pool in values:
+                    found.update(pool_gpus.get(pool, set()))
+    return found - {"none"}
+
+
+def check_gpu_type_allowed(resource_list: Sequence[PolicyResource], ctx: PolicyContext) -> Iterable[tuple[str, str]]:
+    """GPU types (and instance families, when the stack lists them) of node groups and predictors are allowed here."""
     allowed = ", ".join(sorted(ctx.allowed_gpu_types))
-    if resource.type == AWS_EKS_NODE_GROUP:
-        for gpu in sorted(node_group_gpu_types(resource.props) - ctx.allowed_gpu_types):
-            yield f"node group carries GPU type {gpu}, not allowed in {ctx.environment}; expected one of {allowed}"
-        if ctx.allowed_families:
-            for instance_type in as_list(get(resource.props, "instanceTypes")):
-                family = instance_family(str(instance_type))
-                if family in GPU_TYPE_BY_FAMILY and family not in ctx.allowed_families:
-                    yield f"instance type {instance_type} is of family {family}, not in gpu.allowed_families ({', '.join(sorted(ctx.allowed_families))})"
+    pool_gpus: dict[str, set[str]] = defaultdict(set)
+    for resource in resource_list:
+        if resource.type != AWS_EKS_NODE_GROUP:
+            continue
+        pool = get(resource.props, "labels", LABEL_NODE_POOL)
+        if pool:
+            pool_gpus[str(pool)].update(node_group_gpu_types(resource.props))
+        yield from ((resource.urn, message) for message in _node_group_gpu_problems(resource, ctx, allowed))
+    for resource in resource_list:
+        if resource.type != K8S_INFERENCE_SERVICE:
+            continue
+        for gpu in sorted(predictor_pool_gpu_types(resource.props, pool_gpus) - ctx.allowed_gpu_types):
+            yield resource.urn, f"predictor runs on GPU type {gpu}, not allowed in {ctx.environment}; expected one of {allowed}"
+
+
+def check_dev_gpu_on_demand(resource_list: Sequence[PolicyResource], ctx: PolicyContext) -> Iterable[tuple[str, str]]:
+    """Dev GPU node groups are spot, whatever the stack's spot policy (a spot group's on-demand fallback excepted)."""
+    if ctx.environment != "dev":
         return
-    selector = as_mapping(get(isvc_predictor(resource.props), "nodeSelector"))
-    gpu = selector.get(LABEL_GPU_TYPE)
-    if gpu is not None and gpu not in ctx.allowed_gpu_types:
-        yield f"predictor selects GPU type {gpu}, not allowed in {ctx.environment}; expected one of {allowed}"
+    spot_labels = _spot_pool_labels(resource_list)
+    for resource in resource_list:
+        if resource.type != AWS_EKS_NODE_GROUP or not is_gpu_node_group(resource.props):
+            continue
+        if get(resource.props, "capacityType") == "SPOT" or _is_spot_fallback(resource, spot_labels):
+            continue
+        yield resource.urn, (
+            f"dev GPU node group buys {get(resource.props, 'capacityType') or 'ON_DEMAND'} capacity; expected spot in dev "
+            "(an interrupted dev model costs a restart, on-demand GPUs cost 2-3x)"
+        )
 
 
 def check_max_replicas_per_model(resource: PolicyResource, ctx: PolicyContext) -> Iterable[str]:
@@ -367,8 +418,7 @@ COST_RULES: tuple[Rule, ...] = (
         remediation="Pick an allowed gpu_type for this environment in the spec's environments override.",
         docs_url="https://aws.amazon.com/ec2/instance-types/#Accelerated_Computing",
         default_enforcement=enforcement_by_env("mandatory", "mandatory", "mandatory"),
-        resource_types=frozenset({AWS_EKS_NODE_GROUP, K8S_INFERENCE_SERVICE}),
-        resource_check=check_gpu_type_allowed,
+        stack_check=check_gpu_type_allowed,
     ),
     Rule(
         id="ISP-COST-003",
@@ -462,5 +512,17 @@ COST_RULES: tuple[Rule, ...] = (
         default_enforcement=enforcement_by_env("advisory", "mandatory", "mandatory"),
         resource_types=TAGGED_AWS_TYPES | LABELLED_K8S_TYPES,
         resource_check=check_cost_allocation_tags,
+    ),
+    Rule(
+        id="ISP-COST-011",
+        name="dev-gpu-spot",
+        category="cost",
+        severity="low",
+        description="Dev GPU node groups buy spot capacity whatever the stack's spot policy (an on-demand fallback of a "
+        "spot group, min size 0, is exempt).",
+        remediation="Leave capacity.spot at preferred for dev, or set the dev stack's spot.policy to spot-preferred.",
+        docs_url="https://docs.aws.amazon.com/eks/latest/userguide/managed-node-groups.html#managed-node-group-capacity-types",
+        default_enforcement=enforcement_by_env("advisory", "disabled", "disabled"),
+        stack_check=check_dev_gpu_on_demand,
     ),
 )

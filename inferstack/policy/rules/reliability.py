@@ -8,6 +8,7 @@ from inferstack.constants import KSERVE_DEPLOYMENT_MODE_ANNOTATION
 from inferstack.policy.model import PolicyContext, PolicyResource, Rule, enforcement_by_env
 from inferstack.policy.props import (
     AWS_EKS_NODE_GROUP,
+    K8S_HELM_RELEASE,
     K8S_INFERENCE_SERVICE,
     K8S_PDB,
     KSERVE_POD_LABEL,
@@ -120,6 +121,45 @@ def check_canary_not_ignored(resource: PolicyResource, ctx: PolicyContext) -> It
         )
 
 
+def check_prod_multi_az(resources: Sequence[PolicyResource], ctx: PolicyContext) -> Iterable[tuple[str, str]]:
+    """A prod stack spreads over at least two availability zones, always (multi-az-node-pools exempts one-zone stacks)."""
+    if ctx.environment == "prod" and len(set(ctx.availability_zones)) < 2:
+        zones = ", ".join(ctx.availability_zones) or "none"
+        yield "", f"prod stack lists availability zones [{zones}]; expected at least two in network.availability_zones"
+
+
+KNATIVE_MARKERS = ("knative",)
+
+
+def _installs_knative(resources: Sequence[PolicyResource]) -> bool:
+    """Whether the plan installs Knative Serving: a Helm release or a resource of a Knative kind."""
+    for resource in resources:
+        if resource.type == K8S_HELM_RELEASE:
+            text = f"{get(resource.props, 'chart') or ''} {get(resource.props, 'name') or ''}".lower()
+            if any(marker in text for marker in KNATIVE_MARKERS):
+                return True
+        elif "knative" in resource.type.lower():
+            return True
+    return False
+
+
+def check_serverless_needs_knative(resources: Sequence[PolicyResource], ctx: PolicyContext) -> Iterable[tuple[str, str]]:
+    """An InferenceService in Serverless mode has Knative Serving installed by the plan (KServe's Serverless mode runs on it)."""
+    serverless = [
+        resource
+        for resource in resources
+        if resource.type == K8S_INFERENCE_SERVICE
+        and k8s_annotations(resource.props).get(KSERVE_DEPLOYMENT_MODE_ANNOTATION) == "Serverless"
+    ]
+    if not serverless or _installs_knative(resources):
+        return
+    for resource in serverless:
+        yield resource.urn, (
+            "InferenceService uses Serverless mode, but nothing in the plan installs Knative Serving; expected "
+            "serving.deployment_mode standard, or Knative Serving installed by the platform"
+        )
+
+
 RELIABILITY_RULES: tuple[Rule, ...] = (
     Rule(
         id="ISP-REL-001",
@@ -168,5 +208,29 @@ RELIABILITY_RULES: tuple[Rule, ...] = (
         default_enforcement=enforcement_by_env("advisory", "mandatory", "mandatory"),
         resource_types=frozenset({K8S_INFERENCE_SERVICE}),
         resource_check=check_canary_not_ignored,
+    ),
+    Rule(
+        id="ISP-REL-005",
+        name="prod-multi-az",
+        category="reliability",
+        severity="high",
+        description="A prod stack lists at least two availability zones, always (multi-az-node-pools only judges node groups "
+        "against the zones the stack lists).",
+        remediation="List two or three zones in network.availability_zones of the prod stack.",
+        docs_url="https://docs.aws.amazon.com/eks/latest/best-practices/reliability.html",
+        default_enforcement=enforcement_by_env("disabled", "advisory", "mandatory"),
+        stack_check=check_prod_multi_az,
+    ),
+    Rule(
+        id="ISP-REL-006",
+        name="serverless-needs-knative",
+        category="reliability",
+        severity="high",
+        description="An InferenceService in Serverless mode has Knative Serving installed by the same plan; without it "
+        "KServe cannot reconcile the service.",
+        remediation="Use deployment_mode standard, or install Knative Serving with the platform.",
+        docs_url="https://kserve.github.io/website/latest/admin/serverless/serverless/",
+        default_enforcement=enforcement_by_env("mandatory", "mandatory", "mandatory"),
+        stack_check=check_serverless_needs_knative,
     ),
 )

@@ -63,13 +63,15 @@ REGISTRY_SNAPSHOT_ENV = "INFERSTACK_REGISTRY_SNAPSHOT"
 """Path of a registry snapshot for `pulumi up` (the deploy workflow takes one before `pulumi up`)."""
 
 
-def _registry_snapshot() -> RegistryFacts | None:
+def _registry_snapshot(environment: EnvironmentConfig) -> RegistryFacts | None:
     path = os.environ.get(REGISTRY_SNAPSHOT_ENV)
     if not path:
         return None
-    from inferstack.registry.snapshot import load_registry_snapshot
+    from inferstack.registry.snapshot import check_snapshot_belongs, load_registry_snapshot
 
-    return load_registry_snapshot(Path(path))
+    snapshot = load_registry_snapshot(Path(path))
+    check_snapshot_belongs(snapshot, environment, path)
+    return snapshot
 
 
 def program(specs_dir: Path | None = None, blueprint: Blueprint | None = None) -> Platform:
@@ -83,7 +85,7 @@ def program(specs_dir: Path | None = None, blueprint: Blueprint | None = None) -
     environment = read_environment(stack)
     if blueprint is None:
         loaded = load_specs([specs_dir or PROJECT_ROOT / "model_specs"])
-        blueprint = compile_blueprint(loaded, environment, registry=_registry_snapshot())
+        blueprint = compile_blueprint(loaded, environment, registry=_registry_snapshot(environment))
     elif blueprint.config != environment:
         raise ValueError(f"the blueprint was compiled for another configuration than stack {stack}'s")
     return build_platform(blueprint)

@@ -247,3 +247,31 @@ def test_schema_to_unwritable_path_is_one_clear_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["schema", "--out", str(tmp_path / "a-file" / "schema.json")])
     assert result.exit_code == 2
     assert "--out: cannot write the schema" in result.stderr
+
+
+def test_registry_snapshot_of_another_store_is_bad_input(workspace: Path) -> None:
+    """A snapshot vouches only for its own store: another environment's or bucket's is refused (exit 2)."""
+    all_prod = {name: "prod" for name in ("fraud-scorer", "llm-assistant", "product-vision", "query-embedder")}
+    snapshot = _snapshot(workspace, all_prod)
+    document = json.loads(snapshot.read_text())
+    snapshot.write_text(json.dumps(document | {"environment": "staging", "bucket": "inferstack-models-staging"}))
+    code, _, stderr = _plan(workspace, "out", "--registry-snapshot", str(snapshot), stack="prod")
+    assert code == 2, stderr
+    assert "snapshot.json: environment: snapshot is of the staging store, the stack is prod" in stderr
+    assert "snapshot.json: bucket: snapshot is of bucket inferstack-models-staging" in stderr
+    assert not (workspace / "out").exists()
+
+
+def test_approvals_without_a_snapshot_are_unverified(workspace: Path) -> None:
+    """Without --registry-snapshot the specs' approval claims are listed as unverified, not believed as passed."""
+    code, stdout, stderr = _plan(workspace, "out", stack="prod")
+    assert code == 0, stdout + stderr
+    policy = json.loads((workspace / "out" / "policy.json").read_text())
+    unverified = [item for item in policy["not_evaluated"] if item["policy"] == "approved-stage"]
+    assert unverified and all(item["reason"].startswith("approval unverified") for item in unverified)
+    assert "approval(s) unverified" in (workspace / "out" / "report.md").read_text()
+    all_prod = {name: "prod" for name in ("fraud-scorer", "llm-assistant", "product-vision", "query-embedder")}
+    code, stdout, stderr = _plan(workspace, "verified", "--registry-snapshot", str(_snapshot(workspace, all_prod)), stack="prod")
+    assert code == 0, stdout + stderr
+    verified = json.loads((workspace / "verified" / "policy.json").read_text())
+    assert [item for item in verified["not_evaluated"] if item["policy"] == "approved-stage"] == []

@@ -116,6 +116,8 @@ def run_pack(policies: list[Any], resources: list[Resource]) -> tuple[set[tuple[
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_pack_reports_what_offline_evaluate_reports(environment: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `pulumi up` in the deploy workflow reads approvals from a registry snapshot; the pack sees the same variable.
+    monkeypatch.setenv("INFERSTACK_REGISTRY_SNAPSHOT", str(tmp_path / "snapshot.json"))
     pack = load_pack(monkeypatch, write_stacks(tmp_path), environment)
     resources = patched(secure_stack(environment), BREAKAGE, environment)
 

@@ -116,6 +116,12 @@ def _policy_section(policy: Mapping[str, Any] | None, policy_note: str | None) -
         f"{verdict} {policy.get('checked', 0)} resources checked: "
         f"{len(mandatory)} mandatory, {len(advisory)} advisory violations."
     )
+    unverified = [item for item in policy.get("not_evaluated", []) if str(item.get("reason", "")).startswith("approval unverified")]
+    if unverified:
+        lines.append(
+            f"⚠️ {len(unverified)} approval(s) unverified: no registry snapshot of this stack's store was given "
+            "(`--registry-snapshot`), so the approved stages are the specs' claims."
+        )
     if violations:
         lines += ["", "| enforcement | policy | severity | resource | message |", "|---|---|---|---|---|"]
         for item in violations[:MAX_LISTED]:

@@ -218,6 +218,10 @@ def run_plan(
     step("load and compile specs")
     with timings.phase("load+compile"):
         config = load_environment(stacks_dir, stack)
+        if registry is not None and registry_snapshot is not None:
+            from inferstack.registry.snapshot import check_snapshot_belongs
+
+            check_snapshot_belongs(registry, config, display_path(registry_snapshot))
         blueprint = compile_blueprint(load_specs([specs_dir]), config, registry=registry)
 
     step("run the Pulumi program under mocks")
@@ -249,6 +253,7 @@ def run_plan(
         context = PolicyContext.from_environment(
             config,
             CostFigures(cost.total_monthly_usd, {team: item.monthly_usd for team, item in cost.by_team.items()}),
+            approvals_verified=registry is not None,
         )
         policy = evaluate(
             (

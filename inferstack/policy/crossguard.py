@@ -120,7 +120,10 @@ class PackContext:
 
         if environment not in self._configs:
             self._configs[environment] = load_environment(self.stacks_dir, environment)
-        return PolicyContext.from_environment(self._configs[environment], cost)
+        # The program reads approvals from this snapshot (inferstack/program.py REGISTRY_SNAPSHOT_ENV); without one they
+        # are the specs' claims.
+        verified = bool(os.environ.get("INFERSTACK_REGISTRY_SNAPSHOT"))
+        return PolicyContext.from_environment(self._configs[environment], cost, approvals_verified=verified)
 
     def environment_for(self, resources: Sequence[PolicyResource]) -> str | None:
         """The most common environment the resources state, else the start-up environment."""

@@ -105,6 +105,8 @@ class PolicyContext:
     max_public_cidr_prefix: int = 8
     adopted: frozenset[str] = frozenset()
     """What the stack adopts instead of creating: "cluster", "model_store", "monitoring"."""
+    approvals_verified: bool = False
+    """Whether approval stages come from a registry snapshot of this stack's store (else they are the specs' claims)."""
 
     def active_waiver(self, rule_name: str) -> Waiver | None:
         """The stack's waiver of a rule when it has one that has not expired."""
@@ -112,8 +114,10 @@ class PolicyContext:
         return waiver if waiver is not None and waiver.expires >= self.today else None
 
     @classmethod
-    def from_environment(cls, config: Any, cost: CostFigures | None = None) -> PolicyContext:
+    def from_environment(cls, config: Any, cost: CostFigures | None = None, *, approvals_verified: bool = False) -> PolicyContext:
         """The context of one stack, from its validated `EnvironmentConfig` and (optionally) the cost model's figures.
+
+        `approvals_verified` says the plan read approval stages from a registry snapshot of this stack's store.
 
         Unknown rule names in `policy.enforcement` are bad input (InputError), not silently ignored.
         """
@@ -158,6 +162,7 @@ class PolicyContext:
                 )
                 if not created
             ),
+            approvals_verified=approvals_verified,
         )
 
 

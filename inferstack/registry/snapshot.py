@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -43,6 +44,9 @@ from inferstack.problems import InputError, Problem, display_path, problems_from
 from inferstack.registry.records import PromotionStage, VersionEntry
 from inferstack.registry.store import ModelRegistry
 from inferstack.spec.model import ApprovalStage
+
+if TYPE_CHECKING:
+    from inferstack.spec.environment import EnvironmentConfig
 
 SNAPSHOT_FORMAT = "inferstack.registry-snapshot/v1"
 
@@ -175,3 +179,31 @@ def load_registry_snapshot(path: Path) -> RegistrySnapshot:
         return RegistrySnapshot.model_validate(raw)
     except ValidationError as error:
         raise InputError(problems_from_validation(error, label, RegistrySnapshot)) from None
+
+
+def check_snapshot_belongs(snapshot: RegistrySnapshot, config: EnvironmentConfig, label: str) -> None:
+    """InputError unless the snapshot was taken from this stack's own store (its environment tier and bucket).
+
+    A snapshot of another environment's store would vouch for approvals this store never recorded.
+    """
+    problems: list[Problem] = []
+    if snapshot.environment != config.environment:
+        problems.append(
+            Problem(
+                label,
+                "environment",
+                f"snapshot is of the {snapshot.environment} store, the stack is {config.environment}; "
+                "expected a snapshot taken with the same --stack",
+            )
+        )
+    if snapshot.bucket != config.model_store.bucket:
+        problems.append(
+            Problem(
+                label,
+                "bucket",
+                f"snapshot is of bucket {snapshot.bucket}, the stack's model store is {config.model_store.bucket}; "
+                "expected a snapshot of this stack's bucket",
+            )
+        )
+    if problems:
+        raise InputError(problems)

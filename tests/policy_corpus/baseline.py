@@ -70,7 +70,7 @@ WITHIN_BUDGET = CostFigures(monthly_usd=12_000.0, by_team={"vision": 9_000.0})
 
 def context(environment: str, cost: CostFigures | None = WITHIN_BUDGET, config: Mapping[str, Any] | None = None) -> PolicyContext:
     """The PolicyContext of the baseline stack config (cost within budget unless told otherwise)."""
-    return PolicyContext.from_environment(environment_config(environment, config), cost)
+    return PolicyContext.from_environment(environment_config(environment, config), cost, approvals_verified=True)
 
 
 def urn(environment: str, type_token: str, name: str) -> str:

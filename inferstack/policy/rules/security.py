@@ -373,6 +373,11 @@ def check_approved_stage(resource: PolicyResource, ctx: PolicyContext) -> Iterab
         yield f"annotation {APPROVED_STAGE_ANNOTATION} is missing; expected the registry stage of the served version"
     elif stage not in accepted:
         yield f"served version is at registry stage '{stage}'; {ctx.environment} accepts {', '.join(accepted)} (promote it first)"
+    elif not ctx.approvals_verified and ctx.environment != "dev":
+        # A spec's own claim can only fail the rule, never pass it: without a snapshot the approval is unverified.
+        raise NotEvaluated(
+            f"approval unverified: stage '{stage}' is the spec's claim; plan with --registry-snapshot of this stack's store"
+        )
 
 
 # --- The rules ----------------------------------------------------------------------------------------------------------

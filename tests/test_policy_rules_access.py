@@ -1,4 +1,4 @@
-"""Edge cases of the access, governance and data rules beyond their corpus cases (tests/policy_corpus)."""
+"""Edge cases of the access, governance, data and rollout rules beyond their corpus cases (tests/policy_corpus)."""
 
 from __future__ import annotations
 
@@ -172,3 +172,64 @@ def test_adopted_cluster_and_bucket_rules_are_listed_as_not_evaluated() -> None:
     assert {"eks-secrets-encryption", "eks-private-endpoint", "prod-public-endpoint", "s3-versioning"} <= silent
     assert "model-store-only" not in silent
     assert json.loads(json.dumps(report.to_json()))["not_evaluated"]
+
+
+def _variant(role: str, split: str) -> PolicyResource:
+    name = f"defect-detector-{role}"
+    props = {
+        "metadata": {
+            "name": name,
+            "namespace": "vision",
+            "labels": {"inferstack.io/model": "defect-detector", "inferstack.io/rollout-role": role},
+            "annotations": {"inferstack.io/traffic-split": split},
+        },
+        "spec": {"predictor": {"minReplicas": 1}},
+    }
+    return PolicyResource(f"urn:{name}", p.K8S_INFERENCE_SERVICE, name, props)
+
+
+def _route(*backends: str) -> PolicyResource:
+    spec = {"rules": [{"backendRefs": [{"kind": "Service", "name": f"{backend}-predictor", "port": 80} for backend in backends]}]}
+    props = {"metadata": {"name": "defect-detector", "namespace": "vision"}, "spec": spec}
+    return PolicyResource("urn:route", "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "route", props)
+
+
+def test_rollout_variants_that_a_route_or_graph_names_pass() -> None:
+    rule = RULES_BY_NAME["rollout-takes-effect"]
+    green = _variant("green", "routes")
+    assert run_rule(rule, [green, _route("defect-detector", "defect-detector-green")], context("prod"))[0] == []
+    assert len(run_rule(rule, [green, _route("defect-detector")], context("prod"))[0]) == 1
+    variant = _variant("ab-b", "inference-graph")
+    graph_props = {"metadata": {"namespace": "vision"}, "spec": {"nodes": {"root": {"steps": [{"serviceName": "defect-detector-ab-b"}]}}}}
+    graph = PolicyResource("urn:graph", "kubernetes:serving.kserve.io/v1alpha1:InferenceGraph", "graph", graph_props)
+    assert run_rule(rule, [variant, graph], context("prod"))[0] == []
+    assert len(run_rule(rule, [variant], context("prod"))[0]) == 1
+    # The primary and the canary are judged elsewhere (canary-not-ignored).
+    assert run_rule(rule, [_variant("canary", "none"), _variant("primary", "none")], context("prod"))[0] == []
+
+
+def _group(pool: str, capacity: str, min_size: int = 1) -> PolicyResource:
+    props = {"labels": {"inferstack.io/node-pool": pool}, "capacityType": capacity, "scalingConfig": {"minSize": min_size}}
+    return PolicyResource(f"urn:{pool}-{capacity}", p.AWS_EKS_NODE_GROUP, f"{pool}-{capacity}", props)
+
+
+def _pinned(model: str, *pools: str) -> PolicyResource:
+    term = {"matchExpressions": [{"key": "inferstack.io/node-pool", "operator": "In", "values": list(pools)}]}
+    props = {
+        "metadata": {"name": model, "labels": {"inferstack.io/model": model}},
+        "spec": {"predictor": {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [term]}}}}},
+    }
+    return PolicyResource(f"urn:{model}", p.K8S_INFERENCE_SERVICE, model, props)
+
+
+def test_prod_on_demand_base_counts_no_fallback_and_honours_a_per_model_waiver() -> None:
+    rule = RULES_BY_NAME["prod-on-demand-base"]
+    spot, fallback, ondemand = _group("l4-spot", "SPOT", 0), _group("l4-spot", "ON_DEMAND", 0), _group("l4-ondemand", "ON_DEMAND")
+    assert len(run_rule(rule, [spot, fallback, _pinned("vision", "l4-spot")], context("prod"))[0]) == 1
+    assert run_rule(rule, [spot, ondemand, _pinned("vision", "l4-spot", "l4-ondemand")], context("prod"))[0] == []
+    waived = stack_config("prod")
+    waived["inferstack:policy"] = {
+        "waivers": {"prod-on-demand-base@vision": {"reason": "batch scoring tolerates a full spot reclaim (OPS-77)", "expires": "2099-12-31"}}
+    }
+    assert run_rule(rule, [spot, _pinned("vision", "l4-spot")], context("prod", config=waived))[0] == []
+    assert len(run_rule(rule, [spot, _pinned("search", "l4-spot")], context("prod", config=waived))[0]) == 1

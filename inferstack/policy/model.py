@@ -126,7 +126,7 @@ class PolicyContext:
         overrides: dict[str, Enforcement] = dict(config.policy.enforcement)
         check_override_names(overrides, f"stacks/Pulumi.{config.environment}.yaml")
         waivers = dict(getattr(config.policy, "waivers", {}))
-        check_override_names(waivers, f"stacks/Pulumi.{config.environment}.yaml", "waivers")
+        check_override_names({name.split("@", 1)[0]: name for name in waivers}, f"stacks/Pulumi.{config.environment}.yaml", "waivers")
         return cls(
             environment=config.environment,
             allowed_gpu_types=frozenset(config.gpu.allowed_gpu_types),

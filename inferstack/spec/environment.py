@@ -159,9 +159,10 @@ class PolicyConfig(StrictModel):
     trusted_registries: list[str] = Field(
         default_factory=list, description="Extra storage URI prefixes models may load from, beside the model store."
     )
-    waivers: dict[Annotated[str, Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")], PolicyWaiver] = Field(
+    waivers: dict[Annotated[str, Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*(@[a-z0-9]+(-[a-z0-9]+)*)?$")], PolicyWaiver] = Field(
         default_factory=dict,
-        description="Rule name -> a dated, reasoned waiver: the rule's violations are reported as advisory until it expires.",
+        description="Rule name (or rule@model, for rules that judge one model) -> a dated, reasoned waiver: the rule's "
+        "violations are reported as advisory until it expires.",
     )
     allowed_managed_policies: list[Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::(aws|\d{12}):policy/")]] = Field(
         default_factory=list,

@@ -152,15 +152,58 @@ def predictor_pool_gpu_types(props: Mapping[str, Any], pool_gpus: Mapping[str, s
     terms = as_list(get(predictor, "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"))
     for term in terms:
         for expression in as_list(get(term, "matchExpressions")):
-            if get(expression, "operator") != "In":
-                continue
-            values = [str(value) for value in as_list(get(expression, "values"))]
-            if get(expression, "key") == LABEL_GPU_TYPE:
-                found.update(values)
-            elif get(expression, "key") == LABEL_NODE_POOL:
-                for pool in values:
-                    found.update(pool_gpus.get(pool, set()))
+            if get(expression, "operator") == "In" and get(expression, "key") == LABEL_GPU_TYPE:
+                found.update(str(value) for value in as_list(get(expression, "values")))
+    for pool in required_node_pools(props):
+        found.update(pool_gpus.get(pool, set()))
     return found - {"none"}
+
+
+def required_node_pools(props: Mapping[str, Any]) -> set[str]:
+    """Node pools (inferstack.io/node-pool values) a predictor's required node affinity allows; empty when unpinned."""
+    terms = as_list(
+        get(isvc_predictor(props), "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms")
+    )
+    return {
+        str(value)
+        for term in terms
+        for expression in as_list(get(term, "matchExpressions"))
+        if get(expression, "key") == LABEL_NODE_POOL and get(expression, "operator") == "In"
+        for value in as_list(get(expression, "values"))
+    }
+
+
+def check_prod_on_demand_base(resource_list: Sequence[PolicyResource], ctx: PolicyContext) -> Iterable[tuple[str, str]]:
+    """In prod, every model can keep replicas on on-demand capacity (a spot group's fallback is no base).
+
+    A model pinned to spot-only pools loses every replica when its spot pools are
+    reclaimed at once; `policy.waivers.prod-on-demand-base@<model>` accepts that for one model.
+    """
+    if ctx.environment != "prod":
+        return
+    spot_labels = _spot_pool_labels(resource_list)
+    capacity: dict[str, set[str]] = defaultdict(set)
+    for group in resource_list:
+        pool = get(group.props, "labels", LABEL_NODE_POOL)
+        if group.type != AWS_EKS_NODE_GROUP or not pool:
+            continue
+        kind = str(get(group.props, "capacityType") or "ON_DEMAND")
+        if kind == "SPOT" or not _is_spot_fallback(group, spot_labels):
+            capacity[str(pool)].add(kind)
+    for resource in resource_list:
+        if resource.type != K8S_INFERENCE_SERVICE:
+            continue
+        pools = required_node_pools(resource.props)
+        kinds = set().union(*(capacity.get(pool, set()) for pool in pools)) if pools else set()
+        if kinds != {"SPOT"}:
+            continue
+        model = str(k8s_labels(resource.props).get(LABEL_MODEL) or resource.name)
+        if ctx.active_waiver(f"prod-on-demand-base@{model}") is not None:
+            continue
+        yield resource.urn, (
+            f"model {model} runs only on spot pools ({', '.join(sorted(pools))}); prod expected an on-demand base "
+            f"(capacity.spot preferred under the on-demand-base policy) or a dated policy.waivers.prod-on-demand-base@{model}"
+        )
 
 
 def check_gpu_type_allowed(resource_list: Sequence[PolicyResource], ctx: PolicyContext) -> Iterable[tuple[str, str]]:
@@ -524,5 +567,17 @@ COST_RULES: tuple[Rule, ...] = (
         docs_url="https://docs.aws.amazon.com/eks/latest/userguide/managed-node-groups.html#managed-node-group-capacity-types",
         default_enforcement=enforcement_by_env("advisory", "disabled", "disabled"),
         stack_check=check_dev_gpu_on_demand,
+    ),
+    Rule(
+        id="ISP-COST-012",
+        name="prod-on-demand-base",
+        category="reliability",
+        severity="high",
+        description="In prod, every model can keep replicas on on-demand capacity: a model pinned to spot-only pools "
+        "(a spot group's on-demand fallback is no base) needs a dated policy.waivers.prod-on-demand-base@<model>.",
+        remediation="Use capacity.spot preferred (the on-demand-base policy keeps a base on demand), or add the waiver.",
+        docs_url="https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/spot-interruptions.html",
+        default_enforcement=enforcement_by_env("disabled", "advisory", "mandatory"),
+        stack_check=check_prod_on_demand_base,
     ),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from inferstack.constants import KSERVE_DEPLOYMENT_MODE_ANNOTATION
+from inferstack.constants import KSERVE_DEPLOYMENT_MODE_ANNOTATION, LABEL_ROLLOUT_ROLE
 from inferstack.policy.model import PolicyContext, PolicyResource, Rule, enforcement_by_env
 from inferstack.policy.props import (
     AWS_EKS_NODE_GROUP,
@@ -160,6 +160,61 @@ def check_serverless_needs_knative(resources: Sequence[PolicyResource], ctx: Pol
         )
 
 
+ROUTE_TYPES = frozenset(
+    {
+        "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",
+        "kubernetes:networking.istio.io/v1:VirtualService",
+        "kubernetes:networking.istio.io/v1beta1:VirtualService",
+    }
+)
+INFERENCE_GRAPH_TYPE = "kubernetes:serving.kserve.io/v1alpha1:InferenceGraph"
+
+
+def _text_by_namespace(resources: Sequence[PolicyResource], types: frozenset[str]) -> dict[str, str]:
+    """Every object of `types` per namespace, as one text to search for the Services and InferenceServices it names."""
+    found: dict[str, list[str]] = {}
+    for resource in resources:
+        if resource.type in types:
+            found.setdefault(k8s_namespace(resource.props), []).append(str(get(resource.props, "spec")))
+    return {namespace: "\n".join(texts) for namespace, texts in found.items()}
+
+
+def check_rollout_takes_effect(resources: Sequence[PolicyResource], ctx: PolicyContext) -> Iterable[tuple[str, str]]:
+    """Blue-green, shadow and A/B variants receive traffic: something splits it, and that object names the variant.
+
+    A variant InferenceService whose inferstack.io/traffic-split is `none` only costs money;
+    with `routes` an HTTPRoute or VirtualService in its namespace must target its predictor
+    Service, with `inference-graph` an InferenceGraph must name it. Canaries are judged by
+    canary-not-ignored.
+    """
+    routes = _text_by_namespace(resources, ROUTE_TYPES)
+    graphs = _text_by_namespace(resources, frozenset({INFERENCE_GRAPH_TYPE}))
+    for resource in resources:
+        if resource.type != K8S_INFERENCE_SERVICE:
+            continue
+        role = k8s_labels(resource.props).get(LABEL_ROLLOUT_ROLE)
+        if role in (None, "primary", "canary"):
+            continue
+        name = str(get(resource.props, "metadata", "name") or resource.name)
+        namespace = k8s_namespace(resource.props)
+        split = k8s_annotations(resource.props).get(TRAFFIC_SPLIT_ANNOTATION)
+        if split in (None, "none"):
+            yield resource.urn, (
+                f"rollout variant {name} (role {role}) has traffic split '{split or 'unset'}': no traffic reaches it; "
+                "expected serving.routing istio or gateway-api (standard mode) or a serverless mode that splits it"
+            )
+        elif split == TRAFFIC_SPLIT_ROUTES and f"{name}-predictor" not in routes.get(namespace, ""):
+            yield resource.urn, (
+                f"rollout variant {name} (role {role}) relies on routes, but no HTTPRoute or VirtualService in {namespace} "
+                f"targets {name}-predictor; expected the model's route to name it"
+            )
+        elif split == "inference-graph" and name not in graphs.get(namespace, ""):
+            yield resource.urn, (
+                f"rollout variant {name} (role {role}) relies on an InferenceGraph, but none in {namespace} names it; "
+                "expected the model's router graph to include it"
+            )
+
+
 RELIABILITY_RULES: tuple[Rule, ...] = (
     Rule(
         id="ISP-REL-001",
@@ -232,5 +287,18 @@ RELIABILITY_RULES: tuple[Rule, ...] = (
         docs_url="https://kserve.github.io/website/latest/admin/serverless/serverless/",
         default_enforcement=enforcement_by_env("mandatory", "mandatory", "mandatory"),
         stack_check=check_serverless_needs_knative,
+    ),
+    Rule(
+        id="ISP-REL-007",
+        name="rollout-takes-effect",
+        category="reliability",
+        severity="high",
+        description="Blue-green, shadow and A/B variants receive the traffic their strategy promises: their "
+        "inferstack.io/traffic-split is not none, and the route (HTTPRoute, VirtualService) or InferenceGraph that "
+        "splits it names them.",
+        remediation="Set serving.routing (istio or gateway-api) for the environment, or use a mode that splits this strategy.",
+        docs_url="https://kserve.github.io/website/latest/modelserving/v1beta1/rollout/canary/",
+        default_enforcement=enforcement_by_env("advisory", "mandatory", "mandatory"),
+        stack_check=check_rollout_takes_effect,
     ),
 )

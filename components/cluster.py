@@ -25,6 +25,62 @@ NODE_POLICIES = (
 )
 EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
 CONTROL_PLANE_LOG_RETENTION_DAYS = 90
+INTERFACE_ENDPOINT_SERVICES = ("s3", "sts", "ecr.api", "ecr.dkr", "logs")
+"""Interface endpoints of a created VPC: S3 (models, payload logs), STS (IRSA), ECR (images), CloudWatch Logs."""
+
+
+def logs_key_policy(account_id: str, region: str) -> dict[str, object]:
+    """Key policy of the cluster's log key: the account administers it; CloudWatch Logs may use it for this account's
+    log groups only (CloudWatch Logs User Guide, "Encrypt log data in CloudWatch Logs using AWS KMS")."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AccountAdministers",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "CloudWatchLogsEncrypt",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                "Resource": "*",
+                "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{region}:{account_id}:log-group:*"}},
+            },
+        ],
+    }
+
+
+def flow_logs_trust_policy(account_id: str) -> dict[str, object]:
+    """The VPC flow-log service may assume the role, on behalf of this account only (VPC User Guide, flow logs IAM role)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+            }
+        ],
+    }
+
+
+def flow_logs_write_policy(log_group_arn: str) -> dict[str, object]:
+    """What the flow-log service writes: streams and events of its one log group."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                "Resource": [log_group_arn, f"{log_group_arn}:*"],
+            }
+        ],
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +157,15 @@ class Cluster(pulumi.ComponentResource):
             )
         self.node_role_arn = self.node_role.arn
 
+        self.logs_key = aws.kms.Key(
+            f"{name}-logs-key",
+            description=f"Encryption of the CloudWatch log groups of {args.cluster.name} (control plane, VPC flow logs)",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=self.account_id.apply(lambda account: json.dumps(logs_key_policy(account, args.region), sort_keys=True)),
+            tags=tags,
+            opts=child,
+        )
         if args.network.vpc_id:
             self.subnet_ids = pulumi.Output.from_input(list(args.network.private_subnet_ids))
         else:
@@ -162,16 +227,28 @@ class Cluster(pulumi.ComponentResource):
             )
             aws.ec2.RouteTableAssociation(f"{name}-public-{zone}", subnet_id=public.id, route_table_id=public_routes.id, opts=child)
             public_subnets.append(public)
-        address = aws.ec2.Eip(f"{name}-nat-ip", domain="vpc", tags=tags, opts=child)
-        nat = aws.ec2.NatGateway(f"{name}-nat", subnet_id=public_subnets[0].id, allocation_id=address.id, tags=tags, opts=child)
-        private_routes = aws.ec2.RouteTable(
-            f"{name}-private-rt",
-            vpc_id=vpc.id,
-            routes=[{"cidr_block": "0.0.0.0/0", "nat_gateway_id": nat.id}],
-            tags=tags,
-            opts=child,
-        )
+        # One NAT gateway (first zone) keeps the existing names; per-zone NAT adds one per further zone, so a zone outage
+        # leaves the other zones' egress (model downloads through the endpoints still need none) working.
+        zones = args.network.availability_zones
+        nat_zones = zones if args.network.nat_gateway_per_zone else zones[:1]
+        route_tables: list[aws.ec2.RouteTable] = []
+        for index, zone in enumerate(nat_zones):
+            suffix = "" if index == 0 else f"-{zone}"
+            address = aws.ec2.Eip(f"{name}-nat-ip{suffix}", domain="vpc", tags=tags, opts=child)
+            nat = aws.ec2.NatGateway(
+                f"{name}-nat{suffix}", subnet_id=public_subnets[index].id, allocation_id=address.id, tags=tags, opts=child
+            )
+            route_tables.append(
+                aws.ec2.RouteTable(
+                    f"{name}-private-rt{suffix}",
+                    vpc_id=vpc.id,
+                    routes=[{"cidr_block": "0.0.0.0/0", "nat_gateway_id": nat.id}],
+                    tags=tags,
+                    opts=child,
+                )
+            )
         for index, zone in enumerate(args.network.availability_zones):
+            private_routes = route_tables[index if args.network.nat_gateway_per_zone else 0]
             private = aws.ec2.Subnet(
                 f"{name}-private-{zone}",
                 vpc_id=vpc.id,
@@ -182,7 +259,89 @@ class Cluster(pulumi.ComponentResource):
             )
             aws.ec2.RouteTableAssociation(f"{name}-private-{zone}", subnet_id=private.id, route_table_id=private_routes.id, opts=child)
             private_ids.append(private.id)
+        self._endpoints(name, args, vpc, private_ids, route_tables, tags)
+        self._flow_logs(name, args, vpc, tags)
         return pulumi.Output.all(*private_ids).apply(lambda ids: [str(item) for item in ids])
+
+    def _endpoints(
+        self,
+        name: str,
+        args: ClusterArgs,
+        vpc: aws.ec2.Vpc,
+        subnet_ids: list[pulumi.Output[str]],
+        route_tables: list[aws.ec2.RouteTable],
+        tags: dict[str, str],
+    ) -> None:
+        """Private endpoints for what model pods call (S3, STS) and nodes pull (ECR), so egress can stay inside the VPC.
+
+        The S3 gateway endpoint serves nodes for free; the S3 interface endpoint answers the regional S3 name inside
+        the VPC (private DNS), so pods reach S3 at VPC addresses and their NetworkPolicy allows HTTPS to the VPC only.
+        """
+        child = pulumi.ResourceOptions(parent=self)
+        aws.ec2.VpcEndpoint(
+            f"{name}-s3-gateway",
+            vpc_id=vpc.id,
+            service_name=f"com.amazonaws.{args.region}.s3",
+            vpc_endpoint_type="Gateway",
+            route_table_ids=[table.id for table in route_tables],
+            tags=tags,
+            opts=child,
+        )
+        endpoint_group = aws.ec2.SecurityGroup(
+            f"{name}-endpoints-sg",
+            vpc_id=vpc.id,
+            description="HTTPS from inside the VPC to the interface endpoints",
+            ingress=[{"protocol": "tcp", "from_port": 443, "to_port": 443, "cidr_blocks": [args.network.vpc_cidr]}],
+            tags=tags,
+            opts=child,
+        )
+        for service in INTERFACE_ENDPOINT_SERVICES:
+            aws.ec2.VpcEndpoint(
+                f"{name}-{service.replace('.', '-')}-endpoint",
+                vpc_id=vpc.id,
+                service_name=f"com.amazonaws.{args.region}.{service}",
+                vpc_endpoint_type="Interface",
+                subnet_ids=subnet_ids,
+                security_group_ids=[endpoint_group.id],
+                private_dns_enabled=True,
+                dns_options={"private_dns_only_for_inbound_resolver_endpoint": False} if service == "s3" else None,
+                tags=tags,
+                opts=child,
+            )
+
+    def _flow_logs(self, name: str, args: ClusterArgs, vpc: aws.ec2.Vpc, tags: dict[str, str]) -> None:
+        """Every accepted and rejected flow of the VPC, to an encrypted log group the flow-log service writes through a role."""
+        child = pulumi.ResourceOptions(parent=self)
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-flow-logs",
+            name=f"/inferstack/{args.cluster.name}/vpc-flow-logs",
+            retention_in_days=args.network.flow_log_retention_days,
+            kms_key_id=self.logs_key.arn,
+            tags=tags,
+            opts=child,
+        )
+        role = aws.iam.Role(
+            f"{name}-flow-logs-role",
+            assume_role_policy=self.account_id.apply(lambda account: json.dumps(flow_logs_trust_policy(account))),
+            tags=tags,
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-flow-logs-write",
+            role=role.id,
+            policy=log_group.arn.apply(lambda arn: json.dumps(flow_logs_write_policy(arn))),
+            opts=child,
+        )
+        aws.ec2.FlowLog(
+            f"{name}-flow-log",
+            vpc_id=vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=log_group.arn,
+            iam_role_arn=role.arn,
+            tags=tags,
+            opts=child,
+        )
 
     def _create(self, name: str, args: ClusterArgs, tags: dict[str, str]) -> None:
         child = pulumi.ResourceOptions(parent=self)
@@ -209,6 +368,7 @@ class Cluster(pulumi.ComponentResource):
             f"{name}-control-plane-logs",
             name=f"/aws/eks/{config.name}/cluster",
             retention_in_days=CONTROL_PLANE_LOG_RETENTION_DAYS,
+            kms_key_id=self.logs_key.arn,
             tags=tags,
             opts=child,
         )

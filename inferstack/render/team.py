@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from kubernetes.client import (
+    V1IPBlock,
     V1LabelSelector,
     V1Namespace,
     V1NamespaceSpec,
@@ -84,7 +85,12 @@ def _namespace_peer(name: str) -> V1NetworkPolicyPeer:
 
 
 def render_network_policy(team: TeamPlan, blueprint: Blueprint, ingress_namespaces: Sequence[str]) -> dict[str, Any]:
-    """Deny by default; let in the namespace itself, the gateway and monitoring; let out DNS and HTTPS (S3, STS)."""
+    """Deny by default; let in the namespace itself, the gateway and monitoring; let out DNS, and HTTPS to the VPC only.
+
+    S3, STS and CloudWatch Logs answer at VPC addresses through the cluster's interface endpoints (private DNS), so
+    model downloads, payload logs and IRSA work while nothing in the namespace can reach the internet. With an
+    adopted VPC, network.vpc_cidr must be its CIDR, and it needs the same endpoints.
+    """
     allowed = list(dict.fromkeys([*ingress_namespaces, blueprint.config.monitoring.namespace]))
     if any(blueprint.model(name).deployment_mode == "serverless" for name in team.models):
         allowed.extend(name for name in KNATIVE_NAMESPACES if name not in allowed)
@@ -109,7 +115,10 @@ def render_network_policy(team: TeamPlan, blueprint: Blueprint, ingress_namespac
                             V1NetworkPolicyPort(protocol="TCP", port=DNS_PORT),
                         ],
                     ),
-                    V1NetworkPolicyEgressRule(ports=[V1NetworkPolicyPort(protocol="TCP", port=HTTPS_PORT)]),
+                    V1NetworkPolicyEgressRule(
+                        to=[V1NetworkPolicyPeer(ip_block=V1IPBlock(cidr=blueprint.config.network.vpc_cidr))],
+                        ports=[V1NetworkPolicyPort(protocol="TCP", port=HTTPS_PORT)],
+                    ),
                 ],
             ),
         )

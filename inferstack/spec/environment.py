@@ -49,6 +49,10 @@ class ClusterConfig(StrictModel):
         return self
 
 
+CLOUDWATCH_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+"""The retention periods CloudWatch Logs accepts (PutRetentionPolicy, retentionInDays)."""
+
+
 class NetworkConfig(StrictModel):
     """VPC and subnets: created, or existing ones used."""
 
@@ -60,6 +64,22 @@ class NetworkConfig(StrictModel):
     availability_zones: list[Annotated[str, Field(pattern=r"^[a-z]{2}-[a-z]+-\d[a-z]$")]] = Field(
         min_length=1, max_length=6, description="Availability zones node pools spread over."
     )
+    nat_gateway_per_zone: bool = Field(
+        default=False,
+        description="One NAT gateway per zone (a zone outage keeps the others' egress); one shared NAT gateway when false.",
+    )
+    flow_log_retention_days: int = Field(
+        default=90, ge=1, le=3653, description="Days VPC flow logs (and the control-plane log group) are kept."
+    )
+
+    @model_validator(mode="after")
+    def _log_retention_is_a_cloudwatch_value(self) -> NetworkConfig:
+        if self.flow_log_retention_days not in CLOUDWATCH_RETENTION_DAYS:
+            raise ValueError(
+                f"flow_log_retention_days {self.flow_log_retention_days} is not a CloudWatch Logs retention; expected one of "
+                + ", ".join(str(days) for days in CLOUDWATCH_RETENTION_DAYS)
+            )
+        return self
 
     @model_validator(mode="after")
     def _existing_vpc_needs_subnets(self) -> NetworkConfig:

@@ -325,7 +325,12 @@ def secure_stack(environment: str) -> list[PolicyResource]:
             "vision-ingress",
             {
                 "metadata": {"name": "serving-ingress", "namespace": ns, "labels": _labels(env)},
-                "spec": {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{"from": [{"namespaceSelector": {}}]}]},
+                "spec": {
+                    "podSelector": {},
+                    "policyTypes": ["Ingress", "Egress"],
+                    "ingress": [{"from": [{"namespaceSelector": {}}]}],
+                    "egress": [{"to": [{"ipBlock": {"cidr": "10.40.0.0/16"}}], "ports": [{"protocol": "TCP", "port": 443}]}],
+                },
             },
         ),
         res(p.K8S_RESOURCE_QUOTA, "vision-quota", {"metadata": {"name": "gpu", "namespace": ns, "labels": _labels(env)}, "spec": {"hard": {"requests.nvidia.com/gpu": "8"}}}),

@@ -133,7 +133,15 @@ KMS_SOURCE_CONTEXT_UNSUPPORTED = frozenset({"events.amazonaws.com"})
 permissions": the condition keys are not supported in a key policy for EventBridge delivery to encrypted topics), so a
 source condition would silently drop their deliveries; their resource (topic) policy carries the guard instead."""
 _ACCOUNT_IN_ARN = re.compile(r"^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):")
-_NARROWING_KEYS = ("aws:sourceaccount", "aws:sourcearn", "aws:sourceowner", "aws:principalaccount", "aws:principalorgid")
+_NARROWING_KEYS = (
+    "aws:sourceaccount",
+    "aws:sourcearn",
+    "aws:sourceowner",
+    "aws:principalaccount",
+    "aws:principalorgid",
+    # CloudWatch Logs binds every request to the log group's ARN in the encryption context (its documented guard).
+    "kms:encryptioncontext:aws:logs:arn",
+)
 _ANY_ACCOUNT_IN_PLAN = re.compile(r"arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12}):")
 
 

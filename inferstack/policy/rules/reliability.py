@@ -215,6 +215,24 @@ def check_rollout_takes_effect(resources: Sequence[PolicyResource], ctx: PolicyC
             )
 
 
+AWS_VPC = "aws:ec2/vpc:Vpc"
+AWS_NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
+
+
+def check_prod_nat_per_zone(resources: Sequence[PolicyResource], ctx: PolicyContext) -> Iterable[tuple[str, str]]:
+    """A prod VPC the stack creates has a NAT gateway in every zone it uses, so one zone's outage cuts no other's egress."""
+    if ctx.environment != "prod":
+        return
+    vpcs = [resource for resource in resources if resource.type == AWS_VPC]
+    nats = [resource for resource in resources if resource.type == AWS_NAT_GATEWAY]
+    zones = len(set(ctx.availability_zones))
+    if vpcs and len(nats) < zones:
+        yield vpcs[0].urn, (
+            f"the VPC has {len(nats)} NAT gateway(s) for {zones} zones; prod expected one per zone "
+            "(network.nat_gateway_per_zone: true)"
+        )
+
+
 RELIABILITY_RULES: tuple[Rule, ...] = (
     Rule(
         id="ISP-REL-001",
@@ -300,5 +318,17 @@ RELIABILITY_RULES: tuple[Rule, ...] = (
         docs_url="https://kserve.github.io/website/latest/modelserving/v1beta1/rollout/canary/",
         default_enforcement=enforcement_by_env("advisory", "mandatory", "mandatory"),
         stack_check=check_rollout_takes_effect,
+    ),
+    Rule(
+        id="ISP-REL-008",
+        name="prod-nat-per-zone",
+        category="reliability",
+        severity="medium",
+        description="A VPC a prod stack creates has one NAT gateway per availability zone: one shared NAT gateway is a "
+        "single point of failure for every zone's egress.",
+        remediation="Set network.nat_gateway_per_zone: true in the prod stack.",
+        docs_url="https://docs.aws.amazon.com/vpc/latest/userguide/vpc-nat-gateway.html",
+        default_enforcement=enforcement_by_env("disabled", "advisory", "mandatory"),
+        stack_check=check_prod_nat_per_zone,
     ),
 )

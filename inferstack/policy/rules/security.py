@@ -343,6 +343,36 @@ def check_serving_namespace_network_policy(
         yield owner.urn, f"namespace '{namespace}' serves models but has no NetworkPolicy restricting Ingress; expected one"
 
 
+def _open_egress_rules(policy: PolicyResource) -> list[str]:
+    """Egress rules of a NetworkPolicy that reach beyond the cluster: no `to` at all, or an ipBlock of 0.0.0.0/0 or ::/0."""
+    found: list[str] = []
+    for index, rule in enumerate(as_list(get(policy.props, "spec", "egress"))):
+        peers = as_list(get(rule, "to"))
+        if not peers:
+            found.append(f"spec.egress[{index}] has no `to` (any destination)")
+        for peer in peers:
+            cidr = get(peer, "ipBlock", "cidr")
+            if cidr in ("0.0.0.0/0", "::/0"):
+                found.append(f"spec.egress[{index}] allows ipBlock {cidr}")
+    return found
+
+
+def check_serving_egress_contained(resources: Sequence[PolicyResource], ctx: PolicyContext) -> Iterable[tuple[str, str]]:
+    """Namespaces that serve models restrict egress to in-cluster peers and the VPC (where the AWS endpoints answer)."""
+    serving = {k8s_namespace(r.props) for r in resources if r.type == K8S_INFERENCE_SERVICE}
+    policies = [p for p in resources if p.type == K8S_NETWORK_POLICY and k8s_namespace(p.props) in serving]
+    restricted = {
+        k8s_namespace(p.props)
+        for p in policies
+        if "Egress" in [str(kind) for kind in as_list(get(p.props, "spec", "policyTypes"))]
+    }
+    for policy in policies:
+        for problem in _open_egress_rules(policy):
+            yield policy.urn, f"{problem}; expected egress only to in-cluster peers and the VPC CIDR (the AWS endpoints)"
+    for namespace in sorted(serving - restricted):
+        yield "", f"namespace '{namespace}' serves models with unrestricted egress; expected a NetworkPolicy with policyTypes Egress"
+
+
 # --- Model provenance -----------------------------------------------------------------------------------------------------
 
 
@@ -585,6 +615,18 @@ SECURITY_RULES: tuple[Rule, ...] = (
         docs_url="https://kubernetes.io/docs/concepts/services-networking/network-policies/",
         default_enforcement=enforcement_by_env("advisory", "mandatory", "mandatory"),
         stack_check=check_serving_namespace_network_policy,
+    ),
+    Rule(
+        id="ISP-K8S-006",
+        name="serving-egress-contained",
+        category="security",
+        severity="high",
+        description="Namespaces that serve models restrict egress: NetworkPolicies of type Egress whose rules reach only "
+        "in-cluster peers and ipBlocks narrower than 0.0.0.0/0 (the VPC, where S3/STS/ECR endpoints answer).",
+        remediation="Let the team component render its NetworkPolicy; keep model sources in the model store.",
+        docs_url="https://kubernetes.io/docs/concepts/services-networking/network-policies/",
+        default_enforcement=enforcement_by_env("advisory", "mandatory", "mandatory"),
+        stack_check=check_serving_egress_contained,
     ),
     Rule(
         id="ISP-MODEL-001",

@@ -10,6 +10,7 @@ import pulumi_aws as aws
 
 from inferstack.constants import TYPE_MODEL_STORE
 from inferstack.render.labels import platform_tags
+from inferstack.render.payload_logging import PAYLOAD_LOG_ROOT
 from inferstack.spec.environment import ModelStoreConfig
 
 
@@ -129,7 +130,16 @@ class ModelStore(pulumi.ComponentResource):
                     "filter": {"prefix": ""},
                     "noncurrent_version_expiration": {"noncurrent_days": config.noncurrent_version_days},
                     "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
-                }
+                },
+                {
+                    # Logged requests and responses are data about end users: kept for the environment's period, then
+                    # deleted for good (the delete markers' old versions go a day later).
+                    "id": "expire-payload-logs",
+                    "status": "Enabled",
+                    "filter": {"prefix": f"{PAYLOAD_LOG_ROOT}/"},
+                    "expiration": {"days": config.payload_log_retention_days},
+                    "noncurrent_version_expiration": {"noncurrent_days": 1},
+                },
             ],
             opts=child,
         )

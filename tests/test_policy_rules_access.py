@@ -233,3 +233,34 @@ def test_prod_on_demand_base_counts_no_fallback_and_honours_a_per_model_waiver()
     }
     assert run_rule(rule, [spot, _pinned("vision", "l4-spot")], context("prod", config=waived))[0] == []
     assert len(run_rule(rule, [spot, _pinned("search", "l4-spot")], context("prod", config=waived))[0]) == 1
+
+
+def test_payload_log_retention_within_the_environment_maximum() -> None:
+    rule = RULES_BY_NAME["payload-log-retention"]
+    logger = {"mode": "all", "url": "s3://inferstack-models-prod"}
+    stack = patched(secure_stack("prod"), [{"resource": "defect-detector", "set": {"spec.predictor.logger": logger}}], "prod")
+
+    def lifecycle(days: int, prefix: str = "payload-logs/") -> PolicyResource:
+        rules = [{"id": "expire-payload-logs", "status": "Enabled", "filter": {"prefix": prefix}, "expiration": {"days": days}}]
+        return PolicyResource("urn:lifecycle", p.AWS_S3_LIFECYCLE, "lifecycle", {"rules": rules})
+
+    assert run_rule(rule, [*stack, lifecycle(30)], context("prod"))[0] == []
+    assert run_rule(rule, [*stack, lifecycle(30, prefix="")], context("prod"))[0] == []  # a bucket-wide rule covers it
+    (too_long,) = run_rule(rule, [*stack, lifecycle(500)], context("prod"))[0]
+    assert "kept 500 days; prod keeps them at most 400" in too_long[1]
+    assert len(run_rule(rule, [*stack, lifecycle(30, prefix="models/")], context("prod"))[0]) == 1
+    # No payload logger, no rule to judge.
+    assert run_rule(rule, secure_stack("prod"), context("prod"))[0] == []
+
+
+def test_noncurrent_retention_judges_only_rules_that_reach_model_artifacts() -> None:
+    rule = RULES_BY_NAME["prod-noncurrent-retention"]
+
+    def lifecycle(prefix: str, days: int) -> PolicyResource:
+        rules = [{"id": "r", "status": "Enabled", "filter": {"prefix": prefix}, "noncurrentVersionExpiration": {"noncurrentDays": days}}]
+        return PolicyResource("urn:lifecycle", p.AWS_S3_LIFECYCLE, "lifecycle", {"rules": rules})
+
+    assert len(run_rule(rule, [lifecycle("", 7)], context("prod"))[0]) == 1
+    assert len(run_rule(rule, [lifecycle("models/", 7)], context("prod"))[0]) == 1
+    assert run_rule(rule, [lifecycle("payload-logs/", 1)], context("prod"))[0] == []
+    assert run_rule(rule, [lifecycle("", 30)], context("prod"))[0] == []

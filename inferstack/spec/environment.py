@@ -208,6 +208,13 @@ class ModelStoreConfig(StrictModel):
         default=None, pattern=r"^arn:aws[a-z-]*:kms:", description="KMS key of an existing bucket (with create: false)."
     )
     noncurrent_version_days: int = Field(default=90, ge=1, le=3650, description="Days old object versions are kept.")
+    payload_log_retention_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="Days payload logs (payload-logs/, every logged request and response) are kept before they are "
+        "deleted, old versions included.",
+    )
 
     @model_validator(mode="after")
     def _existing_needs_key(self) -> ModelStoreConfig:

@@ -85,6 +85,8 @@ def check_no_plain_secrets(resources: Sequence[PolicyResource], ctx: PolicyConte
 
 
 MIN_NONCURRENT_DAYS_PROD = 30
+MODEL_PREFIX = "models/"
+"""Where the registry keeps model artifacts (inferstack/registry/records.py version_prefix)."""
 
 
 def check_noncurrent_retention(resources: Sequence[PolicyResource], ctx: PolicyContext) -> Iterable[tuple[str, str]]:
@@ -95,14 +97,50 @@ def check_noncurrent_retention(resources: Sequence[PolicyResource], ctx: PolicyC
         if lifecycle.type != AWS_S3_LIFECYCLE:
             continue
         for rule in as_list(get(lifecycle.props, "rules")):
-            if get(rule, "status") != "Enabled":
-                continue
+            prefix = str(get(rule, "filter", "prefix") or get(rule, "prefix") or "")
+            if get(rule, "status") != "Enabled" or not MODEL_PREFIX.startswith(prefix):
+                continue  # only rules that reach model artifacts (models/); payload logs expire on their own terms
             days = get(rule, "noncurrentVersionExpiration", "noncurrentDays")
             if isinstance(days, (int, float)) and days < MIN_NONCURRENT_DAYS_PROD:
                 yield lifecycle.urn, (
                     f"lifecycle rule {get(rule, 'id') or '?'} expires noncurrent versions after {days:g} days; prod keeps "
                     f"them at least {MIN_NONCURRENT_DAYS_PROD} days (model_store.noncurrent_version_days)"
                 )
+
+
+PAYLOAD_LOG_PREFIX = "payload-logs/"
+"""Where KServe's logger writes in the model store (inferstack/render/payload_logging.py PAYLOAD_LOG_ROOT)."""
+MAX_PAYLOAD_LOG_DAYS = {"dev": 30, "staging": 90, "prod": 400}
+
+
+def _logs_payloads(resources: Sequence[PolicyResource]) -> bool:
+    return any(
+        resource.type == "kubernetes:serving.kserve.io/v1beta1:InferenceService" and get(resource.props, "spec", "predictor", "logger")
+        for resource in resources
+    )
+
+
+def check_payload_log_retention(resources: Sequence[PolicyResource], ctx: PolicyContext) -> Iterable[tuple[str, str]]:
+    """Where models log payloads, a lifecycle rule expires the payload-log prefix within the environment's maximum."""
+    if not _logs_payloads(resources) or "model_store" in ctx.adopted:
+        return
+    limit = MAX_PAYLOAD_LOG_DAYS[ctx.environment]
+    days: list[float] = []
+    for lifecycle in resources:
+        if lifecycle.type != AWS_S3_LIFECYCLE:
+            continue
+        for rule in as_list(get(lifecycle.props, "rules")):
+            prefix = str(get(rule, "filter", "prefix") or get(rule, "prefix") or "")
+            expire = get(rule, "expiration", "days")
+            if get(rule, "status") == "Enabled" and PAYLOAD_LOG_PREFIX.startswith(prefix) and isinstance(expire, (int, float)):
+                days.append(expire)
+    if not days:
+        yield "", (
+            f"models log payloads to {PAYLOAD_LOG_PREFIX} but no lifecycle rule expires them; expected model_store."
+            f"payload_log_retention_days (at most {limit} in {ctx.environment})"
+        )
+    elif min(days) > limit:
+        yield "", f"payload logs are kept {min(days):g} days; {ctx.environment} keeps them at most {limit} days"
 
 
 DATA_RULES: tuple[Rule, ...] = (
@@ -131,5 +169,17 @@ DATA_RULES: tuple[Rule, ...] = (
         docs_url="https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-configuration-examples.html",
         default_enforcement=enforcement_by_env("disabled", "advisory", "mandatory"),
         stack_check=check_noncurrent_retention,
+    ),
+    Rule(
+        id="ISP-DATA-002",
+        name="payload-log-retention",
+        category="security",
+        severity="high",
+        description="Where models log payloads (requests and responses: end-user data), a lifecycle rule deletes the "
+        f"payload-log prefix within the environment's maximum ({', '.join(f'{env} {days} days' for env, days in MAX_PAYLOAD_LOG_DAYS.items())}).",
+        remediation="Set model_store.payload_log_retention_days in the stack (the model store renders the lifecycle rule).",
+        docs_url="https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lifecycle-mgmt.html",
+        default_enforcement=enforcement_by_env("advisory", "mandatory", "mandatory"),
+        stack_check=check_payload_log_retention,
     ),
 )

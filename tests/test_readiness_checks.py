@@ -388,3 +388,23 @@ def test_kms_needs_the_key_policy_to_allow() -> None:
     closed = parse({"Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/admin"}, "Action": "kms:*", "Resource": "*"}]})
     verdict = evaluate(request, identity=identity, resource=closed, resource_account=ACCOUNT, resource_label="key policy", key_policy=True)
     assert verdict.decision == "implicit-deny"
+
+
+def test_crd_order_accepts_a_crd_resource_and_the_gateway_api_bundle() -> None:
+    crd = res("kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition", "isvc-crd",
+              {"spec": {"group": "serving.kserve.io", "names": {"kind": "InferenceService"}}})
+    bundle = res("kubernetes:yaml/v2:ConfigFile", "gateway-api",
+                 {"file": "https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.3.0/standard-install.yaml"})
+    good = res(ISVC_TYPE, "detector", isvc(), deps=[crd.urn])
+    route = res("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "route", {"metadata": {"name": "r"}, "spec": {}}, deps=[bundle.urn])
+    graph = res("kubernetes:serving.kserve.io/v1alpha1:InferenceGraph", "graph", {"metadata": {"name": "g"}}, deps=[crd.urn])
+    found = list(crd_closure.check_crd_closure([crd, bundle, good, route, graph], ctx()))
+    assert [f.urn.rsplit("::", 1)[-1] for f in found] == ["graph"]  # the CRD resource installs InferenceService only
+
+
+def test_iam_names_are_case_insensitive_where_aws_says_so() -> None:
+    request = Request(f"arn:aws:iam::{ACCOUNT}:role/r", ACCOUNT, "s3:GetObject", "arn:aws:s3:::b/k", {"aws:SecureTransport": "false"})
+    deny = parse({"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "S3:*", "Resource": "*",
+                                 "Condition": {"Bool": {"aws:securetransport": "false"}}}]})
+    verdict = evaluate(request, identity=[], resource=deny, resource_account=ACCOUNT, resource_label="bucket policy")
+    assert verdict.decision == "deny"

@@ -89,3 +89,23 @@ def test_docs_deploy_readiness_md_is_current(repo_root: Path) -> None:
     assert (repo_root / "docs" / "deploy-readiness.md").read_text(encoding="utf-8") == text, (
         "regenerate with: uv run python -m inferstack.readiness.docs > docs/deploy-readiness.md"
     )
+
+
+def test_stack_declares_preinstalled_crds(tmp_path: Path, repo_root: Path) -> None:
+    import yaml
+
+    from inferstack.problems import InputError
+    from inferstack.spec.loader import load_environment
+
+    shutil.copytree(repo_root / "stacks", tmp_path / "stacks")
+    path = tmp_path / "stacks" / "Pulumi.dev.yaml"
+    document = yaml.safe_load(path.read_text())
+    document["config"]["inferstack:cluster"]["preinstalled_crds"] = ["HTTPRoute.gateway.networking.k8s.io", "monitoring.coreos.com"]
+    path.write_text(yaml.safe_dump(document))
+    config = load_environment(tmp_path / "stacks", "dev")
+    assert context_for(config).preinstalled_crds == {"HTTPRoute.gateway.networking.k8s.io", "monitoring.coreos.com"}
+    document["config"]["inferstack:cluster"]["preinstalled_crds"] = ["not a kind!"]
+    path.write_text(yaml.safe_dump(document))
+    with pytest.raises(InputError) as caught:
+        load_environment(tmp_path / "stacks", "dev")
+    assert "preinstalled_crds" in str(caught.value)

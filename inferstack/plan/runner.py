@@ -44,7 +44,7 @@ MANIFEST_DIR = "manifests"
 Progress = Callable[[str], None]
 """Called with the name of each phase as it starts."""
 
-OUR_PHASES = ("load+compile", "cost", "policy", "render", "report", "write")
+OUR_PHASES = ("load+compile", "cost", "policy", "readiness", "render", "report", "write")
 """Phases of our own code; "checkov" (an external tool, when asked for) counts as neither ours nor the engine's."""
 ENGINE_PHASE = "pulumi program under mocks"
 
@@ -267,7 +267,7 @@ def run_plan(
         policy = evaluate(policy_resources, context)
 
     step("check deploy readiness")
-    with timings.phase("policy"):
+    with timings.phase("readiness"):
         readiness = run_readiness(policy_resources, context_for(config))
 
     step("render manifests and report")

@@ -84,6 +84,10 @@ def condition_holds(operator: str, key: str, values: Any, context: Mapping[str, 
     if operator.startswith(("ForAllValues:", "ForAnyValue:")):
         raise UnsupportedPolicy(f"set operator {operator}")
     expected = [str(item).lower() if isinstance(item, bool) else str(item) for item in _as_list(values)]
+    # Condition key names are case-insensitive (aws:SecureTransport == aws:securetransport); values are not.
+    lowered = {name.lower(): value for name, value in context.items()}
+    key = key.lower()
+    context = lowered
     present = key in context
     if operator == "Null":
         wants_absent = any(item.lower() == "true" for item in expected)
@@ -136,10 +140,12 @@ def statement_applies(statement: Mapping[str, Any], request: Request, *, resourc
             raise UnsupportedPolicy("NotPrincipal")
         if principal_match(statement.get("Principal"), request) is None:
             return False
+    # Action names are case-insensitive; resource ARNs are case-sensitive.
+    action = request.action.lower()
     if "NotAction" in statement:
-        if _matches_any(statement["NotAction"], request.action):
+        if _matches_any([str(item).lower() for item in _as_list(statement["NotAction"])], action):
             return False
-    elif not _matches_any(statement.get("Action"), request.action):
+    elif not _matches_any([str(item).lower() for item in _as_list(statement.get("Action"))], action):
         return False
     if "NotResource" in statement:
         if _matches_any(statement["NotResource"], request.resource):

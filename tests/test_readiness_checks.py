@@ -192,6 +192,7 @@ def test_admission_passes_a_valid_inference_service_and_graph() -> None:
         (lambda b: b["spec"].update(canary=[{"predictor": {"name": "c", "model": {"modelFormat": {"name": "onnx"}}}, "trafficPercent": 10}])
          or b["metadata"]["annotations"].update({"serving.kserve.io/deploymentMode": "Knative"}), "canary is only supported in Standard"),
         (lambda b: b["spec"]["predictor"].update(minReplicas=3, maxReplicas=2), "'MinReplicas' cannot be greater than MaxReplicas"),
+        (lambda b: b["spec"]["predictor"]["model"].update(env=[{"name": "PYTHONPATH", "value": "/x"}]), "setting PYTHONPATH"),
     ],
 )
 def test_admission_catches_what_the_webhook_rejects(change: Any, phrase: str) -> None:
@@ -408,3 +409,12 @@ def test_iam_names_are_case_insensitive_where_aws_says_so() -> None:
                                  "Condition": {"Bool": {"aws:securetransport": "false"}}}]})
     verdict = evaluate(request, identity=[], resource=deny, resource_account=ACCOUNT, resource_label="bucket policy")
     assert verdict.decision == "deny"
+
+
+def test_crd_order_follows_nested_components() -> None:
+    platform = res("inferstack:platform:Platform", "platform", {})
+    addons = PolicyResource(f"{STACK}inferstack:compute:ClusterAddons::addons", "inferstack:compute:ClusterAddons", "addons", {}, parent=platform.urn)
+    crds = release("kserve-crd", "oci://ghcr.io/kserve/charts/kserve-crd", "v0.20.0")
+    crds = PolicyResource(crds.urn, crds.type, crds.name, crds.props, parent=addons.urn)
+    good = res(ISVC_TYPE, "detector", isvc(), deps=[platform.urn])
+    assert list(crd_closure.check_crd_closure([platform, addons, crds, good], ctx())) == []

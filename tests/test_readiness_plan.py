@@ -41,7 +41,7 @@ def test_shipped_plans_have_no_deploy_readiness_errors(stack: str, repo_root: Pa
     blueprint = compile_blueprint(load_specs([repo_root / "model_specs"]), config)
     records = run_under_mocks(stack, repo_root / "model_specs", repo_root / "stacks", blueprint=blueprint)
     resources = [
-        PolicyResource(r.urn, r.type, r.name, dict(r.inputs), r.parent or None, tuple(r.dependencies)) for r in records if r.custom
+        PolicyResource(r.urn, r.type, r.name, dict(r.inputs), r.parent or None, tuple(r.dependencies)) for r in records
     ]
     report = run_readiness(resources, context_for(config))
     assert report.not_run == () and len(report.ran) == 6

@@ -252,7 +252,7 @@ def run_plan(
             config,
             CostFigures(cost.total_monthly_usd, {team: item.monthly_usd for team, item in cost.by_team.items()}),
         )
-        policy_resources = [
+        graph = [
             PolicyResource(
                 urn=resource.urn,
                 type=resource.type,
@@ -262,13 +262,13 @@ def run_plan(
                 dependencies=tuple(resource.dependencies),
             )
             for resource in resources
-            if resource.custom
         ]
-        policy = evaluate(policy_resources, context)
+        policy = evaluate((item for item, resource in zip(graph, resources) if resource.custom), context)
 
     step("check deploy readiness")
     with timings.phase("readiness"):
-        readiness = run_readiness(policy_resources, context_for(config))
+        # The whole graph, components included: a dependency on a component waits for everything below it.
+        readiness = run_readiness(graph, context_for(config))
 
     step("render manifests and report")
     with timings.phase("render"):

@@ -8,6 +8,7 @@ Re-written from KServe's own source at the tag the platform installs, kserve/kse
   containerConcurrency, logger; validateExactlyOneImplementation),
 - pkg/apis/serving/v1beta1/predictor.go (PredictorSpec.GetImplementations),
 - pkg/constants/constants.go (AutoscalerAllowedClassList, HPA/KPA metric lists, deployment modes),
+- pkg/validation/env_policy.go (DefaultBlockedEnvVars),
 - pkg/apis/serving/v1alpha1/inference_graph_validation.go (InferenceGraph rules).
 The messages quote the webhook's own error text where it has one. Update-only rules
 (deployment mode and predictor name changes) need the live object and are not checked.
@@ -34,6 +35,7 @@ AUTOSCALER_CLASSES = ("hpa", "external", "keda", "none")  # constants.Autoscaler
 HPA_METRICS = ("cpu", "memory")  # AutoscalerAllowedHPAMetricsList
 KPA_METRICS = ("concurrency", "rps")  # AutoscalerAllowedKPAMetricsList
 LOGGER_MODES = ("all", "request", "response")
+BLOCKED_ENV_VARS = ("PYTHONPATH",)  # validation.DefaultBlockedEnvVars
 STANDARD = "Standard"  # the webhook compares the annotation to this exact string
 KNATIVE_HPA_CLASS = "hpa.autoscaling.knative.dev"
 DEPLOYMENT_MODE = "serving.kserve.io/deploymentMode"
@@ -178,6 +180,18 @@ def _implementations(predictor: Mapping[str, Any]) -> list[str]:
     return found
 
 
+def _blocked_env(spec: Mapping[str, Any], predictor: Mapping[str, Any]) -> Iterator[str]:
+    """validateBlockedEnvVars: containers and initContainers of every component, and the predictor's framework container."""
+    containers: list[Any] = []
+    for component in (predictor, _map(spec.get("transformer")), _map(spec.get("explainer"))):
+        containers += list(component.get("containers") or []) + list(component.get("initContainers") or [])
+    containers += [predictor[key] for key in PREDICTOR_IMPLEMENTATIONS if isinstance(predictor.get(key), Mapping)]
+    for container in containers:
+        for env in _map(container).get("env") or []:
+            if _map(env).get("name") in BLOCKED_ENV_VARS:
+                yield f"setting {env['name']} in container {_map(container).get('name', '')!r} is not allowed for security reasons"
+
+
 def _autoscaling(annotations: Mapping[str, Any], component: Mapping[str, Any]) -> Iterator[str]:
     """validateAutoScalingCompExtension."""
     mode = annotations.get(DEPLOYMENT_MODE)
@@ -208,6 +222,7 @@ def inference_service_errors(body: Mapping[str, Any]) -> Iterator[str]:
     klass = annotations.get(AUTOSCALER_CLASS)
     if klass is not None and klass not in AUTOSCALER_CLASSES:
         yield f"[{klass}] is not a supported autoscaler class type (allowed: {', '.join(AUTOSCALER_CLASSES)})"
+    yield from _blocked_env(spec, predictor)
     for key in PREDICTOR_IMPLEMENTATIONS:
         implementation = predictor.get(key)
         if isinstance(implementation, Mapping) and implementation.get("name"):

@@ -418,3 +418,12 @@ def test_crd_order_follows_nested_components() -> None:
     crds = PolicyResource(crds.urn, crds.type, crds.name, crds.props, parent=addons.urn)
     good = res(ISVC_TYPE, "detector", isvc(), deps=[platform.urn])
     assert list(crd_closure.check_crd_closure([platform, addons, crds, good], ctx())) == []
+
+
+def test_scheduling_flags_the_cloudwatch_add_on_dcgm_exporter_beside_ours() -> None:
+    dcgm = release("dcgm", "dcgm-exporter", "4.1.1", {})
+    addon = res("aws:eks/addon:Addon", "cw", {"addonName": "amazon-cloudwatch-observability"})
+    assert ids(scheduling.check_duplicate_gpu_agents([dcgm, addon], ctx())) == ["deploy-gpu-agent-duplicate"]
+    off = res("aws:eks/addon:Addon", "cw", {"addonName": "amazon-cloudwatch-observability",
+                                           "configurationValues": json.dumps({"dcgmExporter": {"enabled": False}})})
+    assert list(scheduling.check_duplicate_gpu_agents([dcgm, off], ctx())) == []

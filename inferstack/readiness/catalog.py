@@ -79,6 +79,9 @@ CHECKS: Final[tuple[ReadinessCheck, ...]] = (
         "nodeSelector or required affinity on the GPU label.",
         source="Kubernetes scheduling (taints and tolerations, node affinity); chart values.yaml defaults",
         run=scheduling.check_scheduling,
+        extra_rules={
+            scheduling.DUPLICATE_ID: ("medium", "advisory", "The CloudWatch observability add-on's own DCGM exporter runs beside our dcgm-exporter release on every GPU node."),
+        },
     ),
     ReadinessCheck(
         id=storage_access.CHECK_ID,

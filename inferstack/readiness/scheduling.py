@@ -12,6 +12,7 @@ fit the pool's largest instance type (capacity, not allocatable: a lower bound o
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,9 @@ from inferstack.readiness.graph import chart_name, chart_version, helm_releases,
 from inferstack.readiness.model import Finding, ReadinessContext, props_of
 
 CHECK_ID = "deploy-scheduling"
+DUPLICATE_ID = "deploy-gpu-agent-duplicate"
+EKS_ADDON = "aws:eks/addon:Addon"
+CLOUDWATCH_ADDON = "amazon-cloudwatch-observability"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 GPU_TYPE_LABEL = "inferstack.io/gpu-type"
 _TAINT_EFFECTS = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
@@ -261,7 +265,8 @@ def workloads(resources: Sequence[PolicyResource], ctx: ReadinessContext) -> Ite
 
 
 def check_scheduling(resources: Sequence[PolicyResource], ctx: ReadinessContext) -> Iterable[Finding]:
-    """Every workload against every pool."""
+    """Every workload against every pool, and GPU agents deployed twice."""
+    yield from check_duplicate_gpu_agents(resources, ctx)
     pools = node_pools(resources, ctx.region)
     if not pools:
         return
@@ -283,3 +288,37 @@ def check_scheduling(resources: Sequence[PolicyResource], ctx: ReadinessContext)
         elif not landing:
             reasons = "; ".join(f"{name}: {why}" for name, why in sorted(verdicts.items()))
             yield Finding(CHECK_ID, workload.urn, f"{workload.what} can land on no node pool ({reasons})")
+
+
+def _disabled(config: Mapping[str, Any]) -> bool:
+    """Whether the add-on's configuration turns its DCGM exporter (or GPU metrics) off."""
+    exporter = config.get("dcgmExporter")
+    if isinstance(exporter, Mapping) and exporter.get("enabled") is False:
+        return True
+    return '"accelerated_compute_metrics": false' in json.dumps(config).replace("'", '"')
+
+
+def check_duplicate_gpu_agents(resources: Sequence[PolicyResource], ctx: ReadinessContext) -> Iterable[Finding]:
+    """The CloudWatch observability add-on deploys its own DCGM exporter on GPU nodes by default (chart values
+    `dcgmExporter.enabled: true`, aws-observability/helm-charts amazon-cloudwatch-observability); with our dcgm-exporter
+    release too, every GPU node runs two."""
+    ours = [release for release in helm_releases(resources) if chart_name(release) == "dcgm-exporter"]
+    if not ours:
+        return
+    for resource in resources:
+        props = props_of(resource)
+        if resource.type != EKS_ADDON or props.get("addonName") != CLOUDWATCH_ADDON:
+            continue
+        raw = props.get("configurationValues")
+        try:
+            config = json.loads(raw) if isinstance(raw, str) and raw else (raw if isinstance(raw, Mapping) else {})
+        except json.JSONDecodeError:
+            config = {}
+        if not _disabled(config if isinstance(config, Mapping) else {}):
+            yield Finding(
+                DUPLICATE_ID,
+                resource.urn,
+                f"EKS add-on {CLOUDWATCH_ADDON} deploys its own DCGM exporter on GPU nodes (dcgmExporter.enabled defaults to "
+                f"true) beside the dcgm-exporter release: two exporters per GPU node; expected configurationValues "
+                '{"dcgmExporter": {"enabled": false}} or no dcgm-exporter release',
+            )

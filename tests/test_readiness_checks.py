@@ -262,7 +262,8 @@ def test_kube_version_constraints() -> None:
 
 def node_group(name: str, instance: str, labels: Mapping[str, str], taints: Sequence[Mapping[str, str]] = ()) -> PolicyResource:
     return res("aws:eks/nodeGroup:NodeGroup", name, {"instanceTypes": [instance], "labels": dict(labels), "taints": list(taints),
-                                                     "amiType": "AL2023_x86_64_STANDARD", "capacityType": "ON_DEMAND"})
+                                                     "amiType": "AL2023_x86_64_STANDARD", "capacityType": "ON_DEMAND",
+                                                     "scalingConfig": {"minSize": 2 if name == "system" else 0}})
 
 
 POOLS = [
@@ -278,8 +279,14 @@ def test_scheduling_passes_pods_that_fit_a_pool(reference: Path) -> None:
                               {"key": "inferstack.io/gpu-type", "operator": "Exists"}]}]}}},
         "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]}
     resources = [*POOLS, res(ISVC_TYPE, "detector", isvc()), release("dcgm", "dcgm-exporter", "4.1.1", gpu_only),
-                 release("ca", "cluster-autoscaler", "9.46.6", {})]
+                 release("ca", "cluster-autoscaler", "9.46.6", {}, deps=[POOLS[0].urn])]
     assert list(scheduling.check_scheduling(resources, ctx(reference))) == []
+
+
+def test_scheduling_catches_a_release_that_may_start_before_its_nodes(reference: Path) -> None:
+    resources = [*POOLS, release("ca", "cluster-autoscaler", "9.46.6", {})]
+    messages = [f.message for f in scheduling.check_scheduling(resources, ctx(reference))]
+    assert len(messages) == 1 and "does not depend on that node group" in messages[0] and "system" in messages[0]
 
 
 def test_scheduling_catches_a_gpu_agent_on_cpu_pools_an_untolerated_taint_and_a_request_too_big(reference: Path) -> None:

@@ -74,7 +74,8 @@ CHECKS: Final[tuple[ReadinessCheck, ...]] = (
         severity="high",
         description="Every workload rendered or configured through chart values (chart defaults included) can land on some "
         "node pool of the plan (taints vs tolerations, nodeSelector and required node affinity vs pool labels, requests vs "
-        "the largest instance), and GPU-only agents (dcgm-exporter, NVIDIA device plugin) land only on GPU pools.",
+        "the largest instance), GPU-only agents (dcgm-exporter, NVIDIA device plugin) land only on GPU pools, and a Helm "
+        "release whose pods need nodes depends on a node group they can run on that has nodes from the start.",
         remediation="Add the toleration / fix the selector or affinity, or add a pool that fits; give GPU-only agents a "
         "nodeSelector or required affinity on the GPU label.",
         source="Kubernetes scheduling (taints and tolerations, node affinity); chart values.yaml defaults",

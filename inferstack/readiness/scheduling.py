@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from inferstack.policy.model import PolicyResource
-from inferstack.readiness.graph import chart_name, chart_version, helm_releases, kube_objects
+from inferstack.readiness.graph import DependencyGraph, chart_name, chart_version, helm_releases, kube_objects
 from inferstack.readiness.model import Finding, ReadinessContext, props_of
 
 CHECK_ID = "deploy-scheduling"
@@ -72,6 +72,8 @@ class NodePool:
     taints: tuple[Mapping[str, str], ...]
     capacity: Mapping[str, float]
     gpu: bool
+    urn: str = ""
+    min_size: int = 0
 
 
 @dataclass(slots=True)
@@ -125,7 +127,8 @@ def node_pools(resources: Sequence[PolicyResource], region: str) -> list[NodePoo
             largest = max(known, key=lambda item: (item.gpus, item.vcpu, item.memory_gib))
             capacity = {"cpu": float(largest.vcpu), "memory": largest.memory_gib * 2**30, "nvidia.com/gpu": float(largest.gpus)}
         gpu = any(item.gpus for item in known) or labels.get(GPU_TYPE_LABEL, "none") not in ("none", "")
-        pools.append(NodePool(str(labels.get("inferstack.io/node-pool") or resource.name), labels, taints, capacity, gpu))
+        min_size = int((props.get("scalingConfig") or {}).get("minSize") or 0)
+        pools.append(NodePool(str(labels.get("inferstack.io/node-pool") or resource.name), labels, taints, capacity, gpu, resource.urn, min_size))
     return pools
 
 
@@ -229,6 +232,7 @@ class Workload:
     kind: str
     placement: PodPlacement
     gpu_only: bool = False
+    helm: bool = False
 
 
 def workloads(resources: Sequence[PolicyResource], ctx: ReadinessContext) -> Iterator[Workload]:
@@ -261,6 +265,7 @@ def workloads(resources: Sequence[PolicyResource], ctx: ReadinessContext) -> Ite
                 component.kind,
                 _pod(merged, [merged]),
                 component.gpu_only,
+                helm=True,
             )
 
 
@@ -270,6 +275,8 @@ def check_scheduling(resources: Sequence[PolicyResource], ctx: ReadinessContext)
     pools = node_pools(resources, ctx.region)
     if not pools:
         return
+    graph = DependencyGraph(resources)
+    unordered: dict[str, str] = {}
     for workload in workloads(resources, ctx):
         verdicts = {pool.name: why_not(workload.placement, pool) for pool in pools}
         landing = [pool for pool in pools if verdicts[pool.name] is None]
@@ -288,6 +295,20 @@ def check_scheduling(resources: Sequence[PolicyResource], ctx: ReadinessContext)
         elif not landing:
             reasons = "; ".join(f"{name}: {why}" for name, why in sorted(verdicts.items()))
             yield Finding(CHECK_ID, workload.urn, f"{workload.what} can land on no node pool ({reasons})")
+        elif workload.helm and workload.kind != "DaemonSet":
+            # An atomic Helm release waits for its pods to be Ready: it must not start before a node they can run on exists.
+            always_on = [pool for pool in landing if pool.min_size > 0] or landing
+            waited = graph.waits_for(workload.urn)
+            if not any(pool.urn in waited for pool in always_on) and workload.urn not in unordered:
+                unordered[workload.urn] = ", ".join(sorted(pool.name for pool in always_on))
+    for urn, names in sorted(unordered.items()):
+        yield Finding(
+            CHECK_ID,
+            urn,
+            f"this Helm release's pods need a Ready node of {names} (where they can run, with nodes from the start), and the "
+            "release does not depend on that node group, so it may be installed before any such node is Ready (an atomic "
+            "release then times out); expected depends_on the node group",
+        )
 
 
 def _disabled(config: Mapping[str, Any]) -> bool:

@@ -434,3 +434,10 @@ def test_scheduling_flags_the_cloudwatch_add_on_dcgm_exporter_beside_ours() -> N
     off = res("aws:eks/addon:Addon", "cw", {"addonName": "amazon-cloudwatch-observability",
                                            "configurationValues": json.dumps({"dcgmExporter": {"enabled": False}})})
     assert list(scheduling.check_duplicate_gpu_agents([dcgm, off], ctx())) == []
+
+
+def test_helm_versions_catch_an_unpinned_eks_add_on() -> None:
+    unpinned = res("aws:eks/addon:Addon", "ebs", {"addonName": "aws-ebs-csi-driver"})
+    pinned = res("aws:eks/addon:Addon", "cw", {"addonName": "amazon-cloudwatch-observability", "addonVersion": "v4.4.0-eksbuild.1"})
+    found = list(helm_values.check_helm_values([unpinned, pinned], ctx()))
+    assert [f.urn.rsplit("::", 1)[-1] for f in found] == ["ebs"] and "no addonVersion" in found[0].message

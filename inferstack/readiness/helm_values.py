@@ -174,7 +174,17 @@ def _fits_kubernetes(chart: str, version: str, reference: ChartReference, cluste
 
 
 def check_helm_values(resources: Sequence[PolicyResource], ctx: ReadinessContext) -> Iterable[Finding]:
-    """Every Helm value key path against its chart version, and every chart version against the cluster's Kubernetes."""
+    """Every Helm value key path against its chart version, every chart version against the cluster's Kubernetes,
+    and every EKS add-on pinned to a version (unpinned, EKS picks its default for the cluster, which changes under you)."""
+    for resource in resources:
+        if resource.type == "aws:eks/addon:Addon" and not props_of(resource).get("addonVersion"):
+            yield Finding(
+                CHECK_ID,
+                resource.urn,
+                f"EKS add-on {props_of(resource).get('addonName')} has no addonVersion; expected a pinned version "
+                "(`aws eks describe-addon-versions --kubernetes-version "
+                f"{ctx.kubernetes_version} --addon-name {props_of(resource).get('addonName')}`)",
+            )
     if ctx.reference is None:
         return
     cluster = parse_version(ctx.kubernetes_version) or (0, 0, 0)

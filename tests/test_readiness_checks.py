@@ -441,3 +441,11 @@ def test_helm_versions_catch_an_unpinned_eks_add_on() -> None:
     pinned = res("aws:eks/addon:Addon", "cw", {"addonName": "amazon-cloudwatch-observability", "addonVersion": "v4.4.0-eksbuild.1"})
     found = list(helm_values.check_helm_values([unpinned, pinned], ctx()))
     assert [f.urn.rsplit("::", 1)[-1] for f in found] == ["ebs"] and "no addonVersion" in found[0].message
+
+
+def test_helm_values_catch_a_default_grafana_password(reference: Path) -> None:
+    default = release("kps", "kube-prometheus-stack", "75.15.1", {"fullnameOverride": "kps"})
+    with_secret = release("kps2", "kube-prometheus-stack", "75.15.1", {"grafana": {"admin": {"existingSecret": "grafana-admin"}}})
+    found = list(helm_values.check_helm_values([default, with_secret], ctx(reference)))
+    flagged = [f for f in found if f.check_id == "deploy-helm-values"]
+    assert [f.urn.rsplit("::", 1)[-1] for f in flagged] == ["kps"] and "prom-operator" in flagged[0].message

@@ -57,7 +57,7 @@ CHECKS: Final[tuple[ReadinessCheck, ...]] = (
         severity="high",
         description="Every value key path set on a helm.v3.Release exists in that chart version's values.yaml or "
         "values.schema.json, and the chart version fits the cluster's Kubernetes version (Chart.yaml kubeVersion; for "
-        "cluster-autoscaler the CA README's Kubernetes/chart table); EKS add-ons pin an addonVersion.",
+        "cluster-autoscaler the CA README's Kubernetes/chart table); EKS add-ons pin an addonVersion; no chart keeps a published default password (Grafana's).",
         remediation="Use the key the pinned chart version reads (see its values.yaml), or pin a chart version that fits the "
         "cluster's Kubernetes minor.",
         source="../shared/reference/charts/<chart>-<version>; kubernetes/autoscaler cluster-autoscaler/README.md "

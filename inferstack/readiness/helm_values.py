@@ -173,6 +173,33 @@ def _fits_kubernetes(chart: str, version: str, reference: ChartReference, cluste
         )
 
 
+def _get(values: Any, path: str) -> Any:
+    for key in path.split("."):
+        values = values.get(key) if isinstance(values, Mapping) else None
+    return values
+
+
+# Chart defaults that are well-known credentials: (password path, a secret-reference path that replaces it, switch path).
+# kube-prometheus-stack values.yaml (75.15.1) `grafana.adminPassword: prom-operator`; the grafana subchart reads
+# `admin.existingSecret` instead when it is set (grafana/helm-charts charts/grafana values.yaml).
+DEFAULT_CREDENTIALS: Mapping[str, tuple[tuple[str, str, str], ...]] = {
+    "kube-prometheus-stack": (("grafana.adminPassword", "grafana.admin.existingSecret", "grafana.enabled"),),
+}
+
+
+def _default_credentials(chart: str, values: Mapping[str, Any], defaults: Mapping[str, Any] | None) -> Iterator[str]:
+    for password, secret, switch in DEFAULT_CREDENTIALS.get(chart, ()):
+        if _get(values, switch) is False or _get(values, secret):
+            continue
+        default = _get(defaults or {}, password)
+        given = _get(values, password)
+        if given is None or given == default:
+            yield (
+                f"values.{password}: keeps the chart's default ({default!r}), a published password; expected "
+                f"values.{secret} naming a Secret (or a generated secret password)"
+            )
+
+
 def check_helm_values(resources: Sequence[PolicyResource], ctx: ReadinessContext) -> Iterable[Finding]:
     """Every Helm value key path against its chart version, every chart version against the cluster's Kubernetes,
     and every EKS add-on pinned to a version (unpinned, EKS picks its default for the cluster, which changes under you)."""
@@ -222,5 +249,7 @@ def check_helm_values(resources: Sequence[PolicyResource], ctx: ReadinessContext
                     + (", values.schema.json" if reference.schema is not None else "")
                     + "); Helm ignores it silently. Expected a key the chart reads",
                 )
+        for message in _default_credentials(chart, values, reference.values):
+            yield Finding(CHECK_ID, release.urn, message)
         for message in _fits_kubernetes(chart, version, reference, cluster):
             yield Finding(CHECK_ID, release.urn, message)

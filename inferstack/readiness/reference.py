@@ -119,7 +119,7 @@ def load_chart(root: Path, chart: str, version: str) -> ChartReference:
         path = folder / name
         if not path.is_file():
             return None
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
         return loaded if isinstance(loaded, dict) else {}
 
     schema_path = folder / "values.schema.json"

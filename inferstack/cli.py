@@ -408,7 +408,7 @@ def plan(
         f"{summary['models']} models, {summary['node_pools']} node pools; "
         f"${result.cost.monthly_usd:,.0f}/month steady, ${result.cost.peak_monthly_usd:,.0f} at peak "
         f"(naive ${result.cost.naive_monthly_usd:,.0f}); "
-        f"policy: {len(result.policy.violations)} violations ({mandatory} mandatory)"
+        f"policy: {summary['policy']['violations']} violations ({mandatory} mandatory)"
     )
     if result.diff is not None:
         diff = result.diff
@@ -432,6 +432,11 @@ def plan(
         lines.append(
             f"... and {len(mandatory_violations) - MAX_VIOLATIONS_SHOWN} more mandatory violations "
             f"(all of them in {result.out_dir}/policy.json and report.md)"
+        )
+    if result.readiness is not None and result.readiness.mandatory:
+        lines.append(
+            f"deploy readiness: {result.readiness.mandatory} mandatory findings"
+            f"{'' if result.readiness.blocks else ' (not enforced)'} (all of them in {result.out_dir}/policy.json and report.md)"
         )
     if lines:
         # One plain write: rich renders line by line (~1 ms a line), and a large fleet can have thousands.

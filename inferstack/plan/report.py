@@ -135,6 +135,18 @@ def _policy_section(policy: Mapping[str, Any] | None, policy_note: str | None) -
     return [*lines, ""]
 
 
+def _readiness_section(policy: Mapping[str, Any] | None) -> list[str]:
+    """Deploy readiness: findings per check (the findings themselves are in the violations table)."""
+    readiness = (policy or {}).get("readiness")
+    if not readiness:
+        return []
+    counts: Mapping[str, int] = readiness.get("findings", {})
+    enforced = "mandatory findings block the plan" if readiness.get("enforced") else "findings reported, not enforced"
+    lines = ["### Deploy readiness", "", f"{sum(counts.values())} findings ({enforced}).", "", "| check | findings |", "|---|---|"]
+    lines += [f"| `{check}` | {count} |" for check, count in counts.items()]
+    return [*lines, ""]
+
+
 def _cost_section(cost: Mapping[str, Any] | None) -> list[str]:
     if cost is None:
         return ["### Cost", "", "Cost estimate did not run.", ""]
@@ -204,6 +216,7 @@ def render_report(
         lines += _diff_section(diff, cost_delta or {}, total_cost_delta)
     lines += _models_section(models, model_limit)
     lines += _policy_section(policy, policy_note)
+    lines += _readiness_section(policy)
     lines += _cost_section(cost)
     lines += ["### Components", "", mermaid_graph(resources), ""]
     if not_run:

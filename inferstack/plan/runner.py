@@ -32,6 +32,7 @@ from inferstack.policy.checkov import CheckovReport, CheckovUnavailable, run_che
 from inferstack.policy.evaluate import PolicyReport, evaluate
 from inferstack.policy.model import CostFigures, PolicyContext, PolicyResource
 from inferstack.problems import InputError, Problem, display_path
+from inferstack.readiness import ReadinessReport, context_for, run_readiness
 from inferstack.render.rollout import traffic_summary
 from inferstack.spec.loader import load_environment, load_specs
 
@@ -43,7 +44,7 @@ MANIFEST_DIR = "manifests"
 Progress = Callable[[str], None]
 """Called with the name of each phase as it starts."""
 
-OUR_PHASES = ("load+compile", "cost", "policy", "render", "report", "write")
+OUR_PHASES = ("load+compile", "cost", "policy", "readiness", "render", "report", "write")
 """Phases of our own code; "checkov" (an external tool, when asked for) counts as neither ours nor the engine's."""
 ENGINE_PHASE = "pulumi program under mocks"
 
@@ -87,6 +88,7 @@ class PlanResult:
     timings: PlanTimings
     checkov: CheckovReport | None = None
     not_run: tuple[str, ...] = ()
+    readiness: ReadinessReport | None = None
 
 
 def _capacity_text(deployment: ModelDeployment, blueprint: Blueprint) -> str:
@@ -255,21 +257,23 @@ def run_plan(
             CostFigures(cost.total_monthly_usd, {team: item.monthly_usd for team, item in cost.by_team.items()}),
             approvals_verified=registry is not None,
         )
-        policy = evaluate(
-            (
-                PolicyResource(
-                    urn=resource.urn,
-                    type=resource.type,
-                    name=resource.name,
-                    props=resource.inputs,
-                    parent=resource.parent,
-                    dependencies=tuple(resource.dependencies),
-                )
-                for resource in resources
-                if resource.custom
-            ),
-            context,
-        )
+        graph = [
+            PolicyResource(
+                urn=resource.urn,
+                type=resource.type,
+                name=resource.name,
+                props=resource.inputs,
+                parent=resource.parent,
+                dependencies=tuple(resource.dependencies),
+            )
+            for resource in resources
+        ]
+        policy = evaluate((item for item, resource in zip(graph, resources) if resource.custom), context)
+
+    step("check deploy readiness")
+    with timings.phase("readiness"):
+        # The whole graph, components included: a dependency on a component waits for everything below it.
+        readiness = run_readiness(graph, context_for(config))
 
     step("render manifests and report")
     with timings.phase("render"):
@@ -294,6 +298,10 @@ def run_plan(
             "by_model": {name: item["monthly_usd"] for name, item in cost_json["by_model"].items()},
         }
         policy_json = policy.to_json()
+        policy_json["violations"] = policy_json["violations"] + readiness.violations()
+        policy_json["mandatory"] = sum(1 for item in policy_json["violations"] if item["enforcement"] == "mandatory")
+        policy_json["readiness"] = readiness.to_json()
+        not_run.extend(readiness.not_run)
         if checkov_report is not None:
             policy_json["violations"] = policy_json["violations"] + checkov_report.violations()
             policy_json["mandatory"] = sum(1 for item in policy_json["violations"] if item["enforcement"] == "mandatory")
@@ -342,5 +350,6 @@ def run_plan(
                 [Problem(display_path(out_dir), "--out", f"cannot write the plan ({error.strerror}); expected a writable folder")]
             ) from None
     blocked = policy.has_mandatory_violations or (checkov_report is not None and checkov_report.has_mandatory_violations)
+    blocked = blocked or readiness.blocks
     exit_code = EXIT_POLICY if blocked else EXIT_OK
-    return PlanResult(exit_code, out_dir, document, policy, cost, diff, timings, checkov_report, tuple(not_run))
+    return PlanResult(exit_code, out_dir, document, policy, cost, diff, timings, checkov_report, tuple(not_run), readiness)

@@ -39,6 +39,12 @@ class ClusterConfig(StrictModel):
     node_autoscaler: Literal["cluster-autoscaler", "karpenter"] = Field(
         default="cluster-autoscaler", description="What adds and removes GPU nodes."
     )
+    preinstalled_crds: list[Annotated[str, Field(pattern=r"^([A-Za-z][A-Za-z0-9]*\.)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")]] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Custom kinds the cluster already has (not installed by this stack), as `Kind.group` "
+        "(e.g. `Gateway.gateway.networking.k8s.io`) or a whole API group; the deploy-readiness CRD-order check accepts them.",
+    )
 
     @model_validator(mode="after")
     def _public_needs_cidrs(self) -> ClusterConfig:

@@ -57,8 +57,9 @@ from inferstack.render.labels import model_labels
 from inferstack.render.resources import replica_resources
 from inferstack.render.serialize import to_manifest
 
-DEPLOYMENT_MODE_VALUES = {"standard": "Standard", "serverless": "Serverless"}
-"""KServe's names of the deployment modes (0.15+ accepts "Standard"; "Serverless" is the Knative mode)."""
+DEPLOYMENT_MODE_VALUES = {"standard": "Standard", "serverless": "Knative"}
+"""KServe's names of the deployment modes at v0.20.0 (pkg/constants/constants.go: "Standard", "Knative"; the legacy
+"Serverless" and "RawDeployment" are still parsed but deprecated)."""
 PREDICTOR_CONTAINER = "kserve-container"
 """The container name KServe gives the predictor. Never set it on `predictor.model`: KServe's webhook refuses
 any `name` on a standard predictor ("the 'name' field is not allowed in standard predictor";

@@ -406,3 +406,17 @@ def test_public_endpoint_only_with_cidrs(tmp_path: Path) -> None:
     (cluster,) = _of_type(records, "aws:eks/cluster:Cluster")
     assert cluster.inputs["vpcConfig"]["endpointPublicAccess"] is True
     assert cluster.inputs["vpcConfig"]["publicAccessCidrs"] == ["198.51.100.0/24"]
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_our_http_routes_fit_v1_3_attach_to_the_gateway_and_wait_for_it(stack: str) -> None:
+    records = _graph(stack)
+    (gateway,) = _of_type(records, GATEWAY)
+    routes = _of_type(records, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")
+    assert routes
+    for route in routes:
+        manifest = {key: route.inputs[key] for key in ("apiVersion", "kind", "metadata", "spec")}
+        assert _crd_errors(manifest, "gateway-api-v1.3.0", "gateway.networking.k8s.io_httproutes.yaml") == [], route.name
+        (parent,) = route.inputs["spec"]["parentRefs"]
+        assert (parent["namespace"], parent["name"]) == (gateway.inputs["metadata"]["namespace"], gateway.inputs["metadata"]["name"])
+        assert gateway.urn in _ancestors(records, route), route.name

@@ -93,10 +93,11 @@ class ClusterAddonsArgs:
 
 
 class ClusterAddons(pulumi.ComponentResource):
-    """Device plugin, DCGM exporter, Cluster Autoscaler, KServe and (when needed) KEDA.
+    """Device plugin, DCGM exporter, Cluster Autoscaler, the serving Gateway, KServe and (when needed) KEDA.
 
-    `serving_ready` lists what InferenceServices wait for: the KServe controller, which itself starts after
-    KEDA where models scale through it (KServe creates their ScaledObjects, whose CRD comes with KEDA).
+    `serving_ready` lists what InferenceServices and HTTPRoutes wait for: the KServe controller (which itself
+    starts after its CRDs, the Gateway API CRDs and the Gateway, and after KEDA where models scale through it:
+    KServe creates their ScaledObjects, whose CRD comes with KEDA) and the ClusterServingRuntimes.
     """
 
     serving_ready: list[pulumi.Resource]

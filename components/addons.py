@@ -61,7 +61,9 @@ CHARTS: dict[str, Chart] = {
     # cluster-autoscaler-chart-9.59.0) pairs Kubernetes 1.33 with chart 9.47.0+, 1.34 with 9.51.0+; chart 9.59.0
     # ships CA v1.35.0 (appVersion 1.35.0), for the shipped stacks' EKS 1.35.
     "cluster-autoscaler": Chart("cluster-autoscaler", "9.59.0", "https://kubernetes.github.io/autoscaler"),
-    "cert-manager": Chart("cert-manager", "v1.17.2", "https://charts.jetstack.io"),
+    # cert-manager's supported-releases table (cert-manager/website content/docs/releases/README.md) gives 1.19 and
+    # 1.20 Kubernetes 1.31/1.32 -> 1.35; 1.17 stops before 1.35. v1.21.1 is the newer chart in ../shared/reference.
+    "cert-manager": Chart("cert-manager", "v1.21.1", "https://charts.jetstack.io"),
     # Istio in Gateway API mode (istio/istio 1.30.3 manifests/charts/base and istio-control/istio-discovery,
     # published as `base` and `istiod` in the release chart repository).
     "istio-base": Chart("base", ISTIO_VERSION, ISTIO_CHART_REPO),
@@ -71,7 +73,9 @@ CHARTS: dict[str, Chart] = {
     "kserve-crd": Chart("oci://ghcr.io/kserve/charts/kserve-crd", "v0.20.0"),
     "kserve": Chart("oci://ghcr.io/kserve/charts/kserve-resources", "v0.20.0"),
     "kserve-runtime-configs": Chart("oci://ghcr.io/kserve/charts/kserve-runtime-configs", "v0.20.0"),
-    "keda": Chart("keda", "2.17.2", "https://kedacore.github.io/charts"),
+    # KEDA's compatibility matrix (keda.sh/docs/2.20/operate/cluster): v2.20 is tested on Kubernetes 1.33 - 1.35,
+    # v2.17 only on 1.30 - 1.32.
+    "keda": Chart("keda", "2.20.2", "https://kedacore.github.io/charts"),
 }
 KSERVE_VERSION = "v0.20.0"
 """The KServe release the platform installs; rendered objects must fit its CRDs (../shared/reference/crds/kserve-v0.20.0)."""

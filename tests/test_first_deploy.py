@@ -420,3 +420,13 @@ def test_our_http_routes_fit_v1_3_attach_to_the_gateway_and_wait_for_it(stack: s
         (parent,) = route.inputs["spec"]["parentRefs"]
         assert (parent["namespace"], parent["name"]) == (gateway.inputs["metadata"]["namespace"], gateway.inputs["metadata"]["name"])
         assert gateway.urn in _ancestors(records, route), route.name
+
+
+def test_keda_and_cert_manager_are_releases_tested_on_the_cluster_minor() -> None:
+    records = _graph("dev")
+    # KEDA v2.20: Kubernetes 1.33-1.35; cert-manager 1.19+ reach 1.35 (their published compatibility tables).
+    assert _release(records, "keda").inputs["version"] == "2.20.2"
+    assert _release(records, "cert-manager").inputs["version"] == "v1.21.1"
+    for chart, values in (("keda-2.20.2", _release(records, "keda").inputs["values"]), ("cert-manager-v1.21.1", _release(records, "cert-manager").inputs["values"])):
+        known = yaml.safe_load(_reference("charts", chart, "values.yaml").read_text())
+        assert set(values) <= set(known), chart

@@ -249,7 +249,13 @@ class Cluster(pulumi.ComponentResource):
             # the deploy role and the named admins get explicit entries below.
             access_config={"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": False},
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, *attachments]),
+            # EKS sets bootstrapClusterCreatorAdminPermissions only at creation (the provider replaces the cluster to
+            # change it): a cluster created with the old setting keeps it rather than being rebuilt.
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[log_group, *attachments],
+                ignore_changes=["accessConfig.bootstrapClusterCreatorAdminPermissions"],
+            ),
         )
         self.name = self.eks.name
         self.endpoint = self.eks.endpoint

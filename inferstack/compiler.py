@@ -76,7 +76,8 @@ def standard_scale_to_zero_problems(spec: ModelSpec, source: str, config: Enviro
             "scaling.scale_to_zero",
             f"scale_to_zero is true in standard deployment mode ({config.environment}), where nothing wakes a predictor "
             "at zero replicas (its autoscaler reads metrics from pods that do not exist, and no component holds the "
-            "first request); expected serving.deployment_mode: serverless (Knative's activator wakes it), or "
+            "first request); expected serving.deployment_mode: serverless (Knative's activator wakes it; needs Knative "
+            "Serving on the cluster, which the platform does not install), or "
             "scale_to_zero: false with scaling.min_replicas >= 1",
         )
     ]

@@ -81,8 +81,8 @@ def device_plugin_values(blueprint: Blueprint) -> dict[str, Any]:
 def dcgm_exporter_values() -> dict[str, Any]:
     """Helm values of dcgm-exporter (chart 4.1.1): on GPU nodes only, where NVML exists.
 
-    The chart has no default nodeSelector or affinity (NVIDIA/dcgm-exporter deployment/values.yaml at
-    4.1.1: `nodeSelector: {}`, `affinity: {}`, `tolerations: []`), so without these keys the DaemonSet
+    The chart has no default nodeSelector or affinity (NVIDIA/dcgm-exporter tag 4.2.3-4.1.1,
+    deployment/values.yaml: `nodeSelector: {}`, `affinity: {}`, `tolerations: []`), so without these keys the DaemonSet
     lands on every node, fails on CPU nodes, and the atomic release times out.
     """
     return {

@@ -430,3 +430,27 @@ def test_keda_and_cert_manager_are_releases_tested_on_the_cluster_minor() -> Non
     for chart, values in (("keda-2.20.2", _release(records, "keda").inputs["values"]), ("cert-manager-v1.21.1", _release(records, "cert-manager").inputs["values"])):
         known = yaml.safe_load(_reference("charts", chart, "values.yaml").read_text())
         assert set(values) <= set(known), chart
+
+
+CRD_FILES = {
+    "InferenceService": ("kserve-v0.20.0", "serving.kserve.io_inferenceservices.yaml"),
+    "InferenceGraph": ("kserve-v0.20.0", "serving.kserve.io_inferencegraphs.yaml"),
+    "HTTPRoute": ("gateway-api-v1.3.0", "gateway.networking.k8s.io_httproutes.yaml"),
+}
+
+
+@pytest.mark.parametrize(("mode", "routing"), [("serverless", "none"), ("standard", "gateway-api")])
+def test_every_rollout_object_fits_the_installed_crds_and_the_webhook(repo_root: Path, mode: str, routing: str) -> None:
+    from inferstack.render.rollout import render_rollout
+    from tests.test_rollout_render import AB, BLUE_GREEN, CANARY, SHADOW, _deploy
+
+    checked: set[str] = set()
+    for rollout in (CANARY, BLUE_GREEN, SHADOW, AB):
+        deployment, blueprint = _deploy(repo_root, mode, routing, rollout)
+        for manifest in render_rollout(deployment, blueprint).manifests():
+            if manifest["kind"] in CRD_FILES:
+                checked.add(manifest["kind"])
+                assert _crd_errors(manifest, *CRD_FILES[manifest["kind"]]) == [], (rollout["strategy"], manifest["metadata"]["name"])
+            if manifest["kind"] == "InferenceService":
+                assert webhook_errors(manifest["spec"]) == [], manifest["metadata"]["name"]
+    assert "InferenceService" in checked and ("InferenceGraph" in checked or "HTTPRoute" in checked)

@@ -116,7 +116,8 @@ def _model(rng: random.Random, index: int) -> dict[str, Any]:
         document["capacity"] = {"spot": spot}
     dev: dict[str, Any] = {}
     if rng.random() < 0.3:
-        dev["scaling"] = {"min_replicas": 0, "max_replicas": 1, "scale_to_zero": True}
+        # One warm replica, not scale-to-zero: the platform serves in standard mode, which has no wake-up path.
+        dev["scaling"] = {"min_replicas": 1, "max_replicas": 1}
     accelerator = document.get("accelerator", {})
     if accelerator.get("gpu_type") == "h100":
         # dev offers no H100 (stacks/Pulumi.dev.yaml): L40S where the model fits on up to 4, else off.

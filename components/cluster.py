@@ -81,6 +81,18 @@ def flow_logs_write_policy(log_group_arn: str) -> dict[str, object]:
             }
         ],
     }
+CLUSTER_ADMIN_ACCESS_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+EKS_ADDON_VERSIONS: dict[str, str] = {
+    # Pinned; `aws eks describe-addon-versions --kubernetes-version <minor> --addon-name <name>` lists what a minor offers.
+    "aws-ebs-csi-driver": "v1.66.0-eksbuild.1",
+    "amazon-cloudwatch-observability": "v6.2.0-eksbuild.1",
+}
+CONTAINER_INSIGHTS_CONFIGURATION = {
+    # The add-on's own DCGM exporter DaemonSet is on by default (aws-observability helm-charts
+    # amazon-cloudwatch-observability values.yaml: `dcgmExporter.enabled: true`, scheduled on NVIDIA instance
+    # types); ours (components/addons.py) already runs on every GPU node, so two would compete for the GPUs' NVML.
+    "dcgmExporter": {"enabled": False},
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,12 +150,18 @@ class Cluster(pulumi.ComponentResource):
     kubeconfig: pulumi.Output[str]
     provider: k8s.Provider
     account_id: pulumi.Output[str]
+    system_nodes: list[pulumi.Resource]
+    """The system node group (empty for an adopted cluster): Helm releases wait for it."""
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_CLUSTER, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = platform_tags(args.environment, args.cost_center)
-        self.account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        self.account_id = caller.account_id
+        self._caller_arn = caller.arn
+        self.system_nodes = []
+        self._access: list[pulumi.Resource] = []
 
         self.node_role = aws.iam.Role(
             f"{name}-node-role",
@@ -181,7 +199,8 @@ class Cluster(pulumi.ComponentResource):
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
             enable_server_side_apply=True,
-            opts=pulumi.ResourceOptions(parent=self),
+            # Nothing reaches the API before the deploy role's access entry and policy exist.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self._access),
         )
         self.register_outputs(
             {
@@ -380,14 +399,23 @@ class Cluster(pulumi.ComponentResource):
             vpc_config={
                 "subnet_ids": self.subnet_ids,
                 "endpoint_private_access": True,
-                "endpoint_public_access": config.endpoint_public_access,
+                # Public only with configured CIDRs (ClusterConfig refuses a public endpoint without them).
+                "endpoint_public_access": config.endpoint_public_access and bool(config.public_access_cidrs),
                 "public_access_cidrs": list(config.public_access_cidrs) if config.endpoint_public_access else None,
             },
             encryption_config={"provider": {"key_arn": self.secrets_key.arn}, "resources": ["secrets"]},
             enabled_cluster_log_types=list(config.log_types),
-            access_config={"authentication_mode": "API_AND_CONFIG_MAP", "bootstrap_cluster_creator_admin_permissions": True},
+            # Access entries only (no aws-auth ConfigMap), and no implicit admin for whoever created the cluster:
+            # the deploy role and the named admins get explicit entries below.
+            access_config={"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": False},
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, *attachments]),
+            # EKS sets bootstrapClusterCreatorAdminPermissions only at creation (the provider replaces the cluster to
+            # change it): a cluster created with the old setting keeps it rather than being rebuilt.
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[log_group, *attachments],
+                ignore_changes=["accessConfig.bootstrapClusterCreatorAdminPermissions"],
+            ),
         )
         self.name = self.eks.name
         self.endpoint = self.eks.endpoint
@@ -404,11 +432,11 @@ class Cluster(pulumi.ComponentResource):
         self.kubeconfig = pulumi.Output.all(self.eks.name, self.eks.endpoint, certificate).apply(
             lambda values: kubeconfig_json(values[0], values[1], values[2], args.region)
         )
-        self._eks_addons(name, tags)
+        self._access_entries(name, args, tags)
         template = launch_template_for(
             f"{name}-system", volume_gib=50, tags=tags, parent=self
         )
-        aws.eks.NodeGroup(
+        system = aws.eks.NodeGroup(
             f"{name}-system-nodes",
             cluster_name=self.eks.name,
             node_role_arn=self.node_role_arn,
@@ -423,10 +451,50 @@ class Cluster(pulumi.ComponentResource):
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["scalingConfig.desiredSize"]),
         )
+        self.system_nodes = [system]
+        self._eks_addons(name, tags)
+
+    def _access_entries(self, name: str, args: ClusterArgs, tags: dict[str, str]) -> None:
+        """Cluster-admin EKS access entries for the deploy role and each named admin role.
+
+        The deploy role defaults to the issuer of the running credentials: for an assumed role,
+        `aws.iam.get_session_context` turns the STS session ARN into the IAM role ARN an access entry needs.
+        """
+        deploy_role: pulumi.Input[str]
+        if args.cluster.deploy_role_arn:
+            deploy_role = args.cluster.deploy_role_arn
+        else:
+            deploy_role = aws.iam.get_session_context_output(
+                arn=self._caller_arn, opts=pulumi.InvokeOutputOptions(parent=self)
+            ).issuer_arn
+        principals: list[tuple[str, pulumi.Input[str]]] = [("deploy", deploy_role)]
+        principals.extend((f"admin-{index}", arn) for index, arn in enumerate(args.cluster.admin_role_arns))
+        for key, principal in principals:
+            entry = aws.eks.AccessEntry(
+                f"{name}-access-{key}",
+                cluster_name=self.eks.name,
+                principal_arn=principal,
+                type="STANDARD",
+                tags=tags,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            association = aws.eks.AccessPolicyAssociation(
+                f"{name}-access-{key}-admin",
+                cluster_name=self.eks.name,
+                principal_arn=entry.principal_arn,
+                policy_arn=CLUSTER_ADMIN_ACCESS_POLICY,
+                access_scope={"type": "cluster"},
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self._access.extend([entry, association])
 
     def _eks_addons(self, name: str, tags: dict[str, str]) -> None:
-        """EBS CSI driver (encrypted gp3 volumes for Prometheus; IRSA, since pods cannot reach IMDS) and Container Insights."""
+        """EBS CSI driver (encrypted gp3 volumes for Prometheus; IRSA, since pods cannot reach IMDS) and Container Insights.
+
+        Pinned versions, created after the system node group (an add-on without nodes stays degraded).
+        """
         child = pulumi.ResourceOptions(parent=self)
+        after_nodes = pulumi.ResourceOptions(parent=self, depends_on=self.system_nodes)
         ebs_role = aws.iam.Role(
             f"{name}-ebs-csi-role",
             assume_role_policy=pulumi.Output.all(self.oidc_provider_arn, self.oidc_issuer_url).apply(
@@ -440,16 +508,19 @@ class Cluster(pulumi.ComponentResource):
             f"{name}-ebs-csi",
             cluster_name=self.eks.name,
             addon_name="aws-ebs-csi-driver",
+            addon_version=EKS_ADDON_VERSIONS["aws-ebs-csi-driver"],
             service_account_role_arn=ebs_role.arn,
             tags=tags,
-            opts=child,
+            opts=after_nodes,
         )
         aws.eks.Addon(
             f"{name}-container-insights",
             cluster_name=self.eks.name,
             addon_name="amazon-cloudwatch-observability",
+            addon_version=EKS_ADDON_VERSIONS["amazon-cloudwatch-observability"],
+            configuration_values=json.dumps(CONTAINER_INSIGHTS_CONFIGURATION, sort_keys=True),
             tags=tags,
-            opts=child,
+            opts=after_nodes,
         )
 
     def _adopt(self, name: str, args: ClusterArgs) -> None:

@@ -23,8 +23,24 @@ class ModelStoreArgs:
     cost_center: str
 
 
+SSE_HEADER_KEY = "s3:x-amz-server-side-encryption"
+SSE_KMS_KEY_ID_KEY = "s3:x-amz-server-side-encryption-aws-kms-key-id"
+
+
 def bucket_policy(bucket_arn: str, kms_key_arn: str) -> str:
-    """Deny plain HTTP, and deny puts that are not SSE-KMS with the store's key."""
+    """Deny plain HTTP, and deny puts that ask for another encryption or another KMS key than the store's.
+
+    A put without encryption headers is allowed: the bucket's default encryption (SSE-KMS with the
+    store's key, bucket key on) encrypts it. KServe's payload logger sends exactly such puts (kserve
+    v0.20.0 pkg/agent/storage/s3.go: UploadInput with Bucket, Key and Body only).
+
+    IAM's condition evaluation (IAM User Guide, "IAM JSON policy elements: Condition operators",
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html):
+    a negated operator (`StringNotEquals`) on a key missing from the request evaluates to true, and
+    `...IfExists` is also true when the key is missing, so either form alone denies header-less puts.
+    Each deny below is therefore guarded by `Null: {key: "false"}` (the header is present), and the
+    operators of one Condition block are ANDed.
+    """
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -43,7 +59,10 @@ def bucket_policy(bucket_arn: str, kms_key_arn: str) -> str:
                     "Principal": "*",
                     "Action": "s3:PutObject",
                     "Resource": f"{bucket_arn}/*",
-                    "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+                    "Condition": {
+                        "Null": {SSE_HEADER_KEY: "false"},
+                        "StringNotEquals": {SSE_HEADER_KEY: "aws:kms"},
+                    },
                 },
                 {
                     "Sid": "DenyOtherKeys",
@@ -51,7 +70,10 @@ def bucket_policy(bucket_arn: str, kms_key_arn: str) -> str:
                     "Principal": "*",
                     "Action": "s3:PutObject",
                     "Resource": f"{bucket_arn}/*",
-                    "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": kms_key_arn}},
+                    "Condition": {
+                        "Null": {SSE_KMS_KEY_ID_KEY: "false"},
+                        "StringNotEquals": {SSE_KMS_KEY_ID_KEY: kms_key_arn},
+                    },
                 },
             ],
         },

@@ -10,7 +10,10 @@ warnings.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -29,7 +32,7 @@ from inferstack.constants import (
     PROMETHEUS_RELEASE_NAME,
     TYPE_MONITORING,
 )
-from inferstack.render.labels import platform_tags
+from inferstack.render.labels import platform_labels, platform_tags
 from inferstack.render.monitoring import (
     render_dcgm_service_monitor,
     render_gpu_fleet_dashboard,
@@ -40,6 +43,20 @@ from inferstack.render.monitoring import (
 KUBE_PROMETHEUS_STACK_VERSION = "75.15.1"
 KUBE_PROMETHEUS_STACK_REPO = "https://prometheus-community.github.io/helm-charts"
 ENCRYPTED_GP3_CLASS = "gp3-encrypted"
+GRAFANA_ADMIN_SECRET = "grafana-admin"
+GRAFANA_ADMIN_USER = "admin"
+GRAFANA_PASSWORD_BYTES = 32
+"""Entropy of the generated Grafana admin password (secrets.token_urlsafe: 256 bits, 43 characters)."""
+
+
+def grafana_admin_values() -> dict[str, Any]:
+    """`grafana.admin` values: credentials from our Secret instead of the chart's default password (prom-operator).
+
+    kube-prometheus-stack 75.15.1 depends on grafana chart 9.3.0, whose values.yaml has
+    `admin: {existingSecret: "", userKey: admin-user, passwordKey: admin-password}` (grafana/helm-charts
+    tag grafana-9.3.0, charts/grafana/values.yaml); `grafana.adminPassword` is then ignored.
+    """
+    return {"existingSecret": GRAFANA_ADMIN_SECRET, "userKey": "admin-user", "passwordKey": "admin-password"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +67,8 @@ class MonitoringArgs:
     cluster_name: pulumi.Input[str]
     account_id: pulumi.Input[str]
     provider: k8s.Provider
+    nodes_ready: Sequence[pulumi.Resource] = field(default_factory=tuple)
+    """What the Helm release waits for: the system node group (empty for an adopted cluster)."""
 
 
 def alerts_key_policy(account_id: str) -> str:
@@ -140,6 +159,7 @@ class Monitoring(pulumi.ComponentResource):
                 allow_volume_expansion=True,
                 opts=k8s_child,
             )
+            admin_secret = self._grafana_admin_secret(name, args)
             self.ready = k8s.helm.v3.Release(
                 f"{name}-kube-prometheus-stack",
                 name=PROMETHEUS_RELEASE_NAME,
@@ -176,12 +196,17 @@ class Monitoring(pulumi.ComponentResource):
                             f"pods=[{LABEL_TEAM},{LABEL_MODEL},{LABEL_MODEL_VERSION}]",
                         ]
                     },
-                    "grafana": {"sidecar": {"dashboards": {"enabled": True, "searchNamespace": config.namespace}}},
+                    "grafana": {
+                        "admin": grafana_admin_values(),
+                        "sidecar": {"dashboards": {"enabled": True, "searchNamespace": config.namespace}},
+                    },
                     "alertmanager": {"alertmanagerSpec": {"storage": {"volumeClaimTemplate": {"spec": {"storageClassName": ENCRYPTED_GP3_CLASS, "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "10Gi"}}}}}}},
                 },
                 atomic=True,
                 cleanup_on_fail=True,
-                opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[storage_class]),
+                opts=pulumi.ResourceOptions(
+                    parent=self, provider=args.provider, depends_on=[*args.nodes_ready, storage_class, admin_secret]
+                ),
             )
         after_stack = pulumi.ResourceOptions(
             parent=self, provider=args.provider, depends_on=[self.ready] if self.ready else []
@@ -194,6 +219,37 @@ class Monitoring(pulumi.ComponentResource):
             )
         self.topic_arn = self._cloud_alarms(name, args)
         self.register_outputs({"topic_arn": self.topic_arn})
+
+    def _grafana_admin_secret(self, name: str, args: MonitoringArgs) -> k8s.core.v1.Secret:
+        """The Grafana admin Secret, with a password from the OS's CSPRNG, held as a Pulumi secret.
+
+        pulumi_random is not a dependency, so the password is drawn here; `ignore_changes` keeps the value of
+        the first deployment (Grafana stores the admin password in its database at first start, so a new value on
+        every run would only break the login). The value is a Pulumi secret: encrypted in state, shown as
+        [secret] in previews and in plan.json. Read it with
+        `kubectl -n <monitoring namespace> get secret grafana-admin -o jsonpath='{.data.admin-password}' | base64 -d`.
+        """
+        namespace_name = args.blueprint.config.monitoring.namespace
+        labels = platform_labels(args.blueprint.environment, args.blueprint.config.cost_center)
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata={"name": namespace_name, "labels": labels},
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=list(args.nodes_ready)),
+        )
+        password = pulumi.Output.secret(secrets.token_urlsafe(GRAFANA_PASSWORD_BYTES))
+        return k8s.core.v1.Secret(
+            f"{name}-grafana-admin",
+            metadata={"name": GRAFANA_ADMIN_SECRET, "namespace": namespace_name, "labels": labels},
+            type="Opaque",
+            string_data={"admin-user": GRAFANA_ADMIN_USER, "admin-password": password},
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                provider=args.provider,
+                depends_on=[namespace],
+                ignore_changes=["stringData", "data"],
+                additional_secret_outputs=["stringData", "data"],
+            ),
+        )
 
     def _cloud_alarms(self, name: str, args: MonitoringArgs) -> pulumi.Output[str]:
         blueprint = args.blueprint

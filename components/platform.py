@@ -76,12 +76,19 @@ class Platform(pulumi.ComponentResource):
                 oidc_issuer_url=cluster.oidc_issuer_url,
                 account_id=cluster.account_id,
                 provider=cluster.provider,
+                nodes_ready=cluster.system_nodes,
             ),
             opts=child,
         )
         self.monitoring = Monitoring(
             f"{name}-monitoring",
-            MonitoringArgs(blueprint=blueprint, cluster_name=cluster.name, account_id=cluster.account_id, provider=cluster.provider),
+            MonitoringArgs(
+                blueprint=blueprint,
+                cluster_name=cluster.name,
+                account_id=cluster.account_id,
+                provider=cluster.provider,
+                nodes_ready=cluster.system_nodes,
+            ),
             opts=child,
         )
         ingress = (config.serving.gateway_namespace,)

@@ -327,12 +327,14 @@ def registry_snapshot(
     stacks: StacksOption = DEFAULT_STACKS,
 ) -> None:
     """Write the approvals and gate figures of a model store to a JSON file for the offline plan."""
-    from inferstack.registry.snapshot import take_snapshot, write_registry_snapshot
+    from inferstack.registry.snapshot import take_first_snapshot, write_registry_snapshot
     from inferstack.registry.store import ModelRegistry
 
     check_stack_name(stack)
-    snapshot = take_snapshot(ModelRegistry.for_stack(stacks, stack))
+    snapshot, note = take_first_snapshot(ModelRegistry.for_stack(stacks, stack))
     write_registry_snapshot(snapshot, out)
+    if note:
+        err_console.print(note, markup=False)
     console.print(f"wrote {out} ({len(snapshot.versions)} version(s) from s3://{snapshot.bucket}/)", markup=False)
 
 

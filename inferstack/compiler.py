@@ -58,6 +58,31 @@ def _with_registry_facts(spec: ModelSpec, registry: RegistryFacts) -> ModelSpec:
     return spec.model_copy(update={"registry": spec.registry.model_copy(update={"stage": stage})})
 
 
+def standard_scale_to_zero_problems(spec: ModelSpec, source: str, config: EnvironmentConfig) -> list[Problem]:
+    """Scale-to-zero is refused in Standard mode: nothing there can wake a predictor at zero replicas.
+
+    In Standard mode KServe scales the predictor Deployment through KEDA (or an HPA) on metrics read
+    from the predictor's own pods; at zero replicas there are no pods, so no metric ever rises, and no
+    component holds the first request while a pod starts (Knative's activator does that in Serverless
+    mode). A wake-up path would need KEDA's HTTP add-on interceptor in front of the predictor, which the
+    platform does not install, so the spec is rejected with the alternatives.
+    """
+    mode = spec.serving.deployment_mode or config.serving.deployment_mode
+    if mode != "standard" or not spec.scaling.scale_to_zero:
+        return []
+    return [
+        Problem(
+            source,
+            "scaling.scale_to_zero",
+            f"scale_to_zero is true in standard deployment mode ({config.environment}), where nothing wakes a predictor "
+            "at zero replicas (its autoscaler reads metrics from pods that do not exist, and no component holds the "
+            "first request); expected serving.deployment_mode: serverless (Knative's activator wakes it; needs Knative "
+            "Serving on the cluster, which the platform does not install), or "
+            "scale_to_zero: false with scaling.min_replicas >= 1",
+        )
+    ]
+
+
 def compile_blueprint(
     loaded: Sequence[LoadedSpec],
     config: EnvironmentConfig,
@@ -88,6 +113,7 @@ def compile_blueprint(
         if spec is None:
             disabled.append(item.spec.name)
         else:
+            problems.extend(standard_scale_to_zero_problems(spec, item.source, config))
             resolved.append((spec, item.source))
     if problems:
         raise InputError(problems)

@@ -101,3 +101,18 @@ PROMETHEUS_FULLNAME: Final = "kps"
 """fullnameOverride of kube-prometheus-stack: Prometheus is then served at kps-prometheus.<ns>.svc:9090."""
 PLATFORM_RUNBOOK_BASE_URL: Final = "https://github.com/inferstack/inferstack/blob/main/docs/runbooks"
 """Runbooks of platform-level alerts (spot interruption, node-group health): <base>/<alert>.md."""
+
+# The serving gateway: Gateway API CRDs (standard channel), Istio as the implementation, one shared Gateway.
+GATEWAY_API_RELEASE: Final = "v1.3.0"
+GATEWAY_API_CRDS_URL: Final = (
+    "https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.3.0/standard-install.yaml"
+)
+"""The standard-channel install manifest of the Gateway API release (CRDs only: GatewayClass, Gateway, HTTPRoute,
+GRPCRoute, ReferenceGrant; kubernetes-sigs/gateway-api v1.3.0 release asset, built from config/crd/standard)."""
+GATEWAY_API_GROUP: Final = "gateway.networking.k8s.io"
+ISTIO_VERSION: Final = "1.30.3"
+ISTIO_CHART_REPO: Final = "https://istio-release.storage.googleapis.com/charts"
+ISTIO_NAMESPACE: Final = "istio-system"
+ISTIO_GATEWAY_CLASS: Final = "istio"
+"""GatewayClass istiod creates and serves (Gateway API support is on by default: PILOT_ENABLE_GATEWAY_API, istio 1.30.3
+pilot/pkg/features/experimental.go)."""

@@ -209,9 +209,13 @@ class InferstackMocks(pulumi.runtime.Mocks):
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             names = [f"{self.region}{letter}" for letter in "abc"]
             return {"names": names, "zoneIds": [f"use1-az{index}" for index in range(1, 4)], "id": self.region}, []
+        if token == "aws:iam/getSessionContext:getSessionContext":
+            # For a user (or an IAM role ARN) the issuer is the ARN itself; for an STS assumed-role session, its role.
+            arn = str(args.args.get("arn", ""))
+            return {"arn": arn, "issuerArn": arn, "id": arn}, []
         if token == "aws:eks/getCluster:getCluster":
             name = str(args.args.get("name", "cluster"))
-            return {**self.eks_cluster_outputs(name), "id": name, "version": "1.33"}, []
+            return {**self.eks_cluster_outputs(name), "id": name, "version": "1.35"}, []
         return {}, []
 
 

@@ -49,7 +49,7 @@ product_vision = ModelSpec(
     ),
     environments={
         "dev": EnvironmentOverride(
-            scaling=ScalingOverride(min_replicas=0, max_replicas=2, scale_to_zero=True),
+            scaling=ScalingOverride(min_replicas=1, max_replicas=2),
             rollout=Rollout(strategy="direct"),
         ),
     },

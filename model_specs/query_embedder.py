@@ -53,7 +53,7 @@ query_embedder = ModelSpec(
         stage="prod",
     ),
     environments={
-        "dev": EnvironmentOverride(scaling=ScalingOverride(min_replicas=0, max_replicas=2, scale_to_zero=True)),
+        "dev": EnvironmentOverride(scaling=ScalingOverride(min_replicas=1, max_replicas=2)),
         "staging": EnvironmentOverride(scaling=ScalingOverride(max_replicas=6)),
     },
 )

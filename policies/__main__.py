@@ -12,7 +12,9 @@ from pathlib import Path
 
 PACK_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACK_DIR.parent
-if str(REPO_ROOT) not in sys.path:
+# Inside the repository, this checkout's inferstack (and its stacks/); a published pack imports the installed
+# inferstack its requirements.txt declares, and finds stack files through INFERSTACK_STACKS_DIR.
+if (REPO_ROOT / "inferstack").is_dir() and str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from pulumi_policy import EnforcementLevel, PolicyPack  # noqa: E402

@@ -31,11 +31,11 @@ def prod(repo_root: Path) -> EnvironmentConfig:
 def test_overrides_apply_per_environment(dev: EnvironmentConfig, prod: EnvironmentConfig) -> None:
     item = _loaded(
         scaling={"min_replicas": 2, "max_replicas": 4},
-        environments={"dev": {"scaling": {"min_replicas": 0, "scale_to_zero": True}, "artifact_version": "0.9.0"}},
+        environments={"dev": {"scaling": {"min_replicas": 1}, "artifact_version": "0.9.0"}},
     )
     in_dev = compile_blueprint([item], dev).model("demo-model")
     in_prod = compile_blueprint([item], prod).model("demo-model")
-    assert (in_dev.spec.scaling.min_replicas, in_dev.spec.scaling.max_replicas) == (0, 4)
+    assert (in_dev.spec.scaling.min_replicas, in_dev.spec.scaling.max_replicas) == (1, 4)
     assert in_dev.spec.artifact.version == "0.9.0"
     assert in_dev.storage_uri == "s3://inferstack-models-dev/models/demo/demo-model/0.9.0/"
     assert in_prod.spec.scaling.min_replicas == 2

@@ -10,6 +10,7 @@ import pytest
 from inferstack.compiler import compile_blueprint
 from inferstack.cost import estimate
 from inferstack.placement import rollout_replica_bounds
+from inferstack.problems import InputError
 from inferstack.render.rollout import rollout_variants
 from inferstack.spec import ModelSpec, load_environment
 from inferstack.spec.loader import LoadedSpec
@@ -42,6 +43,10 @@ def test_bounds_match_the_rendered_variants(
     if mode == "serverless":
         document["scaling"] = {**scaling, "metric": "concurrency"}
     spec = ModelSpec.model_validate(document)
+    if mode == "standard" and spec.scaling.scale_to_zero:
+        with pytest.raises(InputError):  # no wake-up path in standard mode
+            compile_blueprint([LoadedSpec(spec, "test.yaml")], config)
+        return
     deployment = compile_blueprint([LoadedSpec(spec, "test.yaml")], config).model(spec.name)
     variants = rollout_variants(deployment)
     expected = (sum(v.min_replicas for v in variants), sum(v.max_replicas for v in variants))

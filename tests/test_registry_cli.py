@@ -83,3 +83,14 @@ def test_bad_input_and_unreachable_store_give_one_line(model_stores: ModelStores
     assert len(err.strip().splitlines()) == 1
     code, _, err = invoke("publish", model, "--spec", "fraud-scorer", "--version", "1.0.0", "--specs", str(specs), "--stacks", stacks)
     assert code == 1 and "cannot reach the model store" in err
+
+
+def test_snapshot_of_a_store_that_does_not_exist_yet_is_empty_with_a_note(aws_server: object, tmp_path: Path) -> None:
+    # Issue 13 item 8: a new environment's snapshot runs before the `pulumi up` that creates its bucket.
+    out = tmp_path / "registry.json"
+    code, stdout, err = invoke("registry", "snapshot", "--stack", "staging", "--out", str(out))
+    assert code == 0, err
+    assert "does not exist yet" in err and "empty snapshot" in err
+    document = json.loads(out.read_text())
+    assert (document["environment"], document["bucket"], document["versions"]) == ("staging", "inferstack-models-staging", [])
+    assert "0 version(s)" in stdout

@@ -225,12 +225,20 @@ def test_fractional_target_stays_a_quantity(repo_root: Path) -> None:
 
 
 def test_scale_to_zero_only_where_allowed(repo_root: Path) -> None:
-    zero = _blueprint(repo_root, "dev", spec_document(scaling={"min_replicas": 0, "max_replicas": 2, "scale_to_zero": True}))
+    # Scale-to-zero needs serverless mode (Knative's activator wakes the predictor); standard mode refuses it.
+    zero = _blueprint(
+        repo_root,
+        "dev",
+        spec_document(
+            scaling={"min_replicas": 0, "max_replicas": 2, "scale_to_zero": True, "metric": "concurrency"},
+            serving={"deployment_mode": "serverless"},
+        ),
+    )
     kept = _blueprint(repo_root, "dev", spec_document(scaling={"min_replicas": 1, "max_replicas": 2}))
     zero_predictor = render_inference_service(zero.model("demo-model"), zero)["spec"]["predictor"]
     kept_predictor = render_inference_service(kept.model("demo-model"), kept)["spec"]["predictor"]
-    # KServe gives minReplicas to the ScaledObject it creates: 0 only with scale_to_zero.
-    assert zero_predictor["minReplicas"] == 0 and "autoScaling" in zero_predictor
+    assert zero_predictor["minReplicas"] == 0 and "autoScaling" not in zero_predictor
+    # KServe gives minReplicas to the ScaledObject it creates in standard mode.
     assert kept_predictor["minReplicas"] == 1 and "autoScaling" in kept_predictor
 
 

@@ -191,15 +191,27 @@ def test_blue_green_switches_one_route_and_keeps_the_idle_colour_warm(repo_root:
     assert summary == ("blue 0.9.0 active / green 1.0.0 idle" if active == "blue" else "green 1.0.0 active / blue 0.9.0 idle")
 
 
-def test_blue_green_idle_colour_runs_even_with_scale_to_zero(repo_root: Path) -> None:
-    deployment, blueprint = _deploy(
-        repo_root, "standard", "istio", BLUE_GREEN, scaling={"min_replicas": 0, "max_replicas": 3, "scale_to_zero": True}
-    )
+def test_blue_green_idle_colour_runs_warm(repo_root: Path) -> None:
+    deployment, blueprint = _deploy(repo_root, "standard", "istio", BLUE_GREEN, scaling={"min_replicas": 1, "max_replicas": 3})
     services = _by_name(render_rollout(deployment, blueprint))
     green, blue = services["demo-model-green"]["spec"]["predictor"], services["demo-model"]["spec"]["predictor"]
     # KServe gives each variant's bounds to the ScaledObject it creates: the idle colour is pinned warm.
     assert (green["minReplicas"], green["maxReplicas"]) == (1, 1)
-    assert (blue["minReplicas"], blue["maxReplicas"]) == (0, 3)
+    assert (blue["minReplicas"], blue["maxReplicas"]) == (1, 3)
+
+
+def test_scale_to_zero_in_standard_mode_is_refused_naming_the_alternatives(repo_root: Path) -> None:
+    # Issue 13 item 10: KEDA reads a metric from pods that do not exist at zero replicas, nothing holds the first request.
+    with pytest.raises(InputError) as caught:
+        _deploy(repo_root, "standard", "istio", BLUE_GREEN, scaling={"min_replicas": 0, "max_replicas": 3, "scale_to_zero": True})
+    (problem,) = caught.value.problems
+    assert problem.path == "scaling.scale_to_zero"
+    assert "serverless" in problem.message and "min_replicas >= 1" in problem.message
+
+
+def test_scale_to_zero_in_serverless_mode_is_accepted(repo_root: Path) -> None:
+    deployment, _ = _deploy(repo_root, "serverless", "none", BLUE_GREEN, scaling={"min_replicas": 0, "max_replicas": 3, "scale_to_zero": True})
+    assert deployment.spec.scaling.scale_to_zero
 
 
 @pytest.mark.parametrize("rollout", [CANARY, BLUE_GREEN, SHADOW, AB])
@@ -237,7 +249,9 @@ def test_shadow_mirrors_a_share_of_live_traffic_to_the_candidate(repo_root: Path
     _validate(objects)
     services = _by_name(objects)
     assert services["demo-model-shadow"]["metadata"]["labels"][LABEL_ROLLOUT_ROLE] == "shadow"
-    assert services["demo-model-shadow"]["spec"]["predictor"]["logger"]["storage"]["path"] == "/payload-logs/demo/demo-model/shadow"
+    logger = services["demo-model-shadow"]["spec"]["predictor"]["logger"]
+    assert logger["url"].endswith("/payload-logs/demo")
+    assert logger["storage"]["path"] == "shadow"
     (route,) = objects.traffic
     if routing == "gateway-api":
         (rule,) = route["spec"]["rules"]

@@ -160,6 +160,44 @@ def take_snapshot(registry: ModelRegistry) -> RegistrySnapshot:
     )
 
 
+MISSING_BUCKET_CODES = frozenset({"404", "NoSuchBucket", "NotFound"})
+
+
+def bucket_exists(registry: ModelRegistry) -> bool:
+    """Whether the store's bucket exists (HeadBucket: 404 for a missing bucket; other failures raise RegistryError)."""
+    from botocore.exceptions import ClientError
+
+    with registry.store_call(f"look up s3://{registry.bucket}/"):
+        try:
+            registry.s3.head_bucket(Bucket=registry.bucket)
+        except ClientError as error:
+            if str(error.response.get("Error", {}).get("Code", "")) in MISSING_BUCKET_CODES:
+                return False
+            raise
+    return True
+
+
+def take_first_snapshot(registry: ModelRegistry) -> tuple[RegistrySnapshot, str | None]:
+    """A snapshot, or an empty one with a note when the bucket does not exist yet.
+
+    On a new environment the snapshot runs before the first `pulumi up` creates the model store: nothing can
+    have been published or approved there yet, so the honest snapshot is empty (every version's stage is none).
+    """
+    if bucket_exists(registry):
+        return take_snapshot(registry), None
+    empty = RegistrySnapshot(
+        environment=registry.environment,
+        bucket=registry.bucket,
+        taken_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        versions=[],
+    )
+    note = (
+        f"note: bucket '{registry.bucket}' of the {registry.environment} model store does not exist yet; "
+        f"wrote an empty snapshot (no versions published or approved there; `pulumi up -s {registry.environment}` creates it)"
+    )
+    return empty, note
+
+
 def write_registry_snapshot(snapshot: RegistrySnapshot, path: Path) -> None:
     """Write a snapshot as indented JSON (creating parent folders)."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -47,23 +47,47 @@ def device_plugin_configs(blueprint: Blueprint) -> dict[str, str]:
     return {name: yaml.safe_dump(config, sort_keys=True) for name, config in sorted(configs.items())}
 
 
+def gpu_node_affinity() -> dict[str, Any]:
+    """Required node affinity onto GPU pools only (nodes labelled with a GPU type other than none)."""
+    return {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {
+                        "matchExpressions": [
+                            {"key": LABEL_GPU_TYPE, "operator": "Exists"},
+                            {"key": LABEL_GPU_TYPE, "operator": "NotIn", "values": ["none"]},
+                        ]
+                    }
+                ]
+            }
+        }
+    }
+
+
+GPU_TOLERATIONS: tuple[dict[str, str], ...] = ({"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"},)
+"""Tolerations of GPU-only agents: the taint every GPU pool carries."""
+
+
 def device_plugin_values(blueprint: Blueprint) -> dict[str, Any]:
     """Helm values of the NVIDIA device plugin: the configs, and scheduling onto GPU nodes only."""
     return {
         "config": {"map": device_plugin_configs(blueprint), "default": DEVICE_PLUGIN_DEFAULT_CONFIG},
-        "tolerations": [{"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}],
-        "affinity": {
-            "nodeAffinity": {
-                "requiredDuringSchedulingIgnoredDuringExecution": {
-                    "nodeSelectorTerms": [
-                        {
-                            "matchExpressions": [
-                                {"key": LABEL_GPU_TYPE, "operator": "Exists"},
-                                {"key": LABEL_GPU_TYPE, "operator": "NotIn", "values": ["none"]},
-                            ]
-                        }
-                    ]
-                }
-            }
-        },
+        "tolerations": [dict(item) for item in GPU_TOLERATIONS],
+        "affinity": gpu_node_affinity(),
+    }
+
+
+def dcgm_exporter_values() -> dict[str, Any]:
+    """Helm values of dcgm-exporter (chart 4.1.1): on GPU nodes only, where NVML exists.
+
+    The chart has no default nodeSelector or affinity (NVIDIA/dcgm-exporter tag 4.2.3-4.1.1,
+    deployment/values.yaml: `nodeSelector: {}`, `affinity: {}`, `tolerations: []`), so without these keys the DaemonSet
+    lands on every node, fails on CPU nodes, and the atomic release times out.
+    """
+    return {
+        "serviceMonitor": {"enabled": False},  # Monitoring renders its own, with honorLabels
+        "tolerations": [dict(item) for item in GPU_TOLERATIONS],
+        "affinity": gpu_node_affinity(),
+        "kubeletPath": "/var/lib/kubelet/pod-resources",
     }

@@ -57,10 +57,14 @@ from inferstack.render.labels import model_labels
 from inferstack.render.resources import replica_resources
 from inferstack.render.serialize import to_manifest
 
-DEPLOYMENT_MODE_VALUES = {"standard": "Standard", "serverless": "Serverless"}
-"""KServe's names of the deployment modes (0.15+ accepts "Standard"; "Serverless" is the Knative mode)."""
+DEPLOYMENT_MODE_VALUES = {"standard": "Standard", "serverless": "Knative"}
+"""KServe's names of the deployment modes at v0.20.0 (pkg/constants/constants.go: "Standard", "Knative"; the legacy
+"Serverless" and "RawDeployment" are still parsed but deprecated)."""
 PREDICTOR_CONTAINER = "kserve-container"
-"""The container name KServe gives the predictor; set explicitly so the manifest carries no empty name."""
+"""The container name KServe gives the predictor. Never set it on `predictor.model`: KServe's webhook refuses
+any `name` on a standard predictor ("the 'name' field is not allowed in standard predictor";
+kserve/kserve v0.20.0 pkg/apis/serving/v1beta1/inference_service_validation.go, validatePredictor), and the
+controller names the container itself."""
 NON_ROOT_UID = 1000
 WRITABLE_ROOT_FORMATS = frozenset({"huggingface"})
 """Runtimes that write caches under the root filesystem (HF hub cache); all others run read-only."""
@@ -203,7 +207,6 @@ def build_inference_service(
     )
     predictor = V1beta1PredictorSpec(local_vars_configuration=KSERVE_CONFIGURATION,
         model=V1beta1ModelSpec(local_vars_configuration=KSERVE_CONFIGURATION,
-            name=PREDICTOR_CONTAINER,
             model_format=V1beta1ModelFormat(local_vars_configuration=KSERVE_CONFIGURATION, name=spec.artifact.format),
             protocol_version=spec.serving.protocol,
             runtime=spec.serving.runtime,

@@ -4,13 +4,31 @@ Canary, shadow and A/B variants log every request and response (`mode: all`)
 so candidate and stable can be compared offline and drift can be analysed.
 The sink is KServe's blob-storage logger (KServe 0.15+, S3 only): the logger
 agent beside the predictor writes JSON objects to
-`s3://<model store bucket>/payload-logs/<team>/<model>/<role>/`.
+`s3://<model store bucket>/payload-logs/<team>/<namespace>/<isvc>/predictor/<role>/`.
 
-Encryption: the model store bucket enforces SSE-KMS with the store's
-customer-managed key as its default encryption (so every log object is
-encrypted at rest with that key) and its bucket policy denies requests
-without TLS (encrypted in transit). Credentials come from the team's
-`model-serving` ServiceAccount (IRSA); its role needs the statements of
+Where the objects land (kserve/kserve v0.20.0 pkg/logger/store.go, BlobStore.getObjectKey):
+`<url path>/<namespace>/<inferenceservice>/<component>/<storage.path>/<id>-<type>.<ext>`. The URL
+carries the team prefix (`s3://<bucket>/payload-logs/<team>`), so every key stays under the prefix
+the team's IAM statement allows, and `storage.path` (the rollout role) is the last folder.
+
+Admission (kserve v0.20.0 pkg/apis/serving/v1beta1/component.go, validateLogger): a logger with
+`storage` needs `path`, `parameters` and `key` together, or the webhook refuses the
+InferenceService ("invalid logger storage configuration").
+
+Credentials (kserve v0.20.0): the pod webhook (pkg/webhook/admission/pod/agent_injector.go) builds the
+agent's environment from `storage.serviceAccountName` (default `logger-sa`); for a ServiceAccount
+annotated `eks.amazonaws.com/role-arn` it adds only S3 settings (pkg/credentials/service_account_credentials.go,
+s3.BuildServiceAccountEnvs), no keys, and `key` names an entry of a credentials Secret, which IRSA does not
+use (the injector defaults it to "credentials"). The agent's S3 client is aws-sdk-go v1
+`session.NewSession` with the default credential chain (pkg/agent/storage/utils.go), which reads the
+web-identity token that EKS's pod identity webhook mounts into every container of a pod whose
+`serviceAccountName` carries the role annotation: the predictor runs as the team's `model-serving`
+ServiceAccount, so the logger sidecar writes with that role. No Secret is involved.
+
+Encryption: the agent's upload sends no server-side-encryption header (pkg/agent/storage/s3.go,
+UploadObject builds an UploadInput with Bucket, Key and Body only), so the object is encrypted by the
+bucket's default SSE-KMS with the store's key; the bucket policy must not deny header-less puts
+(components/model_store.py). TLS is enforced by the bucket policy. The team's role needs the statements of
 `payload_log_writer_statements` beside its model-reader policy.
 """
 
@@ -27,6 +45,8 @@ PAYLOAD_LOG_ROOT = "payload-logs"
 LOGGER_MODE = "all"
 """Log requests and responses (KServe modes: all, request, response)."""
 LOGGER_FORMAT = "json"
+LOGGER_STORAGE_KEY = "credentials"
+"""`storage.key`: required by the webhook, unused with IRSA; the value KServe itself defaults to (LoggerDefaultStorageKey)."""
 
 
 def payload_log_prefix(team: str) -> str:
@@ -34,19 +54,25 @@ def payload_log_prefix(team: str) -> str:
     return f"{PAYLOAD_LOG_ROOT}/{team}/"
 
 
-def payload_log_path(deployment: ModelDeployment, role: str) -> str:
-    """Where one variant's logs go inside the bucket."""
-    return f"/{payload_log_prefix(deployment.team)}{deployment.name}/{role}"
+def payload_log_url(deployment: ModelDeployment, blueprint: Blueprint) -> str:
+    """The logger URL: the model store with the team's prefix, under which KServe adds namespace, service and component."""
+    return f"s3://{blueprint.config.model_store.bucket}/{payload_log_prefix(deployment.team).rstrip('/')}"
+
+
+def payload_log_path(role: str) -> str:
+    """`storage.path`: the last folder of a variant's log keys (the rollout role)."""
+    return role
 
 
 def payload_logger(deployment: ModelDeployment, blueprint: Blueprint, role: str) -> V1beta1LoggerSpec:
     """The predictor's logger: every request and response, as JSON, into the model store under payload-logs/."""
     return V1beta1LoggerSpec(local_vars_configuration=KSERVE_CONFIGURATION,
         mode=LOGGER_MODE,
-        url=f"s3://{blueprint.config.model_store.bucket}",
+        url=payload_log_url(deployment, blueprint),
         storage=V1beta1LoggerStorageSpec(local_vars_configuration=KSERVE_CONFIGURATION,
-            path=payload_log_path(deployment, role),
+            path=payload_log_path(role),
             parameters={"type": "s3", "format": LOGGER_FORMAT},
+            key=LOGGER_STORAGE_KEY,
             service_account_name=SERVING_SERVICE_ACCOUNT,
         ),
     )

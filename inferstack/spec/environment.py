@@ -18,6 +18,7 @@ from inferstack.constants import Environment
 from inferstack.spec.model import DNS_LABEL, DeploymentMode, StrictModel
 
 Enforcement = Literal["mandatory", "advisory", "disabled"]
+IAM_ROLE_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$"
 RoutingLayer = Literal["none", "istio", "gateway-api"]
 
 
@@ -26,7 +27,9 @@ class ClusterConfig(StrictModel):
 
     create: bool = Field(default=True, description="Create the cluster (true) or adopt an existing one (false).")
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z][A-Za-z0-9_-]*$", description="Cluster name.")
-    version: str = Field(default="1.33", pattern=r"^1\.\d{2}$", description="Kubernetes minor version, e.g. 1.33.")
+    version: str = Field(
+        default="1.35", pattern=r"^1\.\d{2}$", description="Kubernetes minor version, e.g. 1.35 (in EKS standard support)."
+    )
     endpoint_public_access: bool = Field(default=False, description="Expose the API endpoint publicly (off by default).")
     public_access_cidrs: list[str] = Field(
         default_factory=list, max_length=40, description="CIDRs allowed to reach a public endpoint."
@@ -44,6 +47,17 @@ class ClusterConfig(StrictModel):
         max_length=100,
         description="Custom kinds the cluster already has (not installed by this stack), as `Kind.group` "
         "(e.g. `Gateway.gateway.networking.k8s.io`) or a whole API group; the deploy-readiness CRD-order check accepts them.",
+    )
+    deploy_role_arn: str | None = Field(
+        default=None,
+        pattern=IAM_ROLE_ARN,
+        description="IAM role the deploy job (pulumi up) assumes; it gets a cluster-admin EKS access entry. "
+        "Unset: the role of the credentials running the deployment (its session's issuer).",
+    )
+    admin_role_arns: list[Annotated[str, Field(pattern=IAM_ROLE_ARN)]] = Field(
+        default_factory=list,
+        max_length=20,
+        description="IAM roles of people who administer the cluster (e.g. an SSO admin role); each gets a cluster-admin EKS access entry.",
     )
 
     @model_validator(mode="after")
@@ -258,7 +272,22 @@ class ServingConfig(StrictModel):
     )
     gateway_name: str = Field(default="inference-gateway", pattern=DNS_LABEL, description="Gateway API Gateway (or Istio gateway).")
     gateway_namespace: str = Field(default="gateway-system", pattern=DNS_LABEL, description="Namespace of that gateway.")
-    domain: str = Field(default="models.internal", pattern=r"^[a-z0-9.-]+$", description="Hostname suffix of model endpoints.")
+    domain: str = Field(
+        default="models.internal",
+        pattern=r"^[a-z0-9.-]+$",
+        description="Hostname suffix of model endpoints (<model>-<namespace>.<domain>): a DNS zone the platform team owns; "
+        "KServe's ingress domain and the Gateway's listener hostnames.",
+    )
+    gateway_create: bool = Field(
+        default=True,
+        description="Install the Gateway: Gateway API CRDs, Istio (its implementation) and the Gateway itself; false: "
+        "gateway_namespace/gateway_name already exists on the cluster, with its CRDs and controller.",
+    )
+    gateway_tls_secret: str = Field(
+        default="inference-gateway-tls",
+        pattern=DNS_LABEL,
+        description="Secret (in gateway_namespace, type kubernetes.io/tls) holding the HTTPS listener's certificate for *.<domain>.",
+    )
 
 
 class EnvironmentConfig(StrictModel):

@@ -10,17 +10,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-import inferstack.readiness
 from inferstack.cli import app
 from inferstack.plan.runner import OUTPUT_FILES, run_plan
-from inferstack.readiness import CATEGORY as READINESS
-
-
-@pytest.fixture(autouse=True)
-def _readiness_pending_13b(monkeypatch: pytest.MonkeyPatch) -> None:
-    """READINESS-PENDING (issue 13): the shipped plans still fail deploy-readiness checks until engineer 13b's fixes
-    for items 1-10 are merged. Delete this fixture and the `!= READINESS` filters below after that merge."""
-    monkeypatch.setattr(inferstack.readiness, "ENFORCE_READINESS", False)
 
 
 @pytest.fixture
@@ -55,7 +46,7 @@ def test_plan_writes_every_output_and_is_deterministic(workspace: Path) -> None:
     assert cost["currency"] == "USD" and cost["monthly_usd"] <= cost["naive_monthly_usd"]
     policy = json.loads((first / "policy.json").read_text())
     assert policy["checked"] > 0 and not [
-        v for v in policy["violations"] if v["enforcement"] == "mandatory" and v["category"] != READINESS  # READINESS-PENDING
+        v for v in policy["violations"] if v["enforcement"] == "mandatory"
     ]
     assert _plan(workspace, "second")[0] == 0
     second = workspace / "second"
@@ -120,7 +111,7 @@ def test_many_mandatory_violations_are_summarised_on_the_terminal(workspace: Pat
     monkeypatch.setattr(inferstack.cli, "MAX_VIOLATIONS_SHOWN", 0)
     code, stdout, stderr = _plan(workspace, "out")
     policy = json.loads((workspace / "out" / "policy.json").read_text())
-    mandatory = [v for v in policy["violations"] if v["enforcement"] == "mandatory" and v["category"] != READINESS]  # READINESS-PENDING
+    mandatory = [v for v in policy["violations"] if v["enforcement"] == "mandatory"]
     assert code == 1 and mandatory, stdout + stderr
     assert "mandatory: " not in stderr
     assert f"... and {len(mandatory)} more mandatory violations" in stderr

@@ -315,8 +315,10 @@ def test_scheduling_reads_chart_defaults(reference: Path) -> None:
 def _store(policy: list[dict[str, Any]], logger: bool = True) -> list[PolicyResource]:
     bucket = "models-dev"
     key = res("aws:kms/key:Key", "store-key", {})
-    body = isvc(logger={"mode": "all", "url": f"s3://{bucket}",
-                        "storage": {"path": "/payload-logs/vision/detector/primary", "parameters": {"type": "s3"}, "key": "k",
+    # KServe 0.20's blob logger writes <url path>/<namespace>/<isvc>/predictor/<storage.path>/<id>-<type>.json
+    # (pkg/logger/store.go): the team prefix rides in the URL.
+    body = isvc(logger={"mode": "all", "url": f"s3://{bucket}/payload-logs/vision",
+                        "storage": {"path": "primary", "parameters": {"type": "s3"}, "key": "k",
                                     "serviceAccountName": "model-serving"}}) if logger else isvc()
     role = f"arn:aws:iam::{ACCOUNT}:role/vision-role"
     return [
@@ -449,3 +451,10 @@ def test_helm_values_catch_a_default_grafana_password(reference: Path) -> None:
     found = list(helm_values.check_helm_values([default, with_secret], ctx(reference)))
     flagged = [f for f in found if f.check_id == "deploy-helm-values"]
     assert [f.urn.rsplit("::", 1)[-1] for f in flagged] == ["kps"] and "prom-operator" in flagged[0].message
+
+
+def test_logger_object_key_follows_kserve_blob_store_layout() -> None:
+    """kserve v0.20.0 pkg/logger/store.go getObjectPrefix: url prefix, namespace, isvc, component, storage path."""
+    key = storage_access.logger_object_key("s3://models-dev/payload-logs/vision", "models-dev", "vision", "detector", "/primary/")
+    assert key == "payload-logs/vision/vision/detector/predictor/primary/0001-request.json"
+    assert storage_access.logger_object_key("s3://models-dev", "models-dev", "vision", "detector", "") == "vision/detector/predictor/0001-request.json"

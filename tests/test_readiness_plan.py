@@ -28,9 +28,6 @@ def reference() -> Path:
     return root
 
 
-# READINESS-PENDING (issue 13): the shipped plans still have deploy-readiness errors until engineer 13b's fixes for
-# items 1-10 are merged. strict=True: once they are gone this XPASSes and fails, so remove the marker then.
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="READINESS-PENDING: shipped plans have deploy-readiness errors until 13b's fixes merge")
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
 def test_shipped_plans_have_no_deploy_readiness_errors(stack: str, repo_root: Path, reference: Path) -> None:
     from inferstack.compiler import compile_blueprint

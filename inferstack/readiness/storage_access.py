@@ -34,6 +34,18 @@ BUCKET = "aws:s3/bucket:Bucket"
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 BUCKET_ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
 KMS_KEY = "aws:kms/key:Key"
+
+
+def logger_object_key(url: str, bucket: str, namespace: str, inference_service: str, store_path: str) -> str:
+    """The key KServe's blob logger writes a logged request under.
+
+    kserve/kserve v0.20.0 pkg/logger/store.go, BlobStore.getObjectPrefix / getObjectKey:
+    `<url key prefix>/<namespace>/<inferenceservice>/<component>/<storage.path>/<id>-<type>.<ext>`
+    (empty parts skipped, joined with path.Join). The component of a predictor's logger is "predictor".
+    """
+    prefix = url[len(f"s3://{bucket}") :].strip("/")
+    parts = [part for part in (prefix, namespace, inference_service, "predictor", store_path.strip("/")) if part]
+    return "/".join(parts) + "/0001-request.json"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 OTHER_ACCOUNT = "210987654321"
@@ -155,8 +167,7 @@ def actors(resources: Sequence[PolicyResource], store: Store, ctx: ReadinessCont
         storage = logger.get("storage") if isinstance(logger, Mapping) else None
         if isinstance(storage, Mapping) and str(logger.get("url") or "").startswith(f"s3://{store.bucket}"):
             logger_role = accounts.get((namespace, str(storage.get("serviceAccountName") or predictor.get("serviceAccountName") or "default")))
-            path = str(storage.get("path") or "").strip("/")
-            key = f"{path}/{obj.name}-0001.json"
+            key = logger_object_key(str(logger.get("url")), store.bucket, namespace, obj.name, str(storage.get("path") or ""))
             if logger_role is None:
                 found.append(Actor(f"payload logger of {obj.name}", obj.resource.urn, Request("", store.account, "s3:PutObject", f"{bucket_arn}/{key}"), (), True))
                 continue

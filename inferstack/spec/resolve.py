@@ -42,9 +42,28 @@ def resolve_for_environment(spec: ModelSpec, environment: str, source: str = "<s
         return ModelSpec.model_validate(merged)
     except ValidationError as error:
         problems = problems_from_validation(error, source, ModelSpec)
+        changed = set(changes)
+        if override.artifact_version is not None:
+            changed.add("artifact")
+        if override.rollout is not None:
+            changed.add("rollout")
         raise InputError(
             [
-                type(problem)(problem.file, problem.path, f"{problem.message} (after applying environments.{environment})")
+                type(problem)(
+                    problem.file,
+                    _override_path(problem.path, environment, changed, override.artifact_version is not None),
+                    f"{problem.message} (after applying environments.{environment})",
+                )
                 for problem in problems
             ]
         ) from None
+
+
+def _override_path(path: str, environment: str, changed: set[str], version_override: bool) -> str:
+    """The override's own path when the problem sits in a section the override changed, else the base path."""
+    section = path.split(".", 1)[0]
+    if section not in changed:
+        return path
+    if section == "artifact" and version_override and path in ("artifact", "artifact.version"):
+        return f"environments.{environment}.artifact_version"
+    return f"environments.{environment}.{path}"

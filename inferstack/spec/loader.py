@@ -6,6 +6,7 @@ problem collected, so one run of `inferstack validate` shows them all.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,9 +15,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from inferstack.constants import ENVIRONMENTS
-from inferstack.problems import InputError, Problem, display_path, problems_from_validation
+from inferstack.problems import InputError, Problem, _short_repr, display_path, problems_from_validation, unknown_field_message
 from inferstack.spec.environment import EnvironmentConfig
 from inferstack.spec.model import ModelSpec
+from inferstack.spec.stack_checks import extract_secrets, stack_problems
 from inferstack.spec.python_loader import describe_python_files, specs_from_description
 from inferstack.yaml_loader import YamlLoadError, load_file as load_yaml_file
 
@@ -174,27 +176,51 @@ def stack_file(stacks_dir: Path, environment: str) -> Path:
     return stacks_dir / f"Pulumi.{environment}.yaml"
 
 
-def environment_from_config(config: dict[str, Any], environment: str, label: str) -> EnvironmentConfig:
-    """Validate a stack's `config:` mapping (keys `inferstack:*` and `aws:region`) as an EnvironmentConfig."""
+def environment_from_config(
+    config: dict[str, Any], environment: str, label: str, today: datetime.date | None = None
+) -> EnvironmentConfig:
+    """Validate a stack's `config:` mapping (keys `inferstack:*` and `aws:region`) as an EnvironmentConfig.
+
+    Pulumi secrets (`{secure: ...}`) are accepted where SECRET_SETTINGS allows them and kept
+    as secrets; the stack checks (zones, EKS version calendar on `today`, prices, rule names)
+    run too. Raises InputError with every problem, each naming `label` and the `config.` path.
+    """
     values: dict[str, Any] = {"environment": environment}
     problems: list[Problem] = []
     for key, value in config.items():
-        if key == "aws:region":
+        if not isinstance(key, str):
+            problems.append(Problem(label, f"config.{_short_repr(key)}", "a key that is not text; expected inferstack:<setting> or aws:region"))
+        elif key == "aws:region":
             values["region"] = value
         elif key.startswith("inferstack:"):
             values[key.removeprefix("inferstack:")] = value
         elif not key.startswith(("aws:", "kubernetes:", "pulumi:")):
-            problems.append(Problem(label, f"config.{key}", "unknown config namespace; expected inferstack:*, aws:*, kubernetes:*"))
+            problems.append(
+                Problem(label, f"config.{key}", "unknown config namespace; expected inferstack:*, aws:*, kubernetes:* or pulumi:*")
+            )
     if "region" not in values:
         problems.append(Problem(label, "config.aws:region", "required setting is missing; expected an AWS region"))
+    values, secret_problems = extract_secrets(values, label)
+    problems.extend(secret_problems)
+    secret_paths = {problem.path for problem in secret_problems}
     try:
         result = EnvironmentConfig.model_validate(values)
     except ValidationError as error:
+        settings = sorted(name for name in EnvironmentConfig.model_fields if name not in ("environment", "region"))
         for problem in problems_from_validation(error, label, EnvironmentConfig):
             path = problem.path
             field = "aws:region" if path == "region" else f"inferstack:{path}" if path else ""
-            problems.append(Problem(label, f"config.{field}" if field else "config", problem.message))
+            where = f"config.{field}" if field else "config"
+            if any(where == secret or where.startswith(secret + ".") for secret in secret_paths):
+                continue
+            message = problem.message
+            if "." not in path and message.startswith("unknown field"):
+                message = unknown_field_message(path, [f"inferstack:{name}" for name in settings]).replace(
+                    "unknown field", "unknown setting", 1
+                )
+            problems.append(Problem(label, where, message))
         raise InputError(problems) from None
+    problems.extend(stack_problems(result, label, today))
     if problems:
         raise InputError(problems)
     return result

@@ -203,6 +203,17 @@ def _not_finite(value: Any) -> str | None:
     return None
 
 
+def field_path(parts: Sequence[int | str]) -> str:
+    """`signature.inputs[0].dtype`: names joined by dots, list indices in brackets."""
+    text = ""
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
 def problems_from_validation(
     error: ValidationError, file: str, model: type[BaseModel], prefix: Sequence[int | str] = ()
 ) -> list[Problem]:
@@ -230,8 +241,7 @@ def problems_from_validation(
             message = f"{odd}; expected a finite number ({item['msg'][0].lower()}{item['msg'][1:]})"
         else:
             message = f"{item['msg']} (got {_short_repr(item.get('input'))})"
-        path = ".".join(str(part) for part in [*prefix, *loc])
-        problems.append(Problem(file, path, message))
+        problems.append(Problem(file, field_path([*prefix, *loc]), message))
     return problems
 
 

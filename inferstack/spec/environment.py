@@ -346,7 +346,7 @@ class EnvironmentConfig(StrictModel):
         total = sum(self.budgets.teams.values())
         if total > self.budgets.monthly_usd:
             raise ValueError(
-                f"team budgets add up to {total:g} USD, above budgets.monthly_usd {self.budgets.monthly_usd:g}; "
+                f"budgets.teams add up to {total:g} USD, above budgets.monthly_usd {self.budgets.monthly_usd:g}; "
                 "expected team budgets within the environment budget"
             )
         return self

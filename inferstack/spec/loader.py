@@ -215,7 +215,7 @@ def environment_from_config(
                 continue
             message = problem.message
             if "." not in path and message.startswith("unknown field"):
-                message = unknown_field_message(path, [f"inferstack:{name}" for name in settings]).replace(
+                message = unknown_field_message(f"inferstack:{path}", [f"inferstack:{name}" for name in settings]).replace(
                     "unknown field", "unknown setting", 1
                 )
             problems.append(Problem(label, where, message))

@@ -51,7 +51,7 @@ def resolve_for_environment(spec: ModelSpec, environment: str, source: str = "<s
             [
                 type(problem)(
                     problem.file,
-                    _override_path(problem.path, environment, changed, override.artifact_version is not None),
+                    _override_path(problem.path, problem.message, environment, changed, override.artifact_version is not None),
                     f"{problem.message} (after applying environments.{environment})",
                 )
                 for problem in problems
@@ -59,11 +59,14 @@ def resolve_for_environment(spec: ModelSpec, environment: str, source: str = "<s
         ) from None
 
 
-def _override_path(path: str, environment: str, changed: set[str], version_override: bool) -> str:
-    """The override's own path when the problem sits in a section the override changed, else the base path."""
-    section = path.split(".", 1)[0]
+def _override_path(path: str, message: str, environment: str, changed: set[str], version_override: bool) -> str:
+    """The override's own path when the problem sits in (or its message names) a section the override changed."""
+    section = path.split(".", 1)[0].split("[", 1)[0]
     if section not in changed:
-        return path
+        if version_override and "artifact.version" in message:
+            return f"environments.{environment}.artifact_version"
+        named = sorted(key for key in changed if f"{key}." in message)
+        return f"environments.{environment}.{named[0]}" if named else path
     if section == "artifact" and version_override and path in ("artifact", "artifact.version"):
         return f"environments.{environment}.artifact_version"
     return f"environments.{environment}.{path}"

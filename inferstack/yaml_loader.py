@@ -34,7 +34,7 @@ MAX_BYTES = 4 * 1024 * 1024
 """Largest YAML file read (4 MiB; a 200-model fleet's largest spec file is a few KiB)."""
 MAX_DEPTH = 64
 """Deepest nesting of mappings and sequences (a spec nests about 6 levels)."""
-MAX_NODES = 100_000
+MAX_NODES = 50_000
 """Most values in one file, counting every alias expansion (bounds what any consumer walks; a spec has about 60)."""
 
 _STR = "tag:yaml.org,2002:str"

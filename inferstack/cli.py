@@ -26,12 +26,17 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+# Never markup, emoji or highlighting: file names, stack names and values are user text (`:fire:` stays `:fire:`).
+console = Console(soft_wrap=True, markup=False, emoji=False, highlight=False)
+err_console = Console(stderr=True, soft_wrap=True, markup=False, emoji=False, highlight=False)
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 3
+"""A bug in inferstack (never the user's input): one line on stderr, the traceback in a log file."""
+LOG_DIR_ENV = "INFERSTACK_LOG_DIR"
+"""Folder of internal-error logs (default: the system's temporary folder)."""
 
 MAX_VIOLATIONS_SHOWN = 20
 """Mandatory violations `plan` prints; policy.json and report.md have every one."""
@@ -48,8 +53,43 @@ def report_problems(problems: list[Problem]) -> None:
         err_console.print(str(problem), markup=False)
 
 
+def write_internal_error_log(error: BaseException) -> Path | None:
+    """Write the traceback of `error` to a new log file; its path, or None when no file could be written."""
+    import os
+    import tempfile
+    import time
+    import traceback
+
+    folder = Path(os.environ.get(LOG_DIR_ENV) or tempfile.gettempdir())
+    text = (
+        f"inferstack internal error at {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}\n"
+        f"argv: {sys.argv!r}\n\n" + "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix="inferstack-internal-error-", suffix=".log", dir=folder)
+        with os.fdopen(handle, "w", encoding="utf-8") as log:
+            log.write(text)
+    except OSError:
+        return None
+    return Path(name)
+
+
+def report_internal_error(error: BaseException) -> int:
+    """One line on stderr for a crash (with the log file of its traceback); the exit code, EXIT_INTERNAL."""
+    log = write_internal_error_log(error)
+    detail = str(error)
+    detail = detail if len(detail) <= 200 else detail[:197] + "..."
+    where = f"the traceback is in {log}" if log is not None else f"no log could be written (set {LOG_DIR_ENV} to a writable folder)"
+    err_console.print(
+        f"internal error: {type(error).__name__}: {detail} (a bug in inferstack, not in your input); {where}; please report it"
+    )
+    return EXIT_INTERNAL
+
+
 def handles_bad_input(function: F) -> F:
-    """Turn InputError into one line per problem and exit code 2."""
+    """Turn InputError into one line per problem and exit code 2; any other crash into exit code 3 and a log file."""
+    import click
 
     @wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -58,6 +98,10 @@ def handles_bad_input(function: F) -> F:
         except InputError as error:
             report_problems(error.problems)
             raise typer.Exit(EXIT_BAD_INPUT) from None
+        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.ClickException, click.exceptions.Abort):
+            raise
+        except Exception as error:  # noqa: BLE001 - the one place a crash becomes "internal error", exit 3
+            raise typer.Exit(report_internal_error(error)) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -82,12 +126,13 @@ def validate(
 
     summary = validate_paths(paths or [DEFAULT_SPECS, DEFAULT_STACKS])
     console.print(
-        f"[green]valid[/green]: {summary.specs} model spec(s) in {summary.spec_files} file(s), "
+        f"valid: {summary.specs} model spec(s) in {summary.spec_files} file(s), "
         f"{summary.stacks} stack file(s), compiled for {', '.join(summary.environments) or 'no environment'}"
     )
 
 
 @app.command()
+@handles_bad_input
 def schema(
     out: Annotated[Path | None, typer.Option("--out", help="Write the JSON Schema to this file instead of stdout.")] = None,
 ) -> None:
@@ -196,7 +241,7 @@ def print_gate_report(report: Any) -> None:
         else:
             console.print(f"int8 advice: {advice.note}", markup=False)
     if report.passed:
-        console.print(f"[green]gate passed[/green] (p95 SLO {report.latency_p95_slo_ms:g} ms at batch 1)")
+        console.print(f"gate passed (p95 SLO {report.latency_p95_slo_ms:g} ms at batch 1)")
     else:
         for failure in report.failures:
             err_console.print(f"gate failed: {failure}", markup=False)
@@ -343,6 +388,7 @@ app.add_typer(policy_app, name="policy")
 
 
 @policy_app.command("docs")
+@handles_bad_input
 def policy_docs(
     out: Annotated[Path | None, typer.Option("--out", help="Write the Markdown to this file instead of stdout.")] = None,
 ) -> None:
@@ -390,7 +436,7 @@ def plan(
 
     check_stack_name(stack)
     with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console, transient=True
+        SpinnerColumn(), TextColumn("{task.description}", markup=False), TimeElapsedColumn(), console=err_console, transient=True
     ) as progress:
         task = progress.add_task(f"plan {stack}", total=None)
         result = run_plan(
@@ -406,7 +452,7 @@ def plan(
     summary = result.document.summary
     mandatory = summary["policy"]["mandatory"]
     console.print(
-        f"plan [bold]{stack}[/bold]: {summary['resources']} resources in {summary['components']} components, "
+        f"plan {stack}: {summary['resources']} resources in {summary['components']} components, "
         f"{summary['models']} models, {summary['node_pools']} node pools; "
         f"${result.cost.monthly_usd:,.0f}/month steady, ${result.cost.peak_monthly_usd:,.0f} at peak "
         f"(naive ${result.cost.naive_monthly_usd:,.0f}); "
@@ -487,14 +533,18 @@ def main() -> None:
         code = EXIT_OK
     except SystemExit as exit_request:
         code = _exit_code(exit_request.code)
+    except KeyboardInterrupt:
+        code = 130
+    except Exception as error:  # noqa: BLE001 - outside any command (option parsing, imports): still exit 3
+        code = report_internal_error(error)
     exit_without_teardown(code)
 
 
 def _exit_code(code: object) -> int:
-    """The process exit status `sys.exit(code)` would give."""
+    """The process exit status `sys.exit(code)` would give; a message instead of a code is a crash (exit 3)."""
     if code is None:
         return EXIT_OK
     if isinstance(code, int):
         return code
-    err_console.print(str(code), markup=False)
-    return EXIT_FAILED
+    err_console.print(f"internal error: exit with message: {code}")
+    return EXIT_INTERNAL

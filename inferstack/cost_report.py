@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from inferstack.cost import CostEstimate
 
@@ -35,7 +36,7 @@ def print_cost_tables(console: Console, estimate: CostEstimate) -> None:
         teams.add_column(column, justify="left" if column in ("team", "status") else "right")
     for team, cost in estimate.by_team.items():
         budget = "-" if cost.budget_usd is None else _money(cost.budget_usd)
-        status = "[red]over budget[/red]" if cost.over_budget else "ok" if cost.budget_usd is not None else "no budget"
+        status = Text("over budget", style="red") if cost.over_budget else "ok" if cost.budget_usd is not None else "no budget"
         teams.add_row(team, _money(cost.monthly_usd), _money(cost.peak_monthly_usd), budget, status)
     console.print(teams)
 
@@ -55,10 +56,12 @@ def print_cost_tables(console: Console, estimate: CostEstimate) -> None:
 
     naive_ratio = estimate.monthly_usd / estimate.naive_monthly_usd if estimate.naive_monthly_usd else 0.0
     console.print(
-        f"steady {_money(estimate.monthly_usd)}/month, peak {_money(estimate.peak_monthly_usd)}/month "
-        f"(node pools); platform {_money(estimate.platform_monthly_usd)}/month; "
-        f"total {_money(estimate.total_monthly_usd)} of budget {_money(estimate.budget_usd)}"
-        + (" [red]over budget[/red]" if estimate.over_budget else ""),
+        Text.assemble(
+            f"steady {_money(estimate.monthly_usd)}/month, peak {_money(estimate.peak_monthly_usd)}/month "
+            f"(node pools); platform {_money(estimate.platform_monthly_usd)}/month; "
+            f"total {_money(estimate.total_monthly_usd)} of budget {_money(estimate.budget_usd)}",
+            (" over budget", "red") if estimate.over_budget else "",
+        ),
         highlight=False,
     )
     console.print(

@@ -367,18 +367,17 @@ def _config_value(value: Any) -> str:
 
 def stack_config(stacks_dir: Path, stack: str) -> dict[str, Any]:
     """The `config:` mapping of stacks/Pulumi.<stack>.yaml (bad input as InputError)."""
-    import yaml
-
-    from inferstack.yaml_loader import safe_load
+    from inferstack.yaml_loader import YamlLoadError, load_file
 
     path = stack_file(stacks_dir, stack)
     label = display_path(path)
     if not path.is_file():
         raise InputError([Problem(label, "", "stack file not found; expected stacks/Pulumi.<env>.yaml")])
     try:
-        document = safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise InputError([Problem(label, "", f"invalid YAML ({error}); expected a `config:` mapping")]) from None
+        documents = load_file(path)
+    except YamlLoadError as error:
+        raise InputError([Problem(label, issue.where, issue.message) for issue in error.issues]) from None
+    document = documents[0] if documents else None
     if not isinstance(document, dict) or not isinstance(document.get("config"), dict):
         raise InputError([Problem(label, "config", "missing or not a mapping; expected a `config:` mapping of settings")])
     return dict(document["config"])

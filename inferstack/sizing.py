@@ -178,13 +178,27 @@ def size_replica(
         (item for item in typed if size.per_node(item) >= 1), key=lambda item: (item.on_demand_usd_hour, item.name)
     )
     if not fitting:
-        raise InputError([Problem(source, "accelerator", _too_large_message(spec, size, typed, families))])
+        raise InputError([Problem(source, _too_large_field(size, typed), _too_large_message(spec, size, typed, families))])
     return replace(size, candidates=tuple(fitting))
 
 
 def accelerator_of(spec: ModelSpec) -> tuple[str, int]:
     """(GPU type, whole GPUs per replica) of a spec."""
     return spec.accelerator.gpu_type, spec.accelerator.gpus_per_replica
+
+
+def _too_large_field(size: ReplicaSize, typed: list[InstanceType]) -> str:
+    """The section that makes the replica too large: the accelerator, unless it fits and CPU or memory does not."""
+    if not typed:
+        return "accelerator.gpu_type"
+    fits_accelerator = any(size.gpus <= item.gpus for item in typed) if size.is_gpu else True
+    if not fits_accelerator:
+        return "accelerator.gpus_per_replica"
+    if all(size.cpu > usable_cpu(item) for item in typed):
+        return "serving.resources.cpu"
+    if all(size.memory_gib > usable_memory_gib(item) for item in typed):
+        return "serving.resources.memory_gib"
+    return "accelerator" if size.is_gpu else "serving.resources"
 
 
 def _too_large_message(spec: ModelSpec, size: ReplicaSize, typed: list[InstanceType], families: set[str] | None) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from inferstack.blueprint import Blueprint
 from inferstack.problems import InputError, Problem, display_path
 from inferstack.constants import ENVIRONMENTS
 from inferstack.spec.loader import LoadedSpec, load_environment, load_specs
@@ -53,6 +54,31 @@ def override_problems(loaded: Sequence[LoadedSpec]) -> list[Problem]:
     return problems
 
 
+def blueprint_problems(blueprint: Blueprint) -> list[Problem]:
+    """Every check of a compiled blueprint that needs no Pulumi engine, for `validate` and `plan` alike.
+
+    Renders each model's rollout objects (InferenceServices, routes, graphs: pure Python), which
+    is where the render-time rules live: autoscaling metric per deployment mode, explicit
+    storage URIs per variant, Service name lengths of A/B variants.
+    """
+    from inferstack.render.rollout import render_rollout
+
+    problems: list[Problem] = []
+    for deployment in blueprint.models:
+        try:
+            render_rollout(deployment, blueprint)
+        except InputError as error:
+            problems.extend(error.problems)
+    return list(dict.fromkeys(problems))
+
+
+def check_blueprint(blueprint: Blueprint) -> None:
+    """Raise InputError with blueprint_problems, if any."""
+    problems = blueprint_problems(blueprint)
+    if problems:
+        raise InputError(problems)
+
+
 def validate_paths(paths: Sequence[Path]) -> ValidationSummary:
     """Validate specs and stacks under `paths`; compile the specs for every stack given.
 
@@ -82,7 +108,7 @@ def validate_paths(paths: Sequence[Path]) -> ValidationSummary:
         # Compiling specs whose overrides are already known to be broken would only repeat those problems.
         if loaded and not spec_problems:
             try:
-                compile_blueprint(loaded, config)
+                problems.extend(blueprint_problems(compile_blueprint(loaded, config)))
             except InputError as error:
                 problems.extend(error.problems)
     if problems:

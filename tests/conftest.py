@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,10 @@ from inferstack.mocks import InferstackMocks
 pytest_plugins = ["tests.aws_fixtures"]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# The EKS version calendar judges cluster.version on the plan date; tests pin that date so the
+# suite does not change verdict as time passes (CI's plans of the shipped stacks use the real date).
+os.environ.setdefault("INFERSTACK_TODAY", "2026-12-06")
 
 
 @pytest.fixture

@@ -75,7 +75,7 @@ def test_override_that_breaks_a_rule_names_the_environment(dev: EnvironmentConfi
     item = _loaded(environments={"dev": {"scaling": {"min_replicas": 9}}})
     with pytest.raises(InputError) as error:
         compile_blueprint([item], dev)
-    assert "specs/test.yaml: scaling: min_replicas 9 is above max_replicas 3" in str(error.value)
+    assert "specs/test.yaml: environments.dev.scaling.min_replicas: min_replicas 9 is above max_replicas 3" in str(error.value)
     assert "after applying environments.dev" in str(error.value)
 
 

@@ -111,7 +111,8 @@ def test_model_too_large_names_model_and_largest_allowed_type(dev: EnvironmentCo
     with pytest.raises(InputError) as error:
         place([request], dev, load_catalog("us-east-1"))
     message = str(error.value)
-    assert message.startswith("specs/giant.yaml: accelerator: model 'giant' needs 8 x NVIDIA H100")
+    # 8 x H100 fit a p5.48xlarge; 192 vCPU do not: the problem is reported under the CPU request.
+    assert message.startswith("specs/giant.yaml: serving.resources.cpu: model 'giant' needs 8 x NVIDIA H100")
     assert "the largest allowed is p5.48xlarge (8 x NVIDIA H100 80 GiB, 192 vCPU" in message
 
 

@@ -97,7 +97,7 @@ def test_plan_json_is_canonical(tmp_path: Path) -> None:
         ("{not json", "invalid JSON"),
         ("[1, 2]", "got a JSON list"),
         ('{"stack": "dev"}', "resources: required field is missing"),
-        ('{"stack": "dev", "resources": [{"urn": "u"}]}', "resources.0.type: required field is missing"),
+        ('{"stack": "dev", "resources": [{"urn": "u"}]}', "resources[0].type: required field is missing"),
     ],
 )
 def test_bad_baseline_is_one_clear_error(tmp_path: Path, content: str | None, phrase: str) -> None:

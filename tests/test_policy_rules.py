@@ -42,13 +42,13 @@ def test_rule_metadata_is_complete() -> None:
 
 
 def test_public_endpoint_needs_the_stack_to_opt_in() -> None:
-    stack = patched(secure_stack("prod"), [{"resource": "cluster", "set": {"vpcConfig.endpointPublicAccess": True, "vpcConfig.publicAccessCidrs": ["203.0.113.0/24"]}}], "prod")
+    stack = patched(secure_stack("prod"), [{"resource": "cluster", "set": {"vpcConfig.endpointPublicAccess": True, "vpcConfig.publicAccessCidrs": ["20.30.40.0/24"]}}], "prod")
     assert violations_of("eks-private-endpoint", stack, "prod")
     opted_in = stack_config("prod")
-    opted_in["inferstack:cluster"] |= {"endpoint_public_access": True, "public_access_cidrs": ["203.0.113.0/24"]}
+    opted_in["inferstack:cluster"] |= {"endpoint_public_access": True, "public_access_cidrs": ["20.30.40.0/24"]}
     assert violations_of("eks-private-endpoint", stack, "prod", config=opted_in) == []
-    wider = patched(stack, [{"resource": "cluster", "set": {"vpcConfig.publicAccessCidrs": ["198.51.100.0/24"]}}], "prod")
-    assert "198.51.100.0/24" in violations_of("eks-private-endpoint", wider, "prod", config=opted_in)[0]
+    wider = patched(stack, [{"resource": "cluster", "set": {"vpcConfig.publicAccessCidrs": ["20.30.41.0/24"]}}], "prod")
+    assert "20.30.41.0/24" in violations_of("eks-private-endpoint", wider, "prod", config=opted_in)[0]
 
 
 def test_asymmetric_key_needs_no_rotation() -> None:

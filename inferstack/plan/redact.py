@@ -67,9 +67,33 @@ def _redact_mapping(mapping: dict[Any, Any]) -> Any:
     return cleaned
 
 
+_secret_values: frozenset[str] = frozenset()
+
+
+def register_secret_values(values: Any) -> None:
+    """Values of the stack's secret settings (Pulumi `secure:` config): any string holding one is redacted.
+
+    Replaces what an earlier plan in this process registered.
+    """
+    global _secret_values
+    _secret_values = frozenset(value for value in values if isinstance(value, str) and len(value) >= 4)
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return REDACTED if any(secret in value for secret in _secret_values) else value
+    if isinstance(value, dict):
+        return {name: _scrub(item) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_scrub(item) for item in value]
+    return value
+
+
 def redact_inputs(resource_type: str, inputs: dict[str, Any]) -> dict[str, Any]:
-    """Redacted inputs of one resource; Kubernetes Secrets lose their data entirely."""
+    """Redacted inputs of one resource; Kubernetes Secrets lose their data entirely; stack secrets never show."""
     cleaned = redact(inputs)
+    if _secret_values:
+        cleaned = _scrub(cleaned)
     if resource_type in SECRET_TYPES:
         for field in SECRET_FIELDS:
             if field in cleaned:

@@ -26,7 +26,7 @@ from inferstack.cost import CostEstimate, estimate
 from inferstack.plan.diff import PlanDiff, diff_plans
 from inferstack.plan.document import PlanDocument, PlanResource, dumps, load_plan, summarize
 from inferstack.plan.manifests import render_manifest_files
-from inferstack.plan.redact import redact_inputs
+from inferstack.plan.redact import redact_inputs, register_secret_values
 from inferstack.plan.report import ModelRow, render_report
 from inferstack.policy.checkov import CheckovReport, CheckovUnavailable, run_checkov
 from inferstack.policy.evaluate import PolicyReport, evaluate
@@ -35,6 +35,8 @@ from inferstack.problems import InputError, Problem, display_path
 from inferstack.readiness import ReadinessReport, context_for, run_readiness
 from inferstack.render.rollout import traffic_summary
 from inferstack.spec.loader import load_environment, load_specs
+from inferstack.spec.stack_checks import secret_values
+from inferstack.validation import check_blueprint
 
 EXIT_OK = 0
 EXIT_POLICY = 1
@@ -224,7 +226,9 @@ def run_plan(
             from inferstack.registry.snapshot import check_snapshot_belongs
 
             check_snapshot_belongs(registry, config, display_path(registry_snapshot))
+        register_secret_values(secret_values(config))
         blueprint = compile_blueprint(load_specs([specs_dir]), config, registry=registry)
+        check_blueprint(blueprint)  # the checks `validate` runs too, before the engine starts
 
     step("run the Pulumi program under mocks")
     with timings.phase(ENGINE_PHASE):

@@ -74,6 +74,11 @@ def _raw_catalog() -> dict[str, Any]:
         return safe_load(handle)
 
 
+def raw_catalog_instances() -> dict[str, float]:
+    """Instance type -> base-region on-demand list price (USD/hour), for judging price overrides."""
+    return {name: float(item["on_demand_usd_hour"]) for name, item in _raw_catalog()["instances"].items()}
+
+
 def _override_problems(
     raw: dict[str, Any], price_overrides: Mapping[str, float], spot_discount_overrides: Mapping[str, float]
 ) -> list[Problem]:

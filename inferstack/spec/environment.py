@@ -9,13 +9,66 @@ file; both validate through `EnvironmentConfig`.
 from __future__ import annotations
 
 import datetime
+import ipaddress
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from inferstack.accelerators import GpuType
 from inferstack.constants import Environment
 from inferstack.spec.model import DNS_LABEL, DeploymentMode, StrictModel
+
+VPC_PRIVATE_BLOCKS = (
+    ipaddress.IPv4Network("10.0.0.0/8"),
+    ipaddress.IPv4Network("172.16.0.0/12"),
+    ipaddress.IPv4Network("192.168.0.0/16"),
+    ipaddress.IPv4Network("100.64.0.0/10"),
+)
+"""Where a VPC's primary CIDR may lie (RFC 1918 and the shared address space AWS allows)."""
+DOCUMENTATION_NETWORKS = (
+    ipaddress.IPv4Network("192.0.2.0/24"),
+    ipaddress.IPv4Network("198.51.100.0/24"),
+    ipaddress.IPv4Network("203.0.113.0/24"),
+)
+"""RFC 5737 example networks: no real client ever comes from them."""
+NON_PUBLIC_NETWORKS = tuple(
+    ipaddress.IPv4Network(block)
+    for block in (
+        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24",
+        "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15", "224.0.0.0/4", "240.0.0.0/4",
+    )
+)
+"""IANA special-purpose IPv4 blocks (RFC 6890) other than the example networks: never internet clients."""
+
+
+def ipv4_network(cidr: str) -> ipaddress.IPv4Network:
+    """`cidr` as an IPv4 network; ValueError saying what is wrong (not a CIDR, host bits set...)."""
+    try:
+        network = ipaddress.ip_network(cidr, strict=True)
+    except ValueError as error:
+        reason = str(error).replace("'", "")
+        raise ValueError(f"'{cidr[:60]}' is not an IPv4 CIDR ({reason}); expected a network such as 20.30.40.0/24") from None
+    if not isinstance(network, ipaddress.IPv4Network):
+        raise ValueError(f"'{cidr}' is IPv6; expected an IPv4 CIDR")
+    return network
+
+
+def public_ipv4_network(cidr: str) -> ipaddress.IPv4Network:
+    """`cidr` as a public (globally routed) IPv4 network; ValueError for private, reserved or example ranges."""
+    network = ipv4_network(cidr)
+    if network.prefixlen == 0:
+        raise ValueError(f"'{cidr}' is the whole internet; expected the specific CIDRs of your offices or VPN")
+    if any(network.subnet_of(example) for example in DOCUMENTATION_NETWORKS):
+        raise ValueError(
+            f"'{cidr}' is a documentation range (RFC 5737) no client comes from; expected your offices' or VPN's public CIDR"
+        )
+    if any(network.overlaps(block) for block in NON_PUBLIC_NETWORKS):
+        raise ValueError(
+            f"'{cidr}' is not a public range (private, loopback or reserved); expected public CIDRs, since the "
+            "endpoint's allow-list only applies to internet traffic"
+        )
+    return network
+
 
 Enforcement = Literal["mandatory", "advisory", "disabled"]
 IAM_ROLE_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$"
@@ -28,11 +81,20 @@ class ClusterConfig(StrictModel):
     create: bool = Field(default=True, description="Create the cluster (true) or adopt an existing one (false).")
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z][A-Za-z0-9_-]*$", description="Cluster name.")
     version: str = Field(
-        default="1.35", pattern=r"^1\.\d{2}$", description="Kubernetes minor version, e.g. 1.35 (in EKS standard support)."
+        default="1.35",
+        pattern=r"^1\.\d{2}$",
+        description="Kubernetes minor version, e.g. 1.35; must be in EKS standard support on the plan date "
+        "(inferstack/spec/kubernetes_calendar.py).",
     )
     endpoint_public_access: bool = Field(default=False, description="Expose the API endpoint publicly (off by default).")
     public_access_cidrs: list[str] = Field(
-        default_factory=list, max_length=40, description="CIDRs allowed to reach a public endpoint."
+        default_factory=list, max_length=40, description="Public IPv4 CIDRs allowed to reach a public endpoint."
+    )
+    public_access_widest_prefix: int = Field(
+        default=8,
+        ge=1,
+        le=32,
+        description="The public_access_cidrs together may cover at most as many addresses as one /N network (default /8).",
     )
     log_types: list[Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]] = Field(
         default_factory=lambda: ["api", "audit", "authenticator"], description="Control-plane log types sent to CloudWatch."
@@ -60,12 +122,26 @@ class ClusterConfig(StrictModel):
         description="IAM roles of people who administer the cluster (e.g. an SSO admin role); each gets a cluster-admin EKS access entry.",
     )
 
+    @field_validator("public_access_cidrs")
+    @classmethod
+    def _public_cidrs(cls, cidrs: list[str]) -> list[str]:
+        for cidr in cidrs:
+            public_ipv4_network(cidr)
+        return cidrs
+
     @model_validator(mode="after")
     def _public_needs_cidrs(self) -> ClusterConfig:
         if self.endpoint_public_access and not self.public_access_cidrs:
             raise ValueError("endpoint_public_access is true without public_access_cidrs; expected the CIDRs allowed in")
-        if any(cidr == "0.0.0.0/0" for cidr in self.public_access_cidrs):
-            raise ValueError("public_access_cidrs contains 0.0.0.0/0; expected specific CIDRs")
+        networks = list(ipaddress.collapse_addresses(public_ipv4_network(cidr) for cidr in self.public_access_cidrs))
+        covered = sum(network.num_addresses for network in networks)
+        limit = 2 ** (32 - self.public_access_widest_prefix)
+        if covered > limit:
+            raise ValueError(
+                f"public_access_cidrs together cover {covered:,} addresses ({', '.join(map(str, networks[:4]))}"
+                f"{', ...' if len(networks) > 4 else ''}), more than a /{self.public_access_widest_prefix} ({limit:,}); "
+                "expected the specific networks of your offices or VPN (or a larger public_access_widest_prefix)"
+            )
         return self
 
 
@@ -77,7 +153,9 @@ class NetworkConfig(StrictModel):
     """VPC and subnets: created, or existing ones used."""
 
     vpc_id: str | None = Field(default=None, pattern=r"^vpc-[0-9a-f]+$", description="Existing VPC; created when absent.")
-    vpc_cidr: str = Field(default="10.40.0.0/16", pattern=r"^\d+\.\d+\.\d+\.\d+/\d+$", description="CIDR of a created VPC.")
+    vpc_cidr: str = Field(
+        default="10.40.0.0/16", pattern=r"^\d+\.\d+\.\d+\.\d+/\d+$", description="Private IPv4 CIDR (/16 to /28) of a created VPC."
+    )
     private_subnet_ids: list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]+$")]] = Field(
         default_factory=list, max_length=16, description="Existing private subnets (with vpc_id)."
     )
@@ -100,6 +178,26 @@ class NetworkConfig(StrictModel):
                 + ", ".join(str(days) for days in CLOUDWATCH_RETENTION_DAYS)
             )
         return self
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _private_vpc_cidr(cls, cidr: str) -> str:
+        network = ipv4_network(cidr)
+        if not any(network.subnet_of(block) for block in VPC_PRIVATE_BLOCKS):
+            raise ValueError(
+                f"{cidr} is not a private range; expected a CIDR inside {', '.join(map(str, VPC_PRIVATE_BLOCKS))}"
+            )
+        if not 16 <= network.prefixlen <= 28:
+            raise ValueError(f"{cidr} is a /{network.prefixlen}; expected a VPC CIDR from /16 to /28 (an AWS limit)")
+        return cidr
+
+    @field_validator("availability_zones")
+    @classmethod
+    def _distinct_zones(cls, zones: list[str]) -> list[str]:
+        repeated = sorted({zone for zone in zones if zones.count(zone) > 1})
+        if repeated:
+            raise ValueError(f"availability zones repeat ({', '.join(repeated)}); expected distinct zones")
+        return zones
 
     @model_validator(mode="after")
     def _existing_vpc_needs_subnets(self) -> NetworkConfig:
@@ -167,8 +265,8 @@ class SpotConfig(StrictModel):
 class BudgetConfig(StrictModel):
     """Monthly budgets in USD."""
 
-    monthly_usd: float = Field(gt=0, le=100_000_000, description="Budget for the whole environment per month.")
-    teams: dict[Annotated[str, Field(pattern=DNS_LABEL)], Annotated[float, Field(gt=0)]] = Field(
+    monthly_usd: float = Field(gt=0, le=100_000_000, allow_inf_nan=False, description="Budget for the whole environment per month.")
+    teams: dict[Annotated[str, Field(pattern=DNS_LABEL)], Annotated[float, Field(gt=0, le=100_000_000, allow_inf_nan=False)]] = Field(
         default_factory=dict, description="Per-team monthly budgets."
     )
 
@@ -252,6 +350,11 @@ class AlertConfig(StrictModel):
     sns_email: str | None = Field(
         default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="E-mail subscribed to the SNS topic of cloud alarms."
     )
+    slack_webhook: SecretStr | None = Field(
+        default=None,
+        description="Slack incoming-webhook URL for platform alerts; a secret: set it with "
+        "`pulumi config set --secret --path inferstack:alerts.slack_webhook ...` (`secure:` in the stack file).",
+    )
 
 
 class MonitoringConfig(StrictModel):
@@ -261,6 +364,11 @@ class MonitoringConfig(StrictModel):
     namespace: str = Field(default="monitoring", pattern=DNS_LABEL, description="Namespace of the monitoring stack.")
     retention_days: int = Field(default=15, ge=1, le=365, description="Prometheus retention.")
     storage_gib: int = Field(default=50, ge=10, le=16_384, description="Prometheus volume size (encrypted gp3).")
+    grafana_admin_password: SecretStr | None = Field(
+        default=None,
+        description="Grafana's admin password; a secret (`pulumi config set --secret --path "
+        "inferstack:monitoring.grafana_admin_password ...`, `secure:` in the stack file).",
+    )
 
 
 class ServingConfig(StrictModel):
@@ -306,22 +414,35 @@ class EnvironmentConfig(StrictModel):
     alerts: AlertConfig
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     serving: ServingConfig = Field(default_factory=ServingConfig)
-    price_overrides: dict[Annotated[str, Field(pattern=r"^[a-z0-9]+\.[a-z0-9]+$")], Annotated[float, Field(gt=0)]] = Field(
-        default_factory=dict, description="Negotiated on-demand USD/hour per instance type, replacing the catalogue."
+    price_overrides: dict[
+        Annotated[str, Field(pattern=r"^[a-z0-9]+\.[a-z0-9]+$")], Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    ] = Field(
+        default_factory=dict,
+        description="Negotiated on-demand USD/hour per instance type, replacing the catalogue "
+        "(finite, within PRICE_OVERRIDE_RANGE times the catalogue's list price).",
     )
     spot_discount_overrides: dict[
-        Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")], Annotated[float, Field(ge=0, lt=1)]
+        Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")], Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)]
     ] = Field(
         default_factory=dict,
         description="Typical spot discount per instance family (fraction saved, e.g. 0.6), replacing the catalogue's estimate.",
     )
 
     @model_validator(mode="after")
+    def _adopted_cluster_needs_vpc(self) -> EnvironmentConfig:
+        if not self.cluster.create and not self.network.vpc_id:
+            raise ValueError(
+                "cluster.create is false without network.vpc_id; expected the VPC (network.vpc_id and "
+                "network.private_subnet_ids) of the existing cluster"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _team_budgets_fit(self) -> EnvironmentConfig:
         total = sum(self.budgets.teams.values())
         if total > self.budgets.monthly_usd:
             raise ValueError(
-                f"team budgets add up to {total:g} USD, above budgets.monthly_usd {self.budgets.monthly_usd:g}; "
+                f"budgets.teams add up to {total:g} USD, above budgets.monthly_usd {self.budgets.monthly_usd:g}; "
                 "expected team budgets within the environment budget"
             )
         return self

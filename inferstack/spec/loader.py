@@ -6,24 +6,21 @@ problem collected, so one run of `inferstack validate` shows them all.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-import traceback
+import datetime
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ValidationError
-
-import inferstack.spec.model as spec_models
+from pydantic import ValidationError
 
 from inferstack.constants import ENVIRONMENTS
-from inferstack.problems import InputError, Problem, display_path, problems_from_validation
+from inferstack.problems import InputError, Problem, _short_repr, display_path, problems_from_validation, unknown_field_message
 from inferstack.spec.environment import EnvironmentConfig
 from inferstack.spec.model import ModelSpec
-from inferstack.yaml_loader import SafeLoader
+from inferstack.spec.stack_checks import extract_secrets, stack_problems
+from inferstack.spec.python_loader import describe_python_files, specs_from_description
+from inferstack.yaml_loader import YamlLoadError, load_file as load_yaml_file
 
 SPEC_SUFFIXES = (".py", ".yaml", ".yml")
 
@@ -63,16 +60,10 @@ def _spec_files(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
 
 def _load_yaml_documents(path: Path, label: str) -> tuple[list[Any], list[Problem]]:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        return [], [Problem(label, "", f"cannot read the file ({error}); expected readable UTF-8 text")]
-    try:
-        documents = [doc for doc in yaml.load_all(text, Loader=SafeLoader) if doc is not None]
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "YAML"
-        reason = getattr(error, "problem", None) or str(error).splitlines()[0]
-        return [], [Problem(label, where, f"invalid YAML: {reason}; expected a YAML mapping of spec fields")]
+        loaded = load_yaml_file(path)
+    except YamlLoadError as error:
+        return [], [Problem(label, issue.where, issue.message) for issue in error.issues]
+    documents = [doc for doc in loaded if doc is not None]
     if not documents:
         return [], [Problem(label, "", "the file is empty; expected a model spec (a YAML mapping)")]
     return documents, []
@@ -96,44 +87,15 @@ def _specs_from_yaml(path: Path, label: str) -> tuple[list[ModelSpec], list[Prob
 
 
 def _specs_from_python(path: Path, label: str) -> tuple[list[ModelSpec], list[Problem]]:
-    module_name = f"inferstack_user_spec_{abs(hash(str(path.resolve())))}"
-    module_spec = importlib.util.spec_from_file_location(module_name, path)
-    if module_spec is None or module_spec.loader is None:
-        return [], [Problem(label, "", "cannot import the module; expected a Python module")]
-    module = importlib.util.module_from_spec(module_spec)
-    try:
-        module_spec.loader.exec_module(module)
-    except ValidationError as error:
-        # The error may come from any spec model constructed in the module (e.g. Accelerator(...)).
-        root = getattr(spec_models, error.title, None)
-        if not (isinstance(root, type) and issubclass(root, BaseModel)):
-            root = ModelSpec
-        prefix = [] if root is ModelSpec else [error.title]
-        return [], problems_from_validation(error, label, root, prefix)
-    except SyntaxError as error:
-        return [], [Problem(label, f"line {error.lineno}", f"Python syntax error: {error.msg}; expected a valid Python module")]
-    except Exception as error:  # noqa: BLE001 - a user module may raise anything; it must become one line
-        frames = [
-            frame
-            for frame in traceback.extract_tb(error.__traceback__)
-            if Path(frame.filename).resolve() == path.resolve()
-        ]
-        where = f"line {frames[-1].lineno}" if frames else ""
-        return [], [
-            Problem(label, where, f"the module raised {type(error).__name__}: {error}; expected it to define ModelSpec objects")
-        ]
-    finally:
-        sys.modules.pop(module_name, None)
-    specs: list[ModelSpec] = []
-    for value in vars(module).values():
-        if isinstance(value, ModelSpec):
-            specs.append(value)
-        elif isinstance(value, (list, tuple)) and value and all(isinstance(item, ModelSpec) for item in value):
-            specs.extend(value)
-    unique: dict[int, ModelSpec] = {id(spec): spec for spec in specs}
-    if not unique:
-        return [], [Problem(label, "", "the module defines no ModelSpec objects; expected at least one")]
-    return list(unique.values()), []
+    return _python_specs([(path, label)])[label]
+
+
+def _python_specs(files: Sequence[tuple[Path, str]]) -> dict[str, tuple[list[ModelSpec], list[Problem]]]:
+    """Specs of Python spec files, imported in one scrubbed child process (inferstack/spec/python_loader.py)."""
+    if not files:
+        return {}
+    described = describe_python_files(files)
+    return {label: specs_from_description(described[label], label) for _, label in files}
 
 
 def load_spec_file(path: Path, label: str | None = None) -> tuple[list[ModelSpec], list[Problem]]:
@@ -150,13 +112,15 @@ def load_spec_file(path: Path, label: str | None = None) -> tuple[list[ModelSpec
 def load_specs(paths: Sequence[Path]) -> list[LoadedSpec]:
     """Load and validate every spec under `paths`; raise InputError listing every problem.
 
+    Python spec files are imported together in one child process (never in this one).
     Also rejects two specs with one name, and two teams claiming one namespace.
     """
     files, problems = _spec_files(paths)
+    labelled = [(file, display_path(file)) for file in files]
+    python = _python_specs([(file, label) for file, label in labelled if file.suffix == ".py"])
     loaded: list[LoadedSpec] = []
-    for file in files:
-        label = display_path(file)
-        specs, file_problems = load_spec_file(file, label)
+    for file, label in labelled:
+        specs, file_problems = python[label] if file.suffix == ".py" else _specs_from_yaml(file, label)
         problems.extend(file_problems)
         loaded.extend(LoadedSpec(spec, label) for spec in specs)
     problems.extend(cross_spec_problems(loaded))
@@ -212,27 +176,51 @@ def stack_file(stacks_dir: Path, environment: str) -> Path:
     return stacks_dir / f"Pulumi.{environment}.yaml"
 
 
-def environment_from_config(config: dict[str, Any], environment: str, label: str) -> EnvironmentConfig:
-    """Validate a stack's `config:` mapping (keys `inferstack:*` and `aws:region`) as an EnvironmentConfig."""
+def environment_from_config(
+    config: dict[str, Any], environment: str, label: str, today: datetime.date | None = None
+) -> EnvironmentConfig:
+    """Validate a stack's `config:` mapping (keys `inferstack:*` and `aws:region`) as an EnvironmentConfig.
+
+    Pulumi secrets (`{secure: ...}`) are accepted where SECRET_SETTINGS allows them and kept
+    as secrets; the stack checks (zones, EKS version calendar on `today`, prices, rule names)
+    run too. Raises InputError with every problem, each naming `label` and the `config.` path.
+    """
     values: dict[str, Any] = {"environment": environment}
     problems: list[Problem] = []
     for key, value in config.items():
-        if key == "aws:region":
+        if not isinstance(key, str):
+            problems.append(Problem(label, f"config.{_short_repr(key)}", "a key that is not text; expected inferstack:<setting> or aws:region"))
+        elif key == "aws:region":
             values["region"] = value
         elif key.startswith("inferstack:"):
             values[key.removeprefix("inferstack:")] = value
         elif not key.startswith(("aws:", "kubernetes:", "pulumi:")):
-            problems.append(Problem(label, f"config.{key}", "unknown config namespace; expected inferstack:*, aws:*, kubernetes:*"))
+            problems.append(
+                Problem(label, f"config.{key}", "unknown config namespace; expected inferstack:*, aws:*, kubernetes:* or pulumi:*")
+            )
     if "region" not in values:
         problems.append(Problem(label, "config.aws:region", "required setting is missing; expected an AWS region"))
+    values, secret_problems = extract_secrets(values, label)
+    problems.extend(secret_problems)
+    secret_paths = {problem.path for problem in secret_problems}
     try:
         result = EnvironmentConfig.model_validate(values)
     except ValidationError as error:
+        settings = sorted(name for name in EnvironmentConfig.model_fields if name not in ("environment", "region"))
         for problem in problems_from_validation(error, label, EnvironmentConfig):
             path = problem.path
             field = "aws:region" if path == "region" else f"inferstack:{path}" if path else ""
-            problems.append(Problem(label, f"config.{field}" if field else "config", problem.message))
+            where = f"config.{field}" if field else "config"
+            if any(where == secret or where.startswith(secret + ".") for secret in secret_paths):
+                continue
+            message = problem.message
+            if "." not in path and message.startswith("unknown field"):
+                message = unknown_field_message(f"inferstack:{path}", [f"inferstack:{name}" for name in settings]).replace(
+                    "unknown field", "unknown setting", 1
+                )
+            problems.append(Problem(label, where, message))
         raise InputError(problems) from None
+    problems.extend(stack_problems(result, label, today))
     if problems:
         raise InputError(problems)
     return result

@@ -42,9 +42,31 @@ def resolve_for_environment(spec: ModelSpec, environment: str, source: str = "<s
         return ModelSpec.model_validate(merged)
     except ValidationError as error:
         problems = problems_from_validation(error, source, ModelSpec)
+        changed = set(changes)
+        if override.artifact_version is not None:
+            changed.add("artifact")
+        if override.rollout is not None:
+            changed.add("rollout")
         raise InputError(
             [
-                type(problem)(problem.file, problem.path, f"{problem.message} (after applying environments.{environment})")
+                type(problem)(
+                    problem.file,
+                    _override_path(problem.path, problem.message, environment, changed, override.artifact_version is not None),
+                    f"{problem.message} (after applying environments.{environment})",
+                )
                 for problem in problems
             ]
         ) from None
+
+
+def _override_path(path: str, message: str, environment: str, changed: set[str], version_override: bool) -> str:
+    """The override's own path when the problem sits in (or its message names) a section the override changed."""
+    section = path.split(".", 1)[0].split("[", 1)[0]
+    if section not in changed:
+        if version_override and "artifact.version" in message:
+            return f"environments.{environment}.artifact_version"
+        named = sorted(key for key in changed if f"{key}." in message)
+        return f"environments.{environment}.{named[0]}" if named else path
+    if section == "artifact" and version_override and path in ("artifact", "artifact.version"):
+        return f"environments.{environment}.artifact_version"
+    return f"environments.{environment}.{path}"

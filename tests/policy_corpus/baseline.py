@@ -38,9 +38,9 @@ def stack_config(environment: str) -> dict[str, Any]:
     """The `config:` block of a stack file for `environment` (keys as in stacks/Pulumi.<env>.yaml)."""
     prod = environment == "prod"
     dev = environment == "dev"
-    cluster: dict[str, Any] = {"name": f"inferstack-{environment}", "version": "1.33"}
+    cluster: dict[str, Any] = {"name": f"inferstack-{environment}", "version": "1.35"}
     if dev:
-        cluster |= {"endpoint_public_access": True, "public_access_cidrs": ["203.0.113.0/24"]}
+        cluster |= {"endpoint_public_access": True, "public_access_cidrs": ["20.30.40.0/24"]}
     return {
         "aws:region": "us-east-1",
         "inferstack:cluster": cluster,
@@ -201,7 +201,7 @@ def secure_stack(environment: str) -> list[PolicyResource]:
         ),
     ]
     vpc: dict[str, Any] = {"subnetIds": ["subnet-0a", "subnet-0b", "subnet-0c"], "endpointPrivateAccess": True}
-    vpc |= {"endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/24"]} if dev else {"endpointPublicAccess": False}
+    vpc |= {"endpointPublicAccess": True, "publicAccessCidrs": ["20.30.40.0/24"]} if dev else {"endpointPublicAccess": False}
     cluster = res(
         p.AWS_EKS_CLUSTER,
         "cluster",

@@ -1,0 +1,2 @@
+# expect: (top level) | defines no ModelSpec objects
+x = 1

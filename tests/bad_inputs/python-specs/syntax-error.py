@@ -1,0 +1,2 @@
+# expect: line 2 | Python syntax error
+def broken(:

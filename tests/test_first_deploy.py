@@ -402,10 +402,10 @@ def test_named_admin_roles_and_an_explicit_deploy_role_get_entries(tmp_path: Pat
 
 
 def test_public_endpoint_only_with_cidrs(tmp_path: Path) -> None:
-    records = _graph_with(tmp_path, "dev", cluster={"endpoint_public_access": True, "public_access_cidrs": ["198.51.100.0/24"]})
+    records = _graph_with(tmp_path, "dev", cluster={"endpoint_public_access": True, "public_access_cidrs": ["20.30.40.0/24"]})
     (cluster,) = _of_type(records, "aws:eks/cluster:Cluster")
     assert cluster.inputs["vpcConfig"]["endpointPublicAccess"] is True
-    assert cluster.inputs["vpcConfig"]["publicAccessCidrs"] == ["198.51.100.0/24"]
+    assert cluster.inputs["vpcConfig"]["publicAccessCidrs"] == ["20.30.40.0/24"]
 
 
 @pytest.mark.parametrize("stack", ["staging", "prod"])

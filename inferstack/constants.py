@@ -7,7 +7,12 @@ the plan all agree on spelling.
 from typing import Final, Literal
 
 Environment = Literal["dev", "staging", "prod"]
+"""An environment tier: it decides policy defaults and the promotion order."""
 ENVIRONMENTS: Final[tuple[Environment, ...]] = ("dev", "staging", "prod")
+"""The tiers in promotion order."""
+STACK_NAME_PATTERN: Final = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
+"""Stack names are free (e.g. prod-eu-west-1); stacks/Pulumi.<stack>.yaml names its tier with `inferstack:tier`."""
+STACK_NAME_MAX_LENGTH: Final = 40
 
 # Component type tokens: inferstack:<area>:<Type>.
 TYPE_PLATFORM: Final = "inferstack:platform:Platform"

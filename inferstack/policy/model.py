@@ -99,7 +99,7 @@ class PolicyContext:
         from inferstack.policy.catalog import check_override_names
 
         overrides: dict[str, Enforcement] = dict(config.policy.enforcement)
-        check_override_names(overrides, f"stacks/Pulumi.{config.environment}.yaml")
+        check_override_names(overrides, f"stacks/Pulumi.{getattr(config, 'stack_name', config.environment)}.yaml")
         return cls(
             environment=config.environment,
             allowed_gpu_types=frozenset(config.gpu.allowed_gpu_types),

@@ -75,6 +75,8 @@ KSERVE_PREDICTOR_DEPLOYMENT_SUFFIX: Final = "-predictor"
 # Component type tokens added with the components.
 TYPE_TEAM_MODEL_SERVICES: Final = "inferstack:serving:TeamModelServices"
 """One component per team namespace holding every object of the team's served models (was one ModelService per model)."""
+LEGACY_TYPE_MODEL_SERVICE: Final = "inferstack:serving:ModelService"
+"""The per-model component of the first releases; today's objects carry aliases to their URNs under it."""
 
 # Kubernetes custom resources inferstack renders.
 PROMETHEUS_OPERATOR_API_VERSION: Final = "monitoring.coreos.com/v1"

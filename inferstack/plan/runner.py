@@ -235,6 +235,7 @@ def run_plan(
                 dependencies=list(record.dependencies),
                 inputs=redact_inputs(record.type, record.inputs),
                 custom=record.custom,
+                aliases=record.aliases,
             )
             for record in records
         ]

@@ -106,3 +106,10 @@ PROMETHEUS_FULLNAME: Final = "kps"
 """fullnameOverride of kube-prometheus-stack: Prometheus is then served at kps-prometheus.<ns>.svc:9090."""
 PLATFORM_RUNBOOK_BASE_URL: Final = "https://github.com/inferstack/inferstack/blob/main/docs/runbooks"
 """Runbooks of platform-level alerts (spot interruption, node-group health): <base>/<alert>.md."""
+
+# Karpenter (cluster.node_autoscaler: karpenter); versions of ../shared/reference/crds/karpenter-v1.14.1.
+KARPENTER_API_VERSION: Final = "karpenter.sh/v1"
+KARPENTER_AWS_API_VERSION: Final = "karpenter.k8s.aws/v1"
+KARPENTER_NAMESPACE: Final = "kube-system"
+KARPENTER_SERVICE_ACCOUNT: Final = "karpenter"
+TYPE_KARPENTER: Final = "inferstack:compute:KarpenterCapacity"

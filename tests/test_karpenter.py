@@ -163,3 +163,41 @@ def test_karpenter_mode_plans_with_no_mandatory_violation(stack: str, tmp_path: 
     assert [group["name"] for group in groups] == [f"inferstack-{stack}-cluster-system-ng"] or len(groups) == 1
     releases = {resource["inputs"].get("name") for resource in plan["resources"] if resource["type"] == "kubernetes:helm.sh/v3:Release"}
     assert "karpenter" in releases and "cluster-autoscaler" not in releases
+
+
+def _policy_resources(blueprint: Blueprint, keep: Any = lambda pool: True) -> list[Any]:
+    from inferstack.policy.model import PolicyResource
+
+    catalog = load_catalog(blueprint.config.region)
+    return [
+        PolicyResource(urn=f"urn:nodepool::{pool.name}", type="kubernetes:karpenter.sh/v1:NodePool", name=pool.name,
+                       props=render_node_pool(pool, blueprint, catalog))
+        for pool in blueprint.node_pools
+        if keep(pool)
+    ]
+
+
+def test_spot_diversification_judges_node_pools_like_node_groups() -> None:
+    from inferstack.policy.model import PolicyContext
+    from inferstack.policy.rules.cost import check_spot_diversification
+
+    blueprint = _blueprint("staging")
+    ctx = PolicyContext.from_environment(blueprint.config)
+    assert list(check_spot_diversification(_policy_resources(blueprint), ctx)) == []
+    # Without their on-demand fallbacks, the thin spot NodePools (one type x 3 zones) fail.
+    thin = list(check_spot_diversification(_policy_resources(blueprint, lambda pool: pool.fallback_for is None), ctx))
+    assert thin and all("no on-demand fallback" in message for _, message in thin)
+
+
+def test_gpu_pool_spot_and_gpu_type_rules_cover_node_pools() -> None:
+    from inferstack.policy.model import PolicyContext
+    from inferstack.policy.rules.cost import check_gpu_pool_spot, check_gpu_type_allowed
+
+    prod = _blueprint("prod")
+    dev_ctx = PolicyContext.from_environment(load_environment(REPO_ROOT / "stacks", "dev"))
+    on_demand = _policy_resources(prod, lambda pool: pool.is_gpu and pool.capacity_type == "ON_DEMAND" and pool.fallback_for is None)
+    assert on_demand and len(list(check_gpu_pool_spot(on_demand, dev_ctx))) == len(on_demand)
+    assert list(check_gpu_pool_spot(_policy_resources(_blueprint("dev")), dev_ctx)) == []
+    h100 = _policy_resources(prod, lambda pool: pool.gpu_type == "h100")
+    assert h100 and all(list(check_gpu_type_allowed(item, dev_ctx)) for item in h100)  # dev offers no H100
+    assert not [m for item in _policy_resources(_blueprint("dev")) for m in check_gpu_type_allowed(item, dev_ctx)]

@@ -84,6 +84,45 @@ def is_gpu_node_group(props: Mapping[str, Any]) -> bool:
     return any(marker in ami for marker in GPU_AMI_MARKERS)
 
 
+KARPENTER_NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
+"""Karpenter capacity: the rules about node groups judge a NodePool as the node group it stands for."""
+
+
+def karpenter_as_node_group(resource: PolicyResource) -> PolicyResource:
+    """A Karpenter NodePool in node-group form: capacity type, instance types, labels, taints, zones as subnets.
+
+    Karpenter keeps no minimum (min size 0); its zones requirement plays the subnets' part.
+    """
+    spec = as_mapping(get(resource.props, "spec"))
+    template = as_mapping(spec.get("template"))
+    template_spec = as_mapping(template.get("spec"))
+    requirements = {
+        str(get(item, "key")): [str(value) for value in as_list(get(item, "values"))]
+        for item in as_list(template_spec.get("requirements"))
+        if get(item, "operator") == "In"
+    }
+    capacity = requirements.get("karpenter.sh/capacity-type", ["spot", "on-demand"])
+    return PolicyResource(
+        urn=resource.urn,
+        type=AWS_EKS_NODE_GROUP,
+        name=resource.name,
+        props={
+            "capacityType": "SPOT" if capacity == ["spot"] else "ON_DEMAND",
+            "instanceTypes": requirements.get("node.kubernetes.io/instance-type", []),
+            "labels": dict(as_mapping(as_mapping(template.get("metadata")).get("labels"))),
+            "taints": list(as_list(template_spec.get("taints"))),
+            "scalingConfig": {"minSize": 0},
+            "subnetIds": requirements.get("topology.kubernetes.io/zone", []),
+        },
+        parent=resource.parent,
+    )
+
+
+def _capacity(resource_list: Sequence[PolicyResource]) -> list[PolicyResource]:
+    """The resources, with Karpenter NodePools in node-group form (so the capacity rules cover both modes)."""
+    return [karpenter_as_node_group(item) if item.type == KARPENTER_NODE_POOL else item for item in resource_list]
+
+
 def _spot_pool_labels(resource_list: Sequence[PolicyResource]) -> set[str]:
     """Node-pool labels that spot node groups carry."""
     return {
@@ -114,6 +153,7 @@ def check_gpu_pool_spot(resource_list: Sequence[PolicyResource], ctx: PolicyCont
     """
     if ctx.spot_policy == "on-demand-only":
         return
+    resource_list = _capacity(resource_list)
     spot_labels = _spot_pool_labels(resource_list)
     for resource in resource_list:
         if resource.type != AWS_EKS_NODE_GROUP or not is_gpu_node_group(resource.props):
@@ -131,6 +171,8 @@ def check_gpu_pool_spot(resource_list: Sequence[PolicyResource], ctx: PolicyCont
 def check_gpu_type_allowed(resource: PolicyResource, ctx: PolicyContext) -> Iterable[str]:
     """GPU types (and instance families, when the stack lists them) are among those the environment allows."""
     allowed = ", ".join(sorted(ctx.allowed_gpu_types))
+    if resource.type == KARPENTER_NODE_POOL:
+        resource = karpenter_as_node_group(resource)
     if resource.type == AWS_EKS_NODE_GROUP:
         for gpu in sorted(node_group_gpu_types(resource.props) - ctx.allowed_gpu_types):
             yield f"node group carries GPU type {gpu}, not allowed in {ctx.environment}; expected one of {allowed}"
@@ -285,7 +327,7 @@ def check_spot_diversification(resource_list: Sequence[PolicyResource], ctx: Pol
     A fallback is an on-demand node group carrying the spot group's node-pool label (the label
     model pods select on) and one of its instance types.
     """
-    groups = [resource for resource in resource_list if resource.type == AWS_EKS_NODE_GROUP]
+    groups = [resource for resource in _capacity(resource_list) if resource.type == AWS_EKS_NODE_GROUP]
     on_demand_types: dict[str, set[str]] = defaultdict(set)
     for group in groups:
         if get(group.props, "capacityType", default="ON_DEMAND") != "SPOT":
@@ -367,7 +409,7 @@ COST_RULES: tuple[Rule, ...] = (
         remediation="Pick an allowed gpu_type for this environment in the spec's environments override.",
         docs_url="https://aws.amazon.com/ec2/instance-types/#Accelerated_Computing",
         default_enforcement=enforcement_by_env("mandatory", "mandatory", "mandatory"),
-        resource_types=frozenset({AWS_EKS_NODE_GROUP, K8S_INFERENCE_SERVICE}),
+        resource_types=frozenset({AWS_EKS_NODE_GROUP, KARPENTER_NODE_POOL, K8S_INFERENCE_SERVICE}),
         resource_check=check_gpu_type_allowed,
     ),
     Rule(

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 
 from inferstack.blueprint import CapacityType, NodePool, Taint
 from inferstack.constants import GPU_TAINT_EFFECT, GPU_TAINT_KEY, LABEL_CAPACITY_TYPE, LABEL_GPU_TYPE, LABEL_NODE_POOL
-from inferstack.pool_identity import PoolIdentity, SizeClass, choose_size_class
+from inferstack.pool_identity import PoolIdentity, SizeClass, choose_size_class, size_classes
 from inferstack.pricing.catalog import Catalog, InstanceType
 from inferstack.problems import InputError, Problem
 from inferstack.sizing import (
@@ -345,6 +345,7 @@ def place(
     groups: dict[PoolIdentity, list[Demand]] = defaultdict(list)
     classes: dict[PoolIdentity, SizeClass] = {}
     parts_by_model: dict[str, list[PoolIdentity]] = {}
+    classes_by_gpu: dict[str, list[SizeClass]] = {}
     for request in sorted(requests, key=lambda item: item.spec.name):
         spec = request.spec
         figure = request.measured_gpu_memory_gib if request.measured_gpu_memory_gib is not None else measured.get(spec.name)
@@ -354,7 +355,9 @@ def place(
             problems.extend(error.problems)
             continue
         sizes[spec.name] = size
-        size_class = choose_size_class(size, catalog, config)
+        if size.gpu_type not in classes_by_gpu:
+            classes_by_gpu[size.gpu_type] = size_classes(catalog, config, size.gpu_type)
+        size_class = choose_size_class(size, catalog, config, classes_by_gpu[size.gpu_type])
         # Replicas whose spec requires spot and whose pool would be thin get pools of their own,
         # so the others' thin pools may have a fallback.
         spot_only = (

@@ -31,7 +31,7 @@ from inferstack.pricing.catalog import Catalog, InstanceType
 from inferstack.sizing import ReplicaSize
 from inferstack.spec.environment import EnvironmentConfig
 
-SIZE_CLASS_TOLERANCE = 0.10
+SIZE_CLASS_TOLERANCE = 0.20
 """A model takes the smallest size class whose price per replica is within this fraction of the best class's."""
 
 __all__ = [
@@ -100,7 +100,9 @@ def _per_replica_price(size: ReplicaSize, size_class: SizeClass) -> float:
     return size_class.primary.on_demand_usd_hour / size.per_node(size_class.primary)
 
 
-def choose_size_class(size: ReplicaSize, catalog: Catalog, config: EnvironmentConfig) -> SizeClass:
+def choose_size_class(
+    size: ReplicaSize, catalog: Catalog, config: EnvironmentConfig, classes: list[SizeClass] | None = None
+) -> SizeClass:
     """The size class of a model's pools, from its replica shape alone.
 
     Candidates are the environment's classes of the model's GPU type whose every type
@@ -110,11 +112,12 @@ def choose_size_class(size: ReplicaSize, catalog: Catalog, config: EnvironmentCo
     (cheapest node) class whose on-demand price per replica is within
     `SIZE_CLASS_TOLERANCE` of the best, so large nodes are taken only when they are
     clearly cheaper per replica. `size.candidates` is never empty (sizing raises first).
+    `classes`: `size_classes(catalog, config, size.gpu_type)` when the caller has them already.
     """
     allowed = {item.name for item in size.candidates}
     candidates = [
         item
-        for item in size_classes(catalog, config, size.gpu_type)
+        for item in (classes if classes is not None else size_classes(catalog, config, size.gpu_type))
         if all(name in allowed for name in item.names) and size.per_node(item.primary) >= 1
     ]
     if not candidates:

@@ -90,3 +90,36 @@ def test_report_md_opens_with_the_disruption_section() -> None:
                           diff=diff_plans(PlanDocument(stack="prod", resources=[]), PlanDocument(stack="prod", resources=[])),
                           disruptions=[])
     assert next(line for line in quiet.splitlines() if line.startswith("### ")) == "### Disruption"
+
+
+def test_a_scaling_edit_plans_with_no_disruption_and_a_removed_model_is_called_out(tmp_path, repo_root) -> None:  # noqa: ANN001
+    import json
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from inferstack.cli import app
+
+    specs = tmp_path / "model_specs"
+    shutil.copytree(repo_root / "model_specs", specs, ignore=shutil.ignore_patterns("__pycache__"))
+
+    def plan(out: str, *extra: str) -> str:
+        result = CliRunner().invoke(
+            app, ["plan", "--stack", "staging", "--specs", str(specs), "--stacks", str(repo_root / "stacks"),
+                  "--out", str(tmp_path / out), *extra],
+        )
+        assert result.exit_code == 0, result.output
+        return (tmp_path / out / "report.md").read_text()
+
+    plan("base")
+    baseline = str(tmp_path / "base" / "plan.json")
+    path = specs / "defect_detector.yaml"
+    path.write_text(path.read_text().replace("  max_replicas: 4", "  max_replicas: 6", 1))
+    report = plan("scaled", "--baseline", baseline)
+    assert next(line for line in report.splitlines() if line.startswith("### ")) == "### Disruption"
+    assert json.loads((tmp_path / "scaled" / "plan.json").read_text())["summary"]["disruption"] == []
+    (specs / "fraud_scorer.yaml").unlink()
+    report = plan("removed", "--baseline", baseline)
+    assert next(line for line in report.splitlines() if line.startswith("### ")) == "### ⚠️ Disruption"
+    disruption = json.loads((tmp_path / "removed" / "plan.json").read_text())["summary"]["disruption"]
+    assert disruption and {model for item in disruption for model in item["models"]} == {"fraud-scorer"}

@@ -86,9 +86,30 @@ def test_node_pools_and_node_classes_are_valid_against_the_crds(stack: str) -> N
     blueprint = _blueprint(stack)
     catalog = load_catalog(blueprint.config.region)
     for pool in blueprint.node_pools:
-        _validate(render_node_pool(pool, blueprint, catalog), "karpenter.sh_nodepools.yaml")
+        manifest = render_node_pool(pool, blueprint, catalog)
+        _validate(manifest, "karpenter.sh_nodepools.yaml")
+        _check_node_pool_rules(manifest)
     for name in sorted({node_class_of(pool) for pool in blueprint.node_pools}):
-        _validate(render_node_class(blueprint, name, "inferstack-node-role", blueprint.config.cluster.name), "karpenter.k8s.aws_ec2nodeclasses.yaml")
+        node_class = render_node_class(blueprint, name, "inferstack-node-role", blueprint.config.cluster.name)
+        _validate(node_class, "karpenter.k8s.aws_ec2nodeclasses.yaml")
+        # CEL: exactly one of role and instanceProfile; the alias is family@version of a known family.
+        assert ("role" in node_class["spec"]) != ("instanceProfile" in node_class["spec"])
+        assert all(term["alias"].split("@")[0] == "al2023" for term in node_class["spec"]["amiSelectorTerms"])
+
+
+def _check_node_pool_rules(manifest: dict[str, Any]) -> None:
+    """The NodePool CRD's CEL rules (x-kubernetes-validations), which jsonschema does not run, for what we set."""
+    spec = manifest["spec"]
+    labels = spec["template"]["metadata"]["labels"]
+    keys = [*labels, *(item["key"] for item in spec["template"]["spec"]["requirements"])]
+    for key in keys:
+        domain = key.split("/")[0]
+        assert key in ("karpenter.sh/capacity-type",) or not domain.endswith("karpenter.sh"), key
+        assert key not in ("karpenter.sh/nodepool", "kubernetes.io/hostname"), key
+    assert not any(key.split("/")[0].endswith("karpenter.sh") for key in labels)
+    for budget in spec["disruption"]["budgets"]:
+        assert ("schedule" in budget) == ("duration" in budget)
+    assert all(item["values"] for item in spec["template"]["spec"]["requirements"] if item["operator"] == "In")
 
 
 def test_the_crd_check_refuses_what_a_cluster_would_not_keep() -> None:

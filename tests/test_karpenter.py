@@ -164,7 +164,7 @@ def test_controller_values_exist_in_the_chart() -> None:
             node = node[part]
 
 
-@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod", "prod-eu-west-1"])
 def test_karpenter_mode_plans_with_no_mandatory_violation(stack: str, tmp_path: Path) -> None:
     stacks = tmp_path / "stacks"
     shutil.copytree(REPO_ROOT / "stacks", stacks)
@@ -181,7 +181,9 @@ def test_karpenter_mode_plans_with_no_mandatory_violation(stack: str, tmp_path: 
     assert "kubernetes:karpenter.sh/v1:NodePool" in types and "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass" in types
     assert "aws:sqs/queue:Queue" in types and "aws:cloudwatch/eventRule:EventRule" in types
     groups = [resource for resource in plan["resources"] if resource["type"] == "aws:eks/nodeGroup:NodeGroup"]
-    assert [group["name"] for group in groups] == [f"inferstack-{stack}-cluster-system-ng"] or len(groups) == 1
+    assert [group["name"] for group in groups] == [f"inferstack-{document['config']['inferstack:tier']}-cluster-system-nodes"]
+    policy = json.loads((tmp_path / "out" / "policy.json").read_text())
+    assert not [item for item in policy["violations"] if item["enforcement"] == "mandatory"]
     releases = {resource["inputs"].get("name") for resource in plan["resources"] if resource["type"] == "kubernetes:helm.sh/v3:Release"}
     assert "karpenter" in releases and "cluster-autoscaler" not in releases
 

@@ -115,31 +115,32 @@ class ClusterAddons(pulumi.ComponentResource):
         if any(pool.is_gpu for pool in blueprint.node_pools):
             self._release(name, "nvidia-device-plugin", "kube-system", device_plugin_values(blueprint))
             self._release(name, "dcgm-exporter", DCGM_EXPORTER_NAMESPACE, dcgm_exporter_values())
-        role = self._autoscaler_role(name, args)
-        self._release(
-            name,
-            "cluster-autoscaler",
-            CLUSTER_AUTOSCALER_NAMESPACE,
-            {
-                "cloudProvider": "aws",
-                "awsRegion": blueprint.config.region,
-                "autoDiscovery": {"clusterName": args.cluster_name},
-                "rbac": {
-                    "serviceAccount": {
-                        "name": CLUSTER_AUTOSCALER_SERVICE_ACCOUNT,
-                        "annotations": {"eks.amazonaws.com/role-arn": role.arn},
-                    }
+        if blueprint.config.cluster.node_autoscaler == "cluster-autoscaler":  # Karpenter mode: components/karpenter.py
+            role = self._autoscaler_role(name, args)
+            self._release(
+                name,
+                "cluster-autoscaler",
+                CLUSTER_AUTOSCALER_NAMESPACE,
+                {
+                    "cloudProvider": "aws",
+                    "awsRegion": blueprint.config.region,
+                    "autoDiscovery": {"clusterName": args.cluster_name},
+                    "rbac": {
+                        "serviceAccount": {
+                            "name": CLUSTER_AUTOSCALER_SERVICE_ACCOUNT,
+                            "annotations": {"eks.amazonaws.com/role-arn": role.arn},
+                        }
+                    },
+                    "extraArgs": {
+                        "balance-similar-node-groups": True,
+                        "skip-nodes-with-system-pods": False,
+                        "expander": "priority,least-waste",
+                        "scale-down-unneeded-time": "10m",
+                    },
+                    "expanderPriorities": expander_priorities(blueprint),
+                    "securityContext": {"runAsNonRoot": True, "runAsUser": 65534},
                 },
-                "extraArgs": {
-                    "balance-similar-node-groups": True,
-                    "skip-nodes-with-system-pods": False,
-                    "expander": "priority,least-waste",
-                    "scale-down-unneeded-time": "10m",
-                },
-                "expanderPriorities": expander_priorities(blueprint),
-                "securityContext": {"runAsNonRoot": True, "runAsUser": 65534},
-            },
-        )
+            )
         keda: list[pulumi.Resource] = []
         if any(uses_keda(deployment) for deployment in blueprint.models):
             keda.append(self._release(name, "keda", "keda", {"podSecurityContext": {"operator": {"runAsNonRoot": True}}}))

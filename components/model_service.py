@@ -23,11 +23,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.team_namespace import custom_resource
-from inferstack.blueprint import Blueprint, ModelDeployment, TeamPlan
-from inferstack.constants import TYPE_TEAM_MODEL_SERVICES
-from inferstack.render.availability import needs_disruption_budget, render_disruption_budget
-from inferstack.render.inference_service import render_inference_service
-from inferstack.render.rollout import RolloutVariant, render_rollout
+from inferstack.blueprint import Blueprint, TeamPlan
+from inferstack.constants import LEGACY_TYPE_MODEL_SERVICE, TYPE_PLATFORM, TYPE_TEAM_MODEL_SERVICES
+from inferstack.render.model_objects import TRAFFIC_RESOURCE_SUFFIX, render_model_objects, variant_resource_name
+
+__all__ = ["TRAFFIC_RESOURCE_SUFFIX", "TeamModelServices", "TeamModelServicesArgs", "legacy_urn", "variant_resource_name"]
+
+PDB_TYPE = "kubernetes:policy/v1:PodDisruptionBudget"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,18 +45,16 @@ class TeamModelServicesArgs:
     """What the InferenceServices wait for: the namespace and the KServe controller (which waits for its CRDs and KEDA)."""
 
 
-def variant_resource_name(base: str, variant: RolloutVariant) -> str:
-    """Pulumi name of a variant's object: `<base>` for the unsuffixed (stable) InferenceService, else `<base>-<suffix>`.
+def legacy_urn(resource_type: str, resource_name: str) -> str:
+    """The URN a model's object had under the per-model ModelService component (before TeamModelServices).
 
-    The stable version keeps its resource name, so starting, finishing or rolling back a
-    rollout updates it in place instead of replacing it.
+    That component (type `inferstack:serving:ModelService`, named `<prefix>-<model>`, a child of
+    the Platform) was the parent of the same-named objects; only the parent's type changed, so
+    the alias differs from today's URN in the parent type chain alone (a URN holds the chain of
+    parent types, not the parents' names).
     """
-    suffix = variant.serving.name_suffix
-    return f"{base}-{suffix}" if suffix else base
-
-
-TRAFFIC_RESOURCE_SUFFIX = {"InferenceGraph": "graph", "HTTPRoute": "route", "VirtualService": "route"}
-"""Pulumi name suffix of the object that splits a model's traffic, by kind."""
+    chain = f"{TYPE_PLATFORM}${LEGACY_TYPE_MODEL_SERVICE}${resource_type}"
+    return f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{chain}::{resource_name}"
 
 
 class TeamModelServices(pulumi.ComponentResource):
@@ -75,31 +75,22 @@ class TeamModelServices(pulumi.ComponentResource):
         for model_name in args.team.models:
             deployment = blueprint.model(model_name)
             base = f"{args.resource_prefix}-{model_name}"
-            if deployment.spec.rollout.strategy == "direct":
-                self._direct(base, deployment, blueprint, child)
-            else:
-                self._rollout(base, deployment, blueprint, child)
+            services: list[pulumi.Resource] = []
+            for item in render_model_objects(deployment, blueprint):
+                name = f"{base}{item.suffix}"
+                manifest = item.manifest
+                is_pdb = manifest["kind"] == "PodDisruptionBudget"
+                resource_type = PDB_TYPE if is_pdb else f"kubernetes:{manifest['apiVersion']}:{manifest['kind']}"
+                # The first releases parented these objects to a per-model ModelService: keep their state.
+                extra = pulumi.ResourceOptions(aliases=[legacy_urn(resource_type, name)])
+                if item.after_services:
+                    # The route / graph names the variants' Services: create it after them, delete it before them.
+                    extra.depends_on = services
+                options = pulumi.ResourceOptions.merge(child, extra)
+                if is_pdb:
+                    k8s.policy.v1.PodDisruptionBudget(name, metadata=manifest["metadata"], spec=manifest["spec"], opts=options)
+                    continue
+                resource = custom_resource(name, manifest, options)
+                if manifest["kind"] == "InferenceService":
+                    services.append(resource)
         self.register_outputs({})
-
-    def _direct(self, base: str, deployment: ModelDeployment, blueprint: Blueprint, child: pulumi.ResourceOptions) -> None:
-        custom_resource(f"{base}-isvc", render_inference_service(deployment, blueprint), child)
-        if needs_disruption_budget(deployment):
-            budget = render_disruption_budget(deployment, blueprint)
-            k8s.policy.v1.PodDisruptionBudget(f"{base}-pdb", metadata=budget["metadata"], spec=budget["spec"], opts=child)
-
-    def _rollout(self, base: str, deployment: ModelDeployment, blueprint: Blueprint, child: pulumi.ResourceOptions) -> None:
-        objects = render_rollout(deployment, blueprint)
-        services: list[pulumi.Resource] = [
-            custom_resource(variant_resource_name(f"{base}-isvc", variant), manifest, child)
-            for variant, manifest in zip(objects.variants, objects.inference_services, strict=True)
-        ]
-        # The route / graph names the variants' Services: create it after them, delete it before them.
-        after_services = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=services))
-        for manifest in objects.traffic:
-            custom_resource(f"{base}-{TRAFFIC_RESOURCE_SUFFIX[manifest['kind']]}", manifest, after_services)
-        if needs_disruption_budget(deployment):
-            for variant in objects.variants:
-                budget = render_disruption_budget(deployment, blueprint, variant.serving)
-                k8s.policy.v1.PodDisruptionBudget(
-                    variant_resource_name(f"{base}-pdb", variant), metadata=budget["metadata"], spec=budget["spec"], opts=child
-                )

@@ -101,7 +101,7 @@ class GpuNodePool(pulumi.ComponentResource):
     def __init__(self, name: str, args: GpuNodePoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_GPU_NODE_POOL, name, None, opts)
         pool = args.pool
-        tags = pool_tags(args.environment, args.cost_center, pool.models)
+        tags = pool_tags(args.environment, args.cost_center)
         labels = dict(pool.labels)
         if pool.is_gpu:
             labels[DEVICE_PLUGIN_CONFIG_LABEL] = pool_device_plugin_config(pool)

@@ -9,6 +9,7 @@ import pulumi
 from components.addons import ClusterAddons, ClusterAddonsArgs
 from components.cluster import Cluster, ClusterArgs
 from components.identity import ServingIdentity, ServingIdentityArgs
+from components.karpenter import KarpenterCapacity, KarpenterCapacityArgs
 from components.model_service import TeamModelServices, TeamModelServicesArgs
 from components.model_store import ModelStore, ModelStoreArgs
 from components.monitoring import Monitoring, MonitoringArgs
@@ -31,6 +32,9 @@ class Platform(pulumi.ComponentResource):
     cluster: Cluster
     model_store: ModelStore
     node_pools: list[GpuNodePool]
+    """Managed node groups (cluster-autoscaler mode); empty in Karpenter mode."""
+    karpenter: KarpenterCapacity | None
+    """The Karpenter controller and NodePools (karpenter mode)."""
     addons: ClusterAddons
     monitoring: Monitoring
     identities: dict[str, ServingIdentity]
@@ -48,7 +52,23 @@ class Platform(pulumi.ComponentResource):
             opts=child,
         )
         cluster = self.cluster
-        self.node_pools = [
+        self.karpenter = None
+        if config.cluster.node_autoscaler == "karpenter":
+            self.karpenter = KarpenterCapacity(
+                f"{name}-karpenter",
+                KarpenterCapacityArgs(
+                    blueprint=blueprint,
+                    cluster_name=cluster.name,
+                    node_role_arn=cluster.node_role_arn,
+                    node_role_name=cluster.node_role.name,
+                    oidc_provider_arn=cluster.oidc_provider_arn,
+                    oidc_issuer_url=cluster.oidc_issuer_url,
+                    account_id=cluster.account_id,
+                    provider=cluster.provider,
+                ),
+                opts=child,
+            )
+        self.node_pools = [] if self.karpenter is not None else [
             GpuNodePool(
                 f"{name}-pool-{pool.name}",
                 GpuNodePoolArgs(

@@ -107,9 +107,12 @@ def handles_bad_input(function: F) -> F:
 
 
 def check_stack_name(stack: str) -> str:
-    """Validate --stack against the known environments."""
-    if stack not in ENVIRONMENTS:
-        raise InputError([Problem("--stack", "stack", f"unknown stack '{stack}'; expected one of: {', '.join(ENVIRONMENTS)}")])
+    """Validate --stack: any lowercase stack name (dev, prod, prod-eu-west-1); its file names its tier."""
+    from inferstack.spec.loader import stack_name_problems
+
+    problems = stack_name_problems(stack, "--stack")
+    if problems:
+        raise InputError(problems)
     return stack
 
 
@@ -309,16 +312,30 @@ def publish(
 def promote(
     name: Annotated[str, typer.Argument(help="Model name.")],
     version: Annotated[str, typer.Argument(help="Version to promote.")],
-    to: Annotated[str, typer.Option("--to", help="staging (needs a passed gate) or prod (needs staging first).")],
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to",
+            help="Target stack: staging (needs a passed gate), prod (needs staging first), or any stack of those tiers "
+            "(e.g. prod-eu-west-1); its tier is the stage approved.",
+        ),
+    ],
+    from_stack: Annotated[
+        str | None,
+        typer.Option("--from", help="Source stack (of the previous tier); default: the stack named after that tier."),
+    ] = None,
     stacks: StacksOption = DEFAULT_STACKS,
 ) -> None:
-    """Approve a version for staging or prod: copy it from the previous environment's store and record who, when and the gate figures."""
-    from inferstack.registry.store import ModelRegistry, check_promotion_target, previous_environment
+    """Approve a version for staging or prod: copy it from the previous tier's store and record who, when and the gate figures."""
+    from inferstack.registry.store import ModelRegistry, check_promotion_source, check_promotion_target, previous_environment
     from inferstack.registry.store import promote as promote_version
 
-    stage = check_promotion_target(to)
-    source = ModelRegistry.for_stack(stacks, previous_environment(stage))
-    target = ModelRegistry.for_stack(stacks, stage)
+    check_stack_name(to)
+    target = ModelRegistry.for_stack(stacks, to)
+    stage = check_promotion_target(target.environment)
+    source_stack = check_stack_name(from_stack) if from_stack is not None else previous_environment(stage)
+    source = ModelRegistry.for_stack(stacks, source_stack)
+    check_promotion_source(source.environment, stage)
     record = promote_version(source, target, name, version, stage)
     console.print(
         f"promoted {name} {version} to {stage} by {record.approved_by} at {record.approved_at} "
@@ -407,7 +424,7 @@ def policy_docs(
 @app.command()
 @handles_bad_input
 def plan(
-    stack: Annotated[str, typer.Option("--stack", help="Environment: dev, staging or prod.")],
+    stack: Annotated[str, typer.Option("--stack", help="Stack name (stacks/Pulumi.<stack>.yaml): dev, staging, prod, or e.g. prod-eu-west-1.")],
     specs: Annotated[Path, typer.Option("--specs", help="Folder of model specs.")] = DEFAULT_SPECS,
     out: Annotated[Path, typer.Option("--out", help="Folder the plan is written to.")] = Path("out"),
     baseline: Annotated[
@@ -495,7 +512,7 @@ def plan(
 @app.command()
 @handles_bad_input
 def cost(
-    stack: Annotated[str, typer.Option("--stack", help="Environment: dev, staging or prod.")],
+    stack: Annotated[str, typer.Option("--stack", help="Stack name (stacks/Pulumi.<stack>.yaml): dev, staging, prod, or e.g. prod-eu-west-1.")],
     specs: SpecsOption = DEFAULT_SPECS,
     as_json: Annotated[bool, typer.Option("--json", help="Print cost.json instead of tables.")] = False,
     stacks: StacksOption = DEFAULT_STACKS,

@@ -7,7 +7,12 @@ the plan all agree on spelling.
 from typing import Final, Literal
 
 Environment = Literal["dev", "staging", "prod"]
+"""An environment tier: it decides policy defaults and the promotion order."""
 ENVIRONMENTS: Final[tuple[Environment, ...]] = ("dev", "staging", "prod")
+"""The tiers in promotion order."""
+STACK_NAME_PATTERN: Final = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
+"""Stack names are free (e.g. prod-eu-west-1); stacks/Pulumi.<stack>.yaml names its tier with `inferstack:tier`."""
+STACK_NAME_MAX_LENGTH: Final = 40
 
 # Component type tokens: inferstack:<area>:<Type>.
 TYPE_PLATFORM: Final = "inferstack:platform:Platform"
@@ -72,6 +77,8 @@ KSERVE_PREDICTOR_DEPLOYMENT_SUFFIX: Final = "-predictor"
 # Component type tokens added with the components.
 TYPE_TEAM_MODEL_SERVICES: Final = "inferstack:serving:TeamModelServices"
 """One component per team namespace holding every object of the team's served models (was one ModelService per model)."""
+LEGACY_TYPE_MODEL_SERVICE: Final = "inferstack:serving:ModelService"
+"""The per-model component of the first releases; today's objects carry aliases to their URNs under it."""
 
 # Kubernetes custom resources inferstack renders.
 PROMETHEUS_OPERATOR_API_VERSION: Final = "monitoring.coreos.com/v1"
@@ -116,3 +123,9 @@ ISTIO_NAMESPACE: Final = "istio-system"
 ISTIO_GATEWAY_CLASS: Final = "istio"
 """GatewayClass istiod creates and serves (Gateway API support is on by default: PILOT_ENABLE_GATEWAY_API, istio 1.30.3
 pilot/pkg/features/experimental.go)."""
+# Karpenter (cluster.node_autoscaler: karpenter); versions of ../shared/reference/crds/karpenter-v1.14.1.
+KARPENTER_API_VERSION: Final = "karpenter.sh/v1"
+KARPENTER_AWS_API_VERSION: Final = "karpenter.k8s.aws/v1"
+KARPENTER_NAMESPACE: Final = "kube-system"
+KARPENTER_SERVICE_ACCOUNT: Final = "karpenter"
+TYPE_KARPENTER: Final = "inferstack:compute:KarpenterCapacity"

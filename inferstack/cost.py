@@ -46,6 +46,7 @@ from typing import Any
 
 from inferstack.blueprint import Blueprint, ModelDeployment, NodePool
 from inferstack.placement import capacity_split, rollout_replica_bounds, spot_diversifiable
+from inferstack.pool_identity import choose_size_class
 from inferstack.pricing.catalog import Catalog, InstanceType, load_catalog
 from inferstack.spec.environment import EnvironmentConfig
 from inferstack.sizing import ReplicaSize, resource_shares, size_replica, usable_cpu, usable_memory_gib
@@ -216,13 +217,15 @@ def _sizes(blueprint: Blueprint, catalog: Catalog) -> dict[str, ReplicaSize]:
     }
 
 
-def _replica_parts(deployment: ModelDeployment, blueprint: Blueprint, size: ReplicaSize) -> list[tuple[str, int, int]]:
-    diversifiable = spot_diversifiable(size, blueprint.config)
+def _replica_parts(
+    deployment: ModelDeployment, blueprint: Blueprint, size: ReplicaSize, catalog: Catalog
+) -> list[tuple[str, int, int]]:
+    diversifiable = spot_diversifiable(choose_size_class(size, catalog, blueprint.config), blueprint.config)
     return list(capacity_split(deployment.spec, blueprint.config, diversifiable))
 
 
 def _lower_bounds(
-    blueprint: Blueprint, sizes: dict[str, ReplicaSize]
+    blueprint: Blueprint, sizes: dict[str, ReplicaSize], catalog: Catalog
 ) -> tuple[dict[str, float], float, float]:
     """Per-model steady lower bound, total steady bound and total peak bound (USD/hour).
 
@@ -237,7 +240,7 @@ def _lower_bounds(
     for deployment in blueprint.models:
         size = sizes[deployment.name]
         shares = [(item, resource_shares(size, item)) for item in size.candidates]
-        for capacity, steady, peak in _replica_parts(deployment, blueprint, size):
+        for capacity, steady, peak in _replica_parts(deployment, blueprint, size, catalog):
             costs = tuple((item.price(capacity), *share) for item, share in shares)
             cheapest = cheapest_by_costs.get(costs)
             if cheapest is None:
@@ -260,14 +263,14 @@ def _lower_bounds(
     return per_model, steady_total, peak_total
 
 
-def _gpu_memory_bound(blueprint: Blueprint, sizes: dict[str, ReplicaSize]) -> float:
+def _gpu_memory_bound(blueprint: Blueprint, sizes: dict[str, ReplicaSize], catalog: Catalog) -> float:
     """The issue's literal bound: GPU GiB demand x cheapest allowed USD per GPU-GiB-hour (+ CPU models)."""
     gpu_total = 0.0
     cpu_by_vcpu = 0.0
     cpu_by_memory = 0.0
     for deployment in blueprint.models:
         size = sizes[deployment.name]
-        for capacity, steady, _ in _replica_parts(deployment, blueprint, size):
+        for capacity, steady, _ in _replica_parts(deployment, blueprint, size, catalog):
             if size.is_gpu:
                 per_gib = min(item.price(capacity) / item.gpu_memory_gib for item in size.candidates)
                 gpu_total += steady * size.gpu_memory_gib * per_gib
@@ -331,7 +334,7 @@ def estimate(blueprint: Blueprint, catalog: Catalog | None = None) -> CostEstima
         for model, share in _split_pool(pool, catalog, sizes, peak=True).items():
             model_peak[model] += share * peak
 
-    lower, lower_total, lower_peak = _lower_bounds(blueprint, sizes)
+    lower, lower_total, lower_peak = _lower_bounds(blueprint, sizes, catalog)
     by_model: dict[str, ModelCost] = {}
     naive_total = naive_peak_total = 0.0
     for deployment in blueprint.models:
@@ -373,7 +376,7 @@ def estimate(blueprint: Blueprint, catalog: Catalog | None = None) -> CostEstima
         naive_peak_monthly_usd=naive_peak_total * hours,
         lower_bound_monthly_usd=lower_total * hours,
         lower_bound_peak_monthly_usd=lower_peak * hours,
-        gpu_memory_bound_monthly_usd=_gpu_memory_bound(blueprint, sizes) * hours,
+        gpu_memory_bound_monthly_usd=_gpu_memory_bound(blueprint, sizes, catalog) * hours,
         platform_monthly_usd=platform,
         budget_usd=config.budgets.monthly_usd,
         spot_fallback_extra_monthly_usd=fallback_extra,

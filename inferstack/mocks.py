@@ -219,6 +219,20 @@ class InferstackMocks(pulumi.runtime.Mocks):
         return {}, []
 
 
+def _mock_style_urn(urn: str) -> str:
+    """An engine-style URN (the whole chain of parent types) in the form this monitor makes URNs.
+
+    Like the SDK's MockMonitor.make_urn, the monitor qualifies a type with its parent's own
+    type only; aliases, given as the engine would compute them, are recorded in that form
+    so a plan's baseline matches them.
+    """
+    parts = urn.split("::")
+    if len(parts) < 4:
+        return urn
+    stack, project, chain = parts[0], parts[1], parts[2]
+    return "::".join([stack, project, "$".join(chain.split("$")[-2:]), *parts[3:]])
+
+
 @dataclass(slots=True)
 class RecordedResource:
     """One RegisterResource call as the plan sees it."""
@@ -230,6 +244,8 @@ class RecordedResource:
     dependencies: list[str]
     inputs: dict[str, Any] = field(default_factory=dict)
     custom: bool = True
+    aliases: list[str] = field(default_factory=list)
+    """Former URNs of the resource (ResourceOptions.aliases given as full URNs), sorted."""
 
     def as_json(self) -> dict[str, Any]:
         """The plan.json form of the record."""
@@ -240,6 +256,7 @@ class RecordedResource:
             "parent": self.parent,
             "dependencies": self.dependencies,
             "inputs": self.inputs,
+            **({"aliases": self.aliases} if self.aliases else {}),
         }
 
 
@@ -304,6 +321,9 @@ class RecordingMonitor(MockMonitor):
             dependencies=sorted(set(request.dependencies)),
             custom=bool(request.custom),
         )
+        if request.aliases or request.aliasURNs:
+            given = {alias.urn for alias in request.aliases if alias.urn} | set(request.aliasURNs)
+            record.aliases = sorted(_mock_style_urn(alias) for alias in given)
         if request.type == STACK_TYPE:
             response = resource_pb2.RegisterResourceResponse(urn=urn)
         else:

@@ -15,24 +15,18 @@ Steps (pure and deterministic; inputs are sorted, ties broken by name):
    count, and, where `spot.min_capacity_pools` is set, fewer capacity pools than
    that, a capacity pool being an instance type in one availability zone), its
    capacity is bought on-demand instead.
-3. **Group** the demands by (GPU type, shared or exclusive GPUs, capacity type): a
-   node group either time-slices its GPUs or not, so shared and exclusive replicas
-   never mix; CPU models form their own group.
-4. **Choose instance types** per group: each model starts on the type where its
-   replicas are cheapest when packed alone; then pools are merged pairwise while a
-   merge saves money or costs at most `POOL_MERGE_TOLERANCE` of the group's cost
-   (fewer pools make the Pulumi plan faster and leave fewer half-empty nodes).
-   Cost is steady cost (min replicas) plus `PEAK_WEIGHT` times the burst above it.
-5. **Bin-pack** each pool (first-fit decreasing, by dominant share of the node):
+3. **Identify pools** (inferstack.pool_identity): each model picks a size class of
+   equal-capacity instance types from its own replica shape alone; its replicas go to
+   the pool of (GPU type, shared or exclusive GPUs, capacity type, size class). A node
+   group either time-slices its GPUs or not, so shared and exclusive replicas never
+   mix; CPU models form their own classes. Demand never decides a pool's instance
+   types, so no edit of one model moves another model or changes a pool's types.
+4. **Bin-pack** each pool (first-fit decreasing, by dominant share of the node):
    exclusive replicas take whole GPUs; shared replicas take one time-slicing slot
    (`gpu.time_slicing_replicas` per GPU) and their sized GPU memory on one GPU; all
    take vCPU and memory after the node overhead. Steady replicas give `min_size`,
-   peak replicas `max_size`.
-6. **Diversify spot**: a spot pool lists its cheapest type first (the node
-   template: every listed type has at least its GPUs, vCPU and memory) and up to
-   `max(spot.min_instance_types, 3)` types with the same GPU count that all its
-   models allow. Estimates price a spot node at the first type.
-7. **Fall back**: a spot pool that lists fewer than `spot.min_instance_types`
+   peak replicas `max_size`. This is the only step demand drives.
+5. **Fall back**: a spot pool whose class lists fewer than `spot.min_instance_types`
    types but reaches `spot.min_capacity_pools` (types x availability zones) gets an
    on-demand fallback pool (`spot_fallback_pool`): same types, labels and taints,
    the spot pool's node-pool label (so the same pods may run there), min size 0,
@@ -51,6 +45,7 @@ from dataclasses import dataclass, field
 
 from inferstack.blueprint import CapacityType, NodePool, Taint
 from inferstack.constants import GPU_TAINT_EFFECT, GPU_TAINT_KEY, LABEL_CAPACITY_TYPE, LABEL_GPU_TYPE, LABEL_NODE_POOL
+from inferstack.pool_identity import PoolIdentity, SizeClass, choose_size_class, size_classes
 from inferstack.pricing.catalog import Catalog, InstanceType
 from inferstack.problems import InputError, Problem
 from inferstack.sizing import (
@@ -68,8 +63,6 @@ from inferstack.spec.model import ModelSpec
 __all__ = [
     "NODE_OVERHEAD_CPU",
     "NODE_OVERHEAD_MEMORY_GIB",
-    "PEAK_WEIGHT",
-    "POOL_MERGE_TOLERANCE",
     "Demand",
     "Placement",
     "PlacementRequest",
@@ -84,12 +77,6 @@ __all__ = [
     "place",
 ]
 
-PEAK_WEIGHT = 0.25
-"""Weight of the burst above min replicas when choosing instance types (share of time at peak)."""
-POOL_MERGE_TOLERANCE = 0.02
-"""Two pools of a group merge when that costs at most this fraction of the group's cost."""
-SPOT_DIVERSITY_FLOOR = 3
-"""Spot pools list at least this many instance types where that many exist."""
 _OPEN_NODE_WINDOW = 24
 _EPSILON = 1e-9
 
@@ -145,24 +132,16 @@ def spot_fallback_allowed(instance_types: int, config: EnvironmentConfig) -> boo
     )
 
 
-def spot_diversifiable(size: ReplicaSize, config: EnvironmentConfig) -> bool:
-    """Whether a spot pool for this replica could be diversified enough to buy it on spot.
+def spot_diversifiable(size_class: SizeClass, config: EnvironmentConfig) -> bool:
+    """Whether a spot pool of this size class is diversified enough to buy replicas on spot.
 
-    Enough: `spot.min_instance_types` types of one GPU count, or (`spot_fallback_allowed`)
+    Enough: `spot.min_instance_types` types in the class, or (`spot_fallback_allowed`)
     fewer types over at least `spot.min_capacity_pools` capacity pools, with an on-demand
     fallback pool. An 8-GPU H100 replica, say, fits only p5.48xlarge: one type, which
     over three availability zones is three capacity pools.
     """
-    types = _same_gpu_types(size)
+    types = len(size_class.instance_types)
     return types >= config.spot.min_instance_types or (types > 0 and spot_fallback_allowed(types, config))
-
-
-def _same_gpu_types(size: ReplicaSize) -> int:
-    """The most instance types a spot pool of this replica could list (types with one GPU count)."""
-    by_gpus: dict[int, int] = defaultdict(int)
-    for item in size.candidates:
-        by_gpus[item.gpus] += 1
-    return max(by_gpus.values(), default=0)
 
 
 def rollout_replica_bounds(spec: ModelSpec, config: EnvironmentConfig) -> tuple[int, int]:
@@ -316,140 +295,6 @@ def pack_nodes(instance: InstanceType, items: Sequence[tuple[ReplicaSize, int]])
     return total
 
 
-class _GroupPlanner:
-    """Chooses pools (one primary instance type each) for one (GPU type, sharing, capacity) group."""
-
-    def __init__(self, demands: list[Demand], capacity: CapacityType) -> None:
-        self.demands = demands
-        self.capacity = capacity
-        self._cache: dict[tuple[str, tuple[str, ...]], tuple[int, int, float]] = {}
-
-    def evaluate(self, instance: InstanceType, members: Sequence[Demand]) -> tuple[int, int, float]:
-        """(steady nodes, peak nodes, objective) of one pool of `instance` holding `members`."""
-        key = (instance.name, tuple(sorted(member.size.model for member in members)))
-        cached = self._cache.get(key)
-        if cached is not None:
-            return cached
-        steady = pack_nodes(instance, [(member.size, member.steady) for member in members])
-        peak = max(pack_nodes(instance, [(member.size, member.peak) for member in members]), steady)
-        price = instance.price(self.capacity)
-        result = (steady, peak, price * (steady + PEAK_WEIGHT * (peak - steady)))
-        self._cache[key] = result
-        return result
-
-    def _alone_key(self, demand: Demand, instance: InstanceType) -> tuple[float, float, int, str]:
-        per_node = demand.size.per_node(instance)
-        price = instance.price(self.capacity)
-        steady = -(-demand.steady // per_node)
-        peak = max(-(-demand.peak // per_node), steady)
-        return (price * (steady + PEAK_WEIGHT * (peak - steady)), price / per_node, instance.gpus, instance.name)
-
-    def _objective_bound(self, instance: InstanceType, members: Sequence[Demand]) -> float:
-        """A lower bound of `evaluate(instance, members)[2]`: nodes >= the most used resource, summed."""
-        steady_use = [0.0, 0.0, 0.0, 0.0]
-        peak_use = [0.0, 0.0, 0.0, 0.0]
-        for member in members:
-            for index, share in enumerate(resource_shares(member.size, instance)):
-                steady_use[index] += member.steady * share
-                peak_use[index] += member.peak * share
-        steady = math.ceil(max(steady_use) - 1e-6)
-        peak = max(math.ceil(max(peak_use) - 1e-6), steady)
-        return instance.price(self.capacity) * ((1 - PEAK_WEIGHT) * steady + PEAK_WEIGHT * peak)
-
-    def _merge(self, pools: dict[str, list[Demand]], instances: dict[str, InstanceType]) -> None:
-        """Merge the cheapest-to-merge pool into another while that costs at most the tolerance.
-
-        Small pools are tried first; after each merge the scan restarts (earlier results stay cached).
-        """
-        merged_any = True
-        while merged_any and len(pools) > 1:
-            merged_any = False
-            costs = {name: self.evaluate(instances[name], members)[2] for name, members in pools.items()}
-            total = sum(costs.values())
-            for source in sorted(pools, key=lambda name: (costs[name], name)):
-                best: tuple[float, str] | None = None
-                for target in sorted(pools):
-                    if target == source or not all(_allows(member, target) for member in pools[source]):
-                        continue
-                    delta = self.evaluate(instances[target], pools[source] + pools[target])[2] - costs[source] - costs[target]
-                    if best is None or (delta, target) < best:
-                        best = (delta, target)
-                if best is not None and best[0] <= POOL_MERGE_TOLERANCE * total + _EPSILON:
-                    pools[best[1]].extend(pools.pop(source))
-                    merged_any = True
-                    break
-
-    def _retype(self, pools: dict[str, list[Demand]], instances: dict[str, InstanceType]) -> dict[str, list[Demand]]:
-        retyped: dict[str, list[Demand]] = defaultdict(list)
-        for name in sorted(pools):
-            members = pools[name]
-            options = [item for item in members[0].size.candidates if all(_allows(member, item.name) for member in members)]
-            # Evaluate in order of a valid lower bound and stop once the bound exceeds the best found.
-            bounded = sorted(((self._objective_bound(item, members), item) for item in options), key=lambda pair: (pair[0], pair[1].name))
-            best = instances[name]
-            best_key = (self.evaluate(best, members)[2], False, best.gpus, best.name)
-            for bound, item in bounded:
-                if bound > best_key[0] + _EPSILON:
-                    break
-                key = (self.evaluate(item, members)[2], item.name != name, item.gpus, item.name)
-                if key < best_key:
-                    best, best_key = item, key
-            instances[best.name] = best
-            retyped[best.name].extend(members)
-        return retyped
-
-    def plan(self) -> list[tuple[InstanceType, list[Demand]]]:
-        """Pools as (primary instance type, member demands), merged where that is nearly free."""
-        instances: dict[str, InstanceType] = {}
-        pools: dict[str, list[Demand]] = defaultdict(list)
-        for demand in self.demands:
-            best = min(demand.size.candidates, key=lambda item: self._alone_key(demand, item))
-            instances[best.name] = best
-            pools[best.name].append(demand)
-        self._merge(pools, instances)
-        pools = self._retype(pools, instances)
-        self._merge(pools, instances)
-        return [(instances[name], sorted(members, key=lambda item: item.size.model)) for name, members in sorted(pools.items())]
-
-
-def _allows(demand: Demand, instance_name: str) -> bool:
-    return any(item.name == instance_name for item in demand.size.candidates)
-
-
-def _diversified(primary: InstanceType, members: Sequence[Demand], config: EnvironmentConfig) -> tuple[str, ...]:
-    wanted = max(config.spot.min_instance_types, SPOT_DIVERSITY_FLOOR)
-    allowed = set.intersection(*({item.name for item in member.size.candidates} for member in members))
-    extras = sorted(
-        (
-            item
-            for item in members[0].size.candidates
-            if item.name in allowed
-            and item.name != primary.name
-            and item.gpus == primary.gpus
-            and item.gpu_memory_gib >= primary.gpu_memory_gib
-            and item.vcpu >= primary.vcpu
-            and item.memory_gib >= primary.memory_gib
-        ),
-        key=lambda item: (item.spot_usd_hour, item.name),
-    )
-    return (primary.name, *(item.name for item in extras[: wanted - 1]))
-
-
-def _pool_name(
-    gpu_type: str,
-    shared: bool,
-    capacity_type: CapacityType,
-    instance: InstanceType | None,
-    fallback: bool = False,
-    spot_only: bool = False,
-) -> str:
-    kind = "cpu" if gpu_type == "none" else gpu_type
-    # "fallback" alone: EKS node group names (cluster name + pool name) stop at 63 characters.
-    purchase = "fallback" if fallback else ("spot-only" if spot_only else "spot") if capacity_type == "SPOT" else "ondemand"
-    base = f"{kind}{'-shared' if shared else ''}-{purchase}"
-    return base if instance is None else f"{base}-{instance.name.replace('.', '-')}"
-
-
 def spot_fallback_pool(spot: NodePool, catalog: Catalog, name: str) -> NodePool:
     """The on-demand stand-in of a thinly diversified spot pool.
 
@@ -488,7 +333,7 @@ def place(
     catalog: Catalog,
     measured_gpu_memory_gib: Mapping[str, float] | None = None,
 ) -> Placement:
-    """Size every model, split its replicas by capacity type, and pack them onto node pools.
+    """Size every model, pick its size class, split its replicas by capacity type, and pack them onto node pools.
 
     `measured_gpu_memory_gib` (model name -> GiB, e.g. from the registry) overrides
     the spec's GPU memory, as does a request's own measured figure. Raises InputError
@@ -497,10 +342,10 @@ def place(
     measured = dict(measured_gpu_memory_gib or {})
     problems: list[Problem] = []
     sizes: dict[str, ReplicaSize] = {}
-    # (GPU type, shared, capacity type, spot only): replicas whose spec requires spot and whose
-    # pool would be thin get pools of their own, so the others' thin pools may have a fallback.
-    groups: dict[tuple[str, bool, CapacityType, bool], list[Demand]] = defaultdict(list)
-    parts_by_model: dict[str, list[tuple[str, bool, CapacityType, bool]]] = {}
+    groups: dict[PoolIdentity, list[Demand]] = defaultdict(list)
+    classes: dict[PoolIdentity, SizeClass] = {}
+    parts_by_model: dict[str, list[PoolIdentity]] = {}
+    classes_by_gpu: dict[str, list[SizeClass]] = {}
     for request in sorted(requests, key=lambda item: item.spec.name):
         spec = request.spec
         figure = request.measured_gpu_memory_gib if request.measured_gpu_memory_gib is not None else measured.get(spec.name)
@@ -510,62 +355,65 @@ def place(
             problems.extend(error.problems)
             continue
         sizes[spec.name] = size
+        if size.gpu_type not in classes_by_gpu:
+            classes_by_gpu[size.gpu_type] = size_classes(catalog, config, size.gpu_type)
+        size_class = choose_size_class(size, catalog, config, classes_by_gpu[size.gpu_type])
+        # Replicas whose spec requires spot and whose pool would be thin get pools of their own,
+        # so the others' thin pools may have a fallback.
         spot_only = (
             spec.capacity.spot == "required"
             and config.spot.min_capacity_pools is not None
-            and _same_gpu_types(size) < config.spot.min_instance_types
+            and len(size_class.instance_types) < config.spot.min_instance_types
         )
-        keys: list[tuple[str, bool, CapacityType, bool]] = []
-        for capacity, steady, peak in capacity_split(spec, config, spot_diversifiable(size, config)):
-            key = (size.gpu_type, size.shared, capacity, spot_only and capacity == "SPOT")
+        keys: list[PoolIdentity] = []
+        for capacity, steady, peak in capacity_split(spec, config, spot_diversifiable(size_class, config)):
+            key = PoolIdentity(size.gpu_type, size.shared, capacity, size_class.shape, spot_only and capacity == "SPOT")
             groups[key].append(Demand(size, capacity, steady, peak))
+            classes[key] = size_class
             keys.append(key)
         parts_by_model[spec.name] = keys
     if problems:
         raise InputError(problems)
 
     pools: list[NodePool] = []
-    pool_of: dict[tuple[str, tuple[str, bool, CapacityType, bool]], str] = {}
     for key in sorted(groups):
-        gpu_type, shared, capacity, spot_only = key
-        planner = _GroupPlanner(groups[key], capacity)
-        planned = planner.plan()
-        for primary, members in planned:
-            steady, peak, _ = planner.evaluate(primary, members)
-            name = _pool_name(gpu_type, shared, capacity, primary if len(planned) > 1 else None, spot_only=spot_only)
-            instance_types = _diversified(primary, members, config) if capacity == "SPOT" else (primary.name,)
-            for member in members:
-                pool_of[(member.size.model, key)] = name
-            pool = NodePool(
-                name=name,
-                gpu_type=gpu_type,
-                capacity_type=capacity,
-                instance_types=instance_types,
-                gpus_per_node=primary.gpus,
-                min_size=steady,
-                max_size=max(peak, steady, 1),
-                desired_size=steady,
-                time_slicing_replicas=config.gpu.time_slicing_replicas if shared else 1,
-                labels=(
-                    (LABEL_CAPACITY_TYPE, capacity.lower().replace("_", "-")),
-                    (LABEL_GPU_TYPE, gpu_type),
-                    (LABEL_NODE_POOL, name),
-                ),
-                taints=(Taint(GPU_TAINT_KEY, "true", GPU_TAINT_EFFECT),) if gpu_type != "none" else (),
-                models=tuple(member.size.model for member in members),
-                hourly_usd=primary.price(capacity),
-                replicas=tuple((member.size.model, member.steady, member.peak) for member in members),
-            )
-            pools.append(pool)
-            if (
-                capacity == "SPOT"
-                and len(instance_types) < config.spot.min_instance_types
-                and spot_fallback_allowed(len(instance_types), config)
-                and not spot_only
-            ):
-                fallback = _pool_name(gpu_type, shared, "ON_DEMAND", primary if len(planned) > 1 else None, fallback=True)
-                pools.append(spot_fallback_pool(pool, catalog, fallback))
+        members = sorted(groups[key], key=lambda item: item.size.model)
+        size_class = classes[key]
+        primary = size_class.primary
+        steady = pack_nodes(primary, [(member.size, member.steady) for member in members])
+        peak = max(pack_nodes(primary, [(member.size, member.peak) for member in members]), steady)
+        name = key.name()
+        instance_types = size_class.names
+        shared = key.shared
+        pool = NodePool(
+            name=name,
+            gpu_type=key.gpu_type,
+            capacity_type=key.capacity_type,
+            instance_types=instance_types,
+            gpus_per_node=primary.gpus,
+            min_size=steady,
+            max_size=max(peak, steady, 1),
+            desired_size=steady,
+            time_slicing_replicas=config.gpu.time_slicing_replicas if shared else 1,
+            labels=(
+                (LABEL_CAPACITY_TYPE, key.capacity_type.lower().replace("_", "-")),
+                (LABEL_GPU_TYPE, key.gpu_type),
+                (LABEL_NODE_POOL, name),
+            ),
+            taints=(Taint(GPU_TAINT_KEY, "true", GPU_TAINT_EFFECT),) if key.gpu_type != "none" else (),
+            models=tuple(member.size.model for member in members),
+            hourly_usd=primary.price(key.capacity_type),
+            replicas=tuple((member.size.model, member.steady, member.peak) for member in members),
+        )
+        pools.append(pool)
+        if (
+            key.capacity_type == "SPOT"
+            and len(instance_types) < config.spot.min_instance_types
+            and spot_fallback_allowed(len(instance_types), config)
+            and not key.spot_only
+        ):
+            pools.append(spot_fallback_pool(pool, catalog, key.name(fallback=True)))
     pools.sort(key=lambda pool: pool.name)
-    pools_by_model = {model: tuple(pool_of[(model, key)] for key in keys) for model, keys in parts_by_model.items()}
+    pools_by_model = {model: tuple(key.name() for key in keys) for model, keys in parts_by_model.items()}
     replicas_per_gpu = {model: size.slots_per_gpu if size.is_gpu else 1 for model, size in sizes.items()}
     return Placement(tuple(pools), pools_by_model, replicas_per_gpu, sizes)

@@ -35,11 +35,11 @@ def _decode(raw: str) -> Any:
 
 
 def read_environment(stack: str) -> EnvironmentConfig:
-    """The stack's `inferstack:*` settings and `aws:region`, validated as an EnvironmentConfig."""
+    """The stack's `inferstack:*` settings (its tier from `inferstack:tier`) and `aws:region`, validated as an EnvironmentConfig."""
     config = pulumi.Config(CONFIG_NAMESPACE)
     values: dict[str, Any] = {}
-    for key in EnvironmentConfig.model_fields:
-        if key in ("environment", "region"):
+    for key in ("tier", *EnvironmentConfig.model_fields):
+        if key in ("environment", "region", "stack"):
             continue
         raw = config.get(key)
         if raw is not None:

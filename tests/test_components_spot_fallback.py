@@ -17,11 +17,11 @@ def test_staging_renders_the_fallback_group_and_the_expander_priorities(repo_roo
     groups = {
         record.inputs.get("nodeGroupName"): record.inputs for record in records if record.type == "aws:eks/nodeGroup:NodeGroup"
     }
-    fallback = groups["inferstack-staging-h100-fallback"]
-    spot = groups["inferstack-staging-h100-spot"]
+    fallback = groups["inferstack-staging-h100-fallback-8x-192c-2048g"]
+    spot = groups["inferstack-staging-h100-spot-8x-192c-2048g"]
     assert fallback["capacityType"] == "ON_DEMAND" and spot["capacityType"] == "SPOT"
     assert fallback["scalingConfig"]["minSize"] == 0 and fallback["instanceTypes"] == spot["instanceTypes"]
-    assert fallback["labels"][LABEL_NODE_POOL] == spot["labels"][LABEL_NODE_POOL] == "h100-spot"
+    assert fallback["labels"][LABEL_NODE_POOL] == spot["labels"][LABEL_NODE_POOL] == "h100-spot-8x-192c-2048g"
     assert fallback["labels"][LABEL_CAPACITY_TYPE] == "on-demand"
 
     (release,) = [record for record in records if record.type == "kubernetes:helm.sh/v3:Release" and record.inputs.get("name") == "cluster-autoscaler"]
@@ -32,5 +32,5 @@ def test_staging_renders_the_fallback_group_and_the_expander_priorities(repo_roo
     def rank(asg: str) -> int:
         return max(int(level) for level, patterns in priorities.items() if any(re.search(pattern, asg) for pattern in patterns))
 
-    assert rank(f"eks-inferstack-staging-h100-spot-{ASG_UUID}") == SPOT_PRIORITY
-    assert rank(f"eks-inferstack-staging-h100-fallback-{ASG_UUID}") == FALLBACK_PRIORITY
+    assert rank(f"eks-inferstack-staging-h100-spot-8x-192c-2048g-{ASG_UUID}") == SPOT_PRIORITY
+    assert rank(f"eks-inferstack-staging-h100-fallback-8x-192c-2048g-{ASG_UUID}") == FALLBACK_PRIORITY

@@ -54,19 +54,19 @@ def test_thin_spot_pool_over_three_zones_gets_an_on_demand_fallback(repo_root: P
     assert config.spot.min_capacity_pools == 3 and len(config.network.availability_zones) == 3
     placement = _place(config, _h100x8())
     pools = {pool.name: pool for pool in placement.node_pools}
-    spot, fallback = pools["h100-spot"], pools["h100-fallback"]
+    spot, fallback = pools["h100-spot-8x-192c-2048g"], pools["h100-fallback-8x-192c-2048g"]
     assert spot.capacity_type == "SPOT" and spot.instance_types == ("p5.48xlarge",) and spot.min_size == 2
-    assert fallback.capacity_type == "ON_DEMAND" and fallback.fallback_for == "h100-spot"
+    assert fallback.capacity_type == "ON_DEMAND" and fallback.fallback_for == "h100-spot-8x-192c-2048g"
     assert (fallback.min_size, fallback.desired_size, fallback.max_size) == (0, 0, spot.max_size)
     assert fallback.instance_types == spot.instance_types and fallback.taints == spot.taints
     labels = dict(fallback.labels)
-    assert labels[LABEL_NODE_POOL] == "h100-spot" and labels[LABEL_CAPACITY_TYPE] == "on-demand"
-    assert placement.pools_by_model["big-llm"] == ("h100-spot",)  # pods select the spot pool's label, which both carry
+    assert labels[LABEL_NODE_POOL] == "h100-spot-8x-192c-2048g" and labels[LABEL_CAPACITY_TYPE] == "on-demand"
+    assert placement.pools_by_model["big-llm"] == ("h100-spot-8x-192c-2048g",)  # pods select the spot pool's label, which both carry
 
 
 def test_without_min_capacity_pools_a_thin_replica_is_bought_on_demand(repo_root: Path) -> None:
     placement = _place(_staging(repo_root, min_capacity_pools=None), _h100x8())
-    assert [(pool.name, pool.capacity_type) for pool in placement.node_pools] == [("h100-ondemand", "ON_DEMAND")]
+    assert [(pool.name, pool.capacity_type) for pool in placement.node_pools] == [("h100-ondemand-8x-192c-2048g", "ON_DEMAND")]
 
 
 def test_too_few_capacity_pools_stay_on_demand(repo_root: Path) -> None:
@@ -77,12 +77,14 @@ def test_too_few_capacity_pools_stay_on_demand(repo_root: Path) -> None:
 def test_spot_required_gets_a_spot_only_pool_without_fallback(repo_root: Path) -> None:
     placement = _place(_staging(repo_root), _h100x8(), _h100x8("spot-llm", capacity={"spot": "required"}))
     pools = {pool.name: pool for pool in placement.node_pools}
-    assert set(pools) == {"h100-spot", "h100-fallback", "h100-spot-only"}
-    assert pools["h100-spot-only"].models == ("spot-llm",) and pools["h100-fallback"].models == ("big-llm",)
+    assert set(pools) == {"h100-spot-8x-192c-2048g", "h100-fallback-8x-192c-2048g", "h100-spot-only-8x-192c-2048g"}
+    assert pools["h100-spot-only-8x-192c-2048g"].models == ("spot-llm",) and pools["h100-fallback-8x-192c-2048g"].models == ("big-llm",)
 
 
 def test_well_diversified_pools_get_no_fallback(repo_root: Path) -> None:
-    placement = _place(_staging(repo_root), ModelSpec.model_validate(spec_document()))
+    cpu = {"gpu_type": "none", "gpus_per_replica": 0, "gpu_memory_gib": 0}
+    spec = spec_document(accelerator=cpu, serving={"resources": {"cpu": 3, "memory_gib": 12}})  # m6i/m7i.4xlarge class
+    placement = _place(_staging(repo_root), ModelSpec.model_validate(spec))
     assert all(pool.fallback_for is None for pool in placement.node_pools)
     assert all(len(pool.instance_types) >= 2 for pool in placement.node_pools if pool.capacity_type == "SPOT")
 
@@ -94,13 +96,13 @@ def _blueprint(config: EnvironmentConfig, *specs: ModelSpec) -> Blueprint:
 def test_fallback_costs_nothing_steady_is_not_added_to_peak_and_prices_the_spot_outage(repo_root: Path) -> None:
     blueprint = _blueprint(_staging(repo_root), _h100x8())
     cost = estimate(blueprint)
-    spot, fallback = blueprint.pool("h100-spot"), blueprint.pool("h100-fallback")
+    spot, fallback = blueprint.pool("h100-spot-8x-192c-2048g"), blueprint.pool("h100-fallback-8x-192c-2048g")
     hours = cost.hours_per_month
-    assert cost.by_pool["h100-fallback"].monthly_usd == 0.0
+    assert cost.by_pool["h100-fallback-8x-192c-2048g"].monthly_usd == 0.0
     assert cost.peak_monthly_usd == pytest.approx(spot.max_size * spot.hourly_usd * hours)
     assert cost.spot_fallback_extra_monthly_usd == pytest.approx(spot.min_size * (fallback.hourly_usd - spot.hourly_usd) * hours)
     assert fallback.hourly_usd > spot.hourly_usd
-    assert cost.to_json()["by_pool"]["h100-fallback"]["fallback_for"] == "h100-spot"
+    assert cost.to_json()["by_pool"]["h100-fallback-8x-192c-2048g"]["fallback_for"] == "h100-spot-8x-192c-2048g"
 
 
 def test_on_demand_base_replicas_caps_the_on_demand_part(repo_root: Path) -> None:
@@ -110,7 +112,7 @@ def test_on_demand_base_replicas_caps_the_on_demand_part(repo_root: Path) -> Non
     placement = _place(config, spec)
     split = {pool.capacity_type: pool.replicas[0][1:] for pool in placement.node_pools}
     assert split == {"ON_DEMAND": (1, 1), "SPOT": (2, 4)}
-    assert placement.pools_by_model[spec.name][0].endswith("ondemand")  # base pool first
+    assert "-ondemand-" in placement.pools_by_model[spec.name][0]  # base pool first
 
 
 @pytest.mark.parametrize(
@@ -139,8 +141,8 @@ def test_expander_ranks_spot_then_on_demand_then_fallback_by_exact_asg_names(rep
         return max(int(priority) for priority, patterns in priorities.items() if any(re.search(p, asg) for p in patterns))
 
     cluster = blueprint.config.cluster.name
-    assert rank(f"eks-{cluster}-h100-spot-{ASG_UUID}") == SPOT_PRIORITY
-    assert rank(f"eks-{cluster}-h100-ondemand-{ASG_UUID}") > FALLBACK_PRIORITY
-    assert rank(f"eks-{cluster}-h100-fallback-{ASG_UUID}") == FALLBACK_PRIORITY
+    assert rank(f"eks-{cluster}-h100-spot-8x-192c-2048g-{ASG_UUID}") == SPOT_PRIORITY
+    assert rank(f"eks-{cluster}-h100-ondemand-8x-192c-2048g-{ASG_UUID}") > FALLBACK_PRIORITY
+    assert rank(f"eks-{cluster}-h100-fallback-8x-192c-2048g-{ASG_UUID}") == FALLBACK_PRIORITY
     assert rank(f"eks-{cluster}-system-{ASG_UUID}") == 1  # unknown groups stay usable, last
-    assert rank(f"eks-spotty-{cluster}-h100-ondemand-{ASG_UUID}") == 1  # no substring promotion
+    assert rank(f"eks-spotty-{cluster}-h100-ondemand-8x-192c-2048g-{ASG_UUID}") == 1  # no substring promotion

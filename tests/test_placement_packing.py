@@ -42,7 +42,7 @@ def test_four_small_shared_replicas_fill_one_time_sliced_gpu(dev: EnvironmentCon
     (pool,) = placement.node_pools
     # 4 slots per GPU; 4 x 3.45 GiB <= 16 GiB; 2 vCPU <= 3.5; one g4dn.xlarge.
     assert (pool.name, pool.instance_types[0], pool.min_size, pool.time_slicing_replicas) == (
-        "t4-shared-spot",
+        "t4-shared-spot-1x-4c-16g",
         "g4dn.xlarge",
         1,
         4,
@@ -63,7 +63,7 @@ def test_shared_replicas_are_packed_by_gpu_memory(dev: EnvironmentConfig) -> Non
     assert (pool.instance_types[0], pool.min_size) == ("g4dn.xlarge", 2)
 
 
-def test_exclusive_multi_gpu_replicas_share_a_node_and_fill_its_holes(dev: EnvironmentConfig) -> None:
+def test_replicas_of_other_shapes_get_pools_of_their_own_size_class(dev: EnvironmentConfig) -> None:
     l40s = {"gpu_type": "l40s", "gpus_per_replica": 2, "gpu_memory_gib": 80}
     requests = [
         _request("big", 1, accelerator=l40s, serving={"resources": {"cpu": 8, "memory_gib": 64}}),
@@ -71,10 +71,17 @@ def test_exclusive_multi_gpu_replicas_share_a_node_and_fill_its_holes(dev: Envir
         _request("small-b", 1, accelerator={"gpu_type": "l40s", "gpus_per_replica": 1, "gpu_memory_gib": 30}),
     ]
     placement = place(requests, dev, load_catalog("us-east-1"))
-    # One g6e.12xlarge (4 GPUs) holds 2 + 1 + 1 GPUs: cheaper than adding two g6e.xlarge.
-    (pool,) = placement.node_pools
-    assert (pool.instance_types[0], pool.min_size, pool.gpus_per_node) == ("g6e.12xlarge", 1, 4)
-    assert set(pool.models) == {"big", "small-a", "small-b"}
+    # A model's pool follows from its own replica shape (stable identity), not from who else is placed: the
+    # 2-GPU replica takes the 4-GPU class, the 1-GPU replicas the cheapest 1-GPU class, and share its node type.
+    pools = {pool.name: pool for pool in placement.node_pools}
+    assert placement.pools_by_model == {
+        "big": ("l40s-spot-4x-48c-384g",),
+        "small-a": ("l40s-spot-1x-4c-32g",),
+        "small-b": ("l40s-spot-1x-4c-32g",),
+    }
+    assert (pools["l40s-spot-4x-48c-384g"].instance_types, pools["l40s-spot-4x-48c-384g"].min_size) == (("g6e.12xlarge",), 1)
+    assert (pools["l40s-spot-1x-4c-32g"].instance_types, pools["l40s-spot-1x-4c-32g"].min_size) == (("g6e.xlarge",), 2)
+    assert place(requests[:1], dev, load_catalog("us-east-1")).pools_by_model["big"] == placement.pools_by_model["big"]
 
 
 def test_three_two_gpu_replicas_need_two_four_gpu_nodes(dev: EnvironmentConfig) -> None:
@@ -95,10 +102,11 @@ def test_cpu_replicas_are_packed_onto_the_cheapest_nodes(dev: EnvironmentConfig)
         for index in range(5)
     ]
     catalog = load_catalog("us-east-1")
-    # 10 x 1 vCPU: m6i.2xlarge takes 7 (7.5 usable), m6i.4xlarge 15; best: one m6i.4xlarge or two m6i.2xlarge,
-    # both 0.768 x (1 - 0.6) USD/h on spot.
-    assert _steady_hourly(requests, dev) == pytest.approx(catalog.instances["m6i.4xlarge"].spot_usd_hour)
-    assert len(place(requests, dev, catalog).node_pools) == 1
+    # 1 vCPU / 2 GiB replicas: c7i.4xlarge is cheapest per replica (15 a node, 0.048 USD/h each); c7i.2xlarge
+    # (7 a node, 0.051) is within 20% of it and the smaller node, so it is the size class: 10 replicas, 2 nodes.
+    (pool,) = place(requests, dev, catalog).node_pools
+    assert pool.instance_types == ("c7i.2xlarge",)
+    assert _steady_hourly(requests, dev) == pytest.approx(2 * catalog.instances["c7i.2xlarge"].spot_usd_hour)
 
 
 def test_model_too_large_names_model_and_largest_allowed_type(dev: EnvironmentConfig) -> None:

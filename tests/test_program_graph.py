@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+
 from inferstack.constants import (
     LABEL_MODEL,
     LABEL_NODE_POOL,
@@ -23,6 +24,7 @@ from inferstack.constants import (
 )
 from inferstack.mocks import InferstackMocks, RecordedResource, run_under_mocks
 from inferstack.plan.redact import redact_inputs
+from inferstack.pricing.catalog import load_catalog
 from inferstack.render.iam import DESCRIBE_ONLY_SID, as_list, statements
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -118,7 +120,11 @@ def test_dev_runs_gpus_on_spot_only() -> None:
     groups = _of_type(_graph("dev"), "aws:eks/nodeGroup:NodeGroup")
     pools = [group for group in groups if "system" not in group.name]
     assert pools and all(group.inputs["capacityType"] == "SPOT" for group in pools)
-    assert all(len(group.inputs["instanceTypes"]) >= 2 for group in pools)
+    # Cluster Autoscaler sizes a group from one type: every group lists types of equal capacity only.
+    catalog = load_catalog("us-east-1")
+    for group in pools:
+        types = [catalog.instances[name] for name in group.inputs["instanceTypes"]]
+        assert len({(item.gpus, item.gpu_type, item.vcpu, item.memory_gib) for item in types}) == 1, group.name
 
 
 def test_prod_keeps_an_on_demand_base() -> None:

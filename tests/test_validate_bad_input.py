@@ -197,7 +197,7 @@ def test_shipped_specs_and_stacks_validate(repo_root: Path, monkeypatch: pytest.
     monkeypatch.chdir(repo_root)
     result = CliRunner().invoke(app, ["validate"])
     assert result.exit_code == 0, result.output
-    assert "compiled for dev, prod, staging" in result.output.replace("\n", " ")
+    assert "compiled for dev, prod-eu-west-1, prod, staging" in result.output.replace("\n", " ")
 
 
 def test_real_process_prints_no_traceback(tmp_path: Path, repo_root: Path) -> None:

@@ -100,9 +100,17 @@ def _replace_reasons(resource_type: str, paths: tuple[str, ...]) -> tuple[str, .
 
 
 def diff_plans(baseline: PlanDocument, current: PlanDocument) -> PlanDiff:
-    """Added, removed and changed resources between `baseline` and `current`, sorted by URN."""
+    """Added, removed and changed resources between `baseline` and `current`, sorted by URN.
+
+    A current resource whose aliases name a baseline URN is that resource (Pulumi moves its
+    state to the new URN and updates it in place), so it is compared, not removed and added.
+    """
     before = baseline.by_urn()
     after = current.by_urn()
+    for resource in current.resources:
+        for alias in resource.aliases:
+            if alias in before and alias not in after and resource.urn not in before:
+                before[resource.urn] = before.pop(alias)
     added = tuple(after[urn] for urn in sorted(after.keys() - before.keys()))
     removed = tuple(before[urn] for urn in sorted(before.keys() - after.keys()))
     changed: list[ChangedResource] = []

@@ -27,6 +27,9 @@ class PlanResource(BaseModel):
     dependencies: list[str] = Field(default_factory=list, description="URNs this resource depends on.")
     inputs: dict[str, Any] = Field(default_factory=dict, description="Input properties, secrets redacted.")
     custom: bool = Field(default=True, description="False for component resources.")
+    aliases: list[str] = Field(
+        default_factory=list, description="Former URNs of the resource (Pulumi aliases); written only when there are any."
+    )
 
 
 class PlanDocument(BaseModel):
@@ -65,7 +68,10 @@ def dumps(document: PlanDocument) -> str:
     header = document.model_dump(mode="json", exclude={"resources"})
     fields = tuple(PlanResource.model_fields)
     # The fields hold JSON values already (the monitor's records), so no pydantic serialisation pass.
-    lines = ",\n".join(encode({name: getattr(resource, name) for name in fields}) for resource in resources)
+    lines = ",\n".join(
+        encode({name: value for name in fields if (value := getattr(resource, name)) or name != "aliases"})
+        for resource in resources
+    )
     head = encode(header)[:-1]  # reopen the object to append the resource list
     separator = ", " if header else ""
     return f'{head}{separator}"resources": [\n{lines}\n]}}\n'

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from inferstack.plan.diff import PlanDiff
+from inferstack.plan.disruption import Disruption
 from inferstack.plan.document import PlanResource
 
 REPORT_MARKER = "<!-- inferstack-plan-report -->"
@@ -194,6 +195,29 @@ def _diff_section(diff: PlanDiff, cost_delta: Mapping[str, float], total_delta: 
     return lines
 
 
+def _disruption_section(disruptions: Sequence[Disruption]) -> list[str]:
+    """Every removal or replacement that drains pods, with the models it hits: the first thing a reviewer reads."""
+    if not disruptions:
+        return ["### Disruption", "", "✅ No capacity or serving object is removed or replaced: no running pod is drained.", ""]
+    models = sorted({model for item in disruptions for model in item.models})
+    lines = [
+        "### ⚠️ Disruption",
+        "",
+        f"**{len(disruptions)} change(s) drain running pods** of {len(models)} model(s): {', '.join(models) or 'none known'}.",
+        "",
+        "| action | resource | type | why | models |",
+        "|---|---|---|---|---|",
+    ]
+    for item in disruptions[:MAX_LISTED]:
+        lines.append(
+            f"| {item.action} | `{item.urn.rsplit('::', 1)[-1]}` | `{_short_type(item.type)}` | "
+            f"{item.reason.replace('|', '/')} | {', '.join(item.models) or '-'} |"
+        )
+    if len(disruptions) > MAX_LISTED:
+        lines.append(f"| … {len(disruptions) - MAX_LISTED} more | | | | |")
+    return [*lines, ""]
+
+
 def render_report(
     *,
     stack: str,
@@ -204,6 +228,7 @@ def render_report(
     policy_note: str | None,
     cost: Mapping[str, Any] | None,
     diff: PlanDiff | None = None,
+    disruptions: Sequence[Disruption] | None = None,
     cost_delta: Mapping[str, float] | None = None,
     total_cost_delta: float | None = None,
     not_run: Sequence[str] = (),
@@ -211,6 +236,8 @@ def render_report(
 ) -> str:
     """The Markdown report of one plan."""
     lines = [REPORT_MARKER, f"## inferstack plan: `{stack}`", ""]
+    if disruptions is not None:
+        lines += _disruption_section(disruptions)
     lines += _summary_section(stack, summary)
     if diff is not None:
         lines += _diff_section(diff, cost_delta or {}, total_cost_delta)

@@ -26,6 +26,7 @@ from inferstack.cost import CostEstimate, estimate
 from inferstack.plan.diff import PlanDiff, diff_plans
 from inferstack.plan.document import PlanDocument, PlanResource, dumps, load_plan, summarize
 from inferstack.plan.manifests import render_manifest_files
+from inferstack.plan.disruption import find_disruptions
 from inferstack.plan.redact import redact_inputs, register_secret_values
 from inferstack.plan.report import ModelRow, render_report
 from inferstack.policy.checkov import CheckovReport, CheckovUnavailable, run_checkov
@@ -245,6 +246,7 @@ def run_plan(
                 dependencies=list(record.dependencies),
                 inputs=redact_inputs(record.type, record.inputs),
                 custom=record.custom,
+                aliases=record.aliases,
             )
             for record in records
         ]
@@ -322,8 +324,14 @@ def run_plan(
         summary["policy"] = {"violations": len(policy_json["violations"]), "mandatory": policy_json["mandatory"]}
         document = PlanDocument(stack=stack, resources=resources, summary=summary)
         diff = diff_plans(baseline, document) if baseline is not None else None
-        if diff is not None:
+        disruptions = None
+        if diff is not None and baseline is not None:
             document.summary["diff"] = diff.to_json()
+            disruptions = find_disruptions(baseline.resources, document.resources, diff)
+            document.summary["disruption"] = [
+                {"urn": item.urn, "action": item.action, "reason": item.reason, "models": list(item.models)}
+                for item in disruptions
+            ]
         cost_delta, total_delta = _cost_delta(baseline, cost) if baseline is not None else ({}, None)
         report = render_report(
             stack=stack,
@@ -334,6 +342,7 @@ def run_plan(
             policy_note=None,
             cost=cost_json,
             diff=diff,
+            disruptions=disruptions,
             cost_delta=cost_delta,
             total_cost_delta=total_delta,
             not_run=not_run,

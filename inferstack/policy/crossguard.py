@@ -5,10 +5,10 @@ Context, decided once and documented in policies/README.md:
 - environment: per resource, its own environment tag/label (TAG_ENVIRONMENT /
   LABEL_ENVIRONMENT); for a stack policy, the most common one among the
   resources; else INFERSTACK_ENVIRONMENT, else the stack name the engine passes
-  the analyzer in PULUMI_STACK (its last path segment, when it is dev, staging
-  or prod).
-- thresholds and enforcement overrides: the stack file
-  `<stacks_dir>/Pulumi.<env>.yaml` (default: the repository's stacks/, found
+  the analyzer in PULUMI_STACK (its last path segment: a tier's name, or a
+  stack whose file names its tier with `inferstack:tier`, e.g. prod-eu-west-1).
+- thresholds and enforcement overrides: the start-up stack's file when the tier
+  is the start-up stack's, else `<stacks_dir>/Pulumi.<tier>.yaml` (default: the repository's stacks/, found
   from the pack's own directory; INFERSTACK_STACKS_DIR replaces it), validated
   like every other reader of stack files.
 - cost figures: policy config of the budget policies (`monthlyCostUsd`,
@@ -98,32 +98,48 @@ def cost_from_config(config: Mapping[str, Any]) -> CostFigures | None:
 
 
 class PackContext:
-    """Where the pack finds its PolicyContext: environment, stack files (cached per environment), start-up environment."""
+    """Where the pack finds its PolicyContext: environment tier, stack files (cached per stack), start-up stack and tier."""
 
-    def __init__(self, stacks_dir: Path, startup_environment: Environment | None) -> None:
+    def __init__(self, stacks_dir: Path, startup_environment: Environment | None, startup_stack: str | None = None) -> None:
         self.stacks_dir = stacks_dir
         self.startup_environment: Environment | None = startup_environment
+        self.startup_stack = startup_stack or startup_environment
+        """The stack `pulumi up` runs (its file holds the thresholds of its tier's resources), e.g. prod-eu-west-1."""
         self._configs: dict[str, Any] = {}
 
     @classmethod
     def from_process(cls, default_stacks_dir: Path, environ: Mapping[str, str] | None = None) -> PackContext:
-        """From the analyzer's environment variables (INFERSTACK_ENVIRONMENT, PULUMI_STACK, INFERSTACK_STACKS_DIR)."""
+        """From the analyzer's environment variables (INFERSTACK_ENVIRONMENT, PULUMI_STACK, INFERSTACK_STACKS_DIR).
+
+        A stack not named after a tier (e.g. prod-eu-west-1) is known by its stack file's `inferstack:tier`.
+        """
         env = os.environ if environ is None else environ
         stacks_dir = Path(env.get("INFERSTACK_STACKS_DIR") or default_stacks_dir)
         candidates = [env.get("INFERSTACK_ENVIRONMENT", ""), env.get("PULUMI_STACK", "").rsplit("/", 1)[-1]]
-        startup = next((name for name in candidates if name in ENVIRONMENTS), None)
-        return cls(stacks_dir, startup)  # type: ignore[arg-type]
+        for name in candidates:
+            if name in ENVIRONMENTS:
+                return cls(stacks_dir, name)  # type: ignore[arg-type]
+            if name and (stacks_dir / f"Pulumi.{name}.yaml").is_file():
+                from inferstack.spec.loader import load_environment
+
+                pack = cls(stacks_dir, None, name)
+                config = load_environment(stacks_dir, name)
+                pack._configs[name] = config
+                pack.startup_environment = config.environment
+                return pack
+        return cls(stacks_dir, None)
 
     def context(self, environment: str, cost: CostFigures | None = None) -> PolicyContext:
-        """The context of `environment` from its stack file (read and validated once)."""
+        """The context of tier `environment`: the start-up stack's file when it is of that tier, else the tier's own stack file."""
         from inferstack.spec.loader import load_environment
 
-        if environment not in self._configs:
-            self._configs[environment] = load_environment(self.stacks_dir, environment)
+        stack = self.startup_stack if self.startup_stack and environment == self.startup_environment else environment
+        if stack not in self._configs:
+            self._configs[stack] = load_environment(self.stacks_dir, stack)
         # The program reads approvals from this snapshot (inferstack/program.py REGISTRY_SNAPSHOT_ENV); without one they
         # are the specs' claims.
         verified = bool(os.environ.get("INFERSTACK_REGISTRY_SNAPSHOT"))
-        return PolicyContext.from_environment(self._configs[environment], cost, approvals_verified=verified)
+        return PolicyContext.from_environment(self._configs[stack], cost, approvals_verified=verified)
 
     def environment_for(self, resources: Sequence[PolicyResource]) -> str | None:
         """The most common environment the resources state, else the start-up environment."""

@@ -124,9 +124,10 @@ class PolicyContext:
         from inferstack.policy.catalog import check_override_names
 
         overrides: dict[str, Enforcement] = dict(config.policy.enforcement)
-        check_override_names(overrides, f"stacks/Pulumi.{config.environment}.yaml")
+        stack_file = f"stacks/Pulumi.{getattr(config, 'stack_name', config.environment)}.yaml"
+        check_override_names(overrides, stack_file)
         waivers = dict(getattr(config.policy, "waivers", {}))
-        check_override_names({name.split("@", 1)[0]: name for name in waivers}, f"stacks/Pulumi.{config.environment}.yaml", "waivers")
+        check_override_names({name.split("@", 1)[0]: name for name in waivers}, stack_file, "waivers")
         return cls(
             environment=config.environment,
             allowed_gpu_types=frozenset(config.gpu.allowed_gpu_types),

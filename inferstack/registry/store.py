@@ -453,6 +453,15 @@ def check_promotion_target(target: str) -> PromotionStage:
     raise InputError([Problem("--to", "to", f"cannot promote to '{target}'; expected staging or prod (dev is where publish puts versions)")])
 
 
+def check_promotion_source(source_tier: str, stage: PromotionStage) -> None:
+    """Validate --from: a stack of the tier just before `stage` (dev before staging, staging before prod)."""
+    expected = previous_environment(stage)
+    if source_tier != expected:
+        raise InputError(
+            [Problem("--from", "from", f"the source stack is of tier '{source_tier}'; expected a {expected} stack when promoting to {stage}")]
+        )
+
+
 def promote(
     source: ModelRegistry, target: ModelRegistry, name: str, version: str, stage: PromotionStage, approved_by: str | None = None
 ) -> ApprovalRecord:
@@ -529,5 +538,6 @@ __all__ = [
     "check_promotion_target",
     "check_version",
     "previous_environment",
+    "check_promotion_source",
     "promote",
 ]

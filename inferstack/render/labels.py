@@ -18,7 +18,6 @@ from inferstack.constants import (
     TAG_COST_CENTER,
     TAG_ENVIRONMENT,
     TAG_MANAGED_BY,
-    TAG_MODEL,
     TAG_TEAM,
 )
 
@@ -59,9 +58,12 @@ def team_tags(team: TeamPlan, environment: str) -> dict[str, str]:
     return _ownership(_TAG_KEYS, team.name, environment, team.cost_center)
 
 
-def pool_tags(environment: str, cost_center: str, models: tuple[str, ...]) -> dict[str, str]:
-    """AWS tags of a node pool: platform-owned, listing the models it carries (tag values max 256 chars)."""
-    tags = platform_tags(environment, cost_center)
-    joined = " ".join(models)
-    tags[TAG_MODEL] = joined if len(joined) <= 256 else f"{len(models)} models"
-    return tags
+def pool_tags(environment: str, cost_center: str) -> dict[str, str]:
+    """AWS tags of a node pool and its launch template: platform-owned, and nothing about the models it carries.
+
+    Which models a pool carries changes with every model added or removed; a launch
+    template change makes a new template version, and a managed node group replaces
+    every node when its template version changes. The scheduler places models by the
+    pool's node labels (`inferstack.io/node-pool`), so no tag lists them.
+    """
+    return platform_tags(environment, cost_center)

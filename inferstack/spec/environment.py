@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from inferstack.accelerators import GpuType
-from inferstack.constants import Environment
+from inferstack.constants import STACK_NAME_MAX_LENGTH, STACK_NAME_PATTERN, Environment
 from inferstack.spec.model import DNS_LABEL, DeploymentMode, StrictModel
 
 VPC_PRIVATE_BLOCKS = (
@@ -401,7 +401,16 @@ class ServingConfig(StrictModel):
 class EnvironmentConfig(StrictModel):
     """Everything a stack file says about one environment."""
 
-    environment: Environment = Field(description="dev, staging or prod; must match the stack file name.")
+    environment: Environment = Field(
+        description="The stack's tier, dev, staging or prod (stack config `inferstack:tier`): it decides policy defaults, "
+        "the promotion order and which per-environment spec overrides apply."
+    )
+    stack: str = Field(
+        default="",
+        max_length=STACK_NAME_MAX_LENGTH,
+        pattern=rf"{STACK_NAME_PATTERN}|^$",
+        description="The stack's name (stacks/Pulumi.<stack>.yaml), e.g. prod-eu-west-1; empty means the tier's name.",
+    )
     region: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$", description="AWS region (from aws:region).")
     cost_center: str = Field(default="ml-platform", max_length=63, description="Cost centre of shared platform resources.")
     cluster: ClusterConfig
@@ -427,6 +436,16 @@ class EnvironmentConfig(StrictModel):
         default_factory=dict,
         description="Typical spot discount per instance family (fraction saved, e.g. 0.6), replacing the catalogue's estimate.",
     )
+
+    @property
+    def tier(self) -> Environment:
+        """The environment tier (dev, staging or prod)."""
+        return self.environment
+
+    @property
+    def stack_name(self) -> str:
+        """The stack's name: several stacks may share one tier (regions, clusters)."""
+        return self.stack or self.environment
 
     @model_validator(mode="after")
     def _adopted_cluster_needs_vpc(self) -> EnvironmentConfig:

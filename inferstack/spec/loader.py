@@ -7,6 +7,10 @@ problem collected, so one run of `inferstack validate` shows them all.
 from __future__ import annotations
 
 import datetime
+import importlib.util
+import re
+import sys
+import traceback
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from inferstack.constants import ENVIRONMENTS
+from inferstack.constants import ENVIRONMENTS, STACK_NAME_MAX_LENGTH, STACK_NAME_PATTERN
 from inferstack.problems import InputError, Problem, _short_repr, display_path, problems_from_validation, unknown_field_message
 from inferstack.spec.environment import EnvironmentConfig
 from inferstack.spec.model import ModelSpec
@@ -171,26 +175,72 @@ def cross_spec_problems(loaded: Sequence[LoadedSpec]) -> list[Problem]:
     return problems
 
 
-def stack_file(stacks_dir: Path, environment: str) -> Path:
-    """Path of the stack file of `environment`."""
-    return stacks_dir / f"Pulumi.{environment}.yaml"
+def stack_file(stacks_dir: Path, stack: str) -> Path:
+    """Path of the stack file of `stack`."""
+    return stacks_dir / f"Pulumi.{stack}.yaml"
+
+
+TIER_KEY = "inferstack:tier"
+"""Stack config key naming the stack's environment tier (dev, staging or prod)."""
+
+
+def stack_name_problems(stack: str, label: str) -> list[Problem]:
+    """Problems with a stack name: free, but a lowercase DNS-style name (e.g. prod-eu-west-1)."""
+    if len(stack) <= STACK_NAME_MAX_LENGTH and re.match(STACK_NAME_PATTERN, stack):
+        return []
+    return [
+        Problem(
+            label,
+            "stack",
+            f"stack name '{stack}' is not a lowercase name of letters, digits and single dashes (at most "
+            f"{STACK_NAME_MAX_LENGTH} characters); expected e.g. dev, prod or prod-eu-west-1",
+        )
+    ]
 
 
 def environment_from_config(
-    config: dict[str, Any], environment: str, label: str, today: datetime.date | None = None
+    config: dict[str, Any], stack: str, label: str, today: datetime.date | None = None
 ) -> EnvironmentConfig:
     """Validate a stack's `config:` mapping (keys `inferstack:*` and `aws:region`) as an EnvironmentConfig.
 
-    Pulumi secrets (`{secure: ...}`) are accepted where SECRET_SETTINGS allows them and kept
-    as secrets; the stack checks (zones, EKS version calendar on `today`, prices, rule names)
-    run too. Raises InputError with every problem, each naming `label` and the `config.` path.
+    The tier comes from `inferstack:tier`; a stack named after a tier (dev, staging, prod)
+    may leave it out, and must not name another tier. Pulumi secrets (`{secure: ...}`) are
+    accepted where SECRET_SETTINGS allows them and kept as secrets; the stack checks (zones,
+    EKS version calendar on `today`, prices, rule names) run too. Raises InputError with every
+    problem, each naming `label` and the `config.` path.
     """
-    values: dict[str, Any] = {"environment": environment}
+    values: dict[str, Any] = {"stack": stack}
     problems: list[Problem] = []
+    tier = config.get(TIER_KEY)
+    if tier is None:
+        if stack in ENVIRONMENTS:
+            values["environment"] = stack
+        else:
+            problems.append(
+                Problem(
+                    label,
+                    f"config.{TIER_KEY}",
+                    f"required setting is missing for stack '{stack}'; expected the stack's tier: {', '.join(ENVIRONMENTS)}",
+                )
+            )
+    elif stack in ENVIRONMENTS and tier != stack:
+        problems.append(
+            Problem(
+                label,
+                f"config.{TIER_KEY}",
+                f"stack '{stack}' is named after a tier but says tier '{tier}'; expected '{stack}' "
+                "(or a stack name that is not a tier)",
+            )
+        )
+    else:
+        values["environment"] = tier
     for key, value in config.items():
         if not isinstance(key, str):
             problems.append(Problem(label, f"config.{_short_repr(key)}", "a key that is not text; expected inferstack:<setting> or aws:region"))
-        elif key == "aws:region":
+            continue
+        if key == TIER_KEY:
+            continue
+        if key == "aws:region":
             values["region"] = value
         elif key.startswith("inferstack:"):
             values[key.removeprefix("inferstack:")] = value
@@ -203,13 +253,22 @@ def environment_from_config(
     values, secret_problems = extract_secrets(values, label)
     problems.extend(secret_problems)
     secret_paths = {problem.path for problem in secret_problems}
+    for reserved in ("environment", "stack"):
+        if f"inferstack:{reserved}" in config:
+            problems.append(
+                Problem(label, f"config.inferstack:{reserved}", f"unknown setting; the stack's tier is `{TIER_KEY}` and its name the file's")
+            )
     try:
         result = EnvironmentConfig.model_validate(values)
     except ValidationError as error:
-        settings = sorted(name for name in EnvironmentConfig.model_fields if name not in ("environment", "region"))
+        settings = sorted(name for name in EnvironmentConfig.model_fields if name not in ("environment", "region", "stack"))
         for problem in problems_from_validation(error, label, EnvironmentConfig):
             path = problem.path
-            field = "aws:region" if path == "region" else f"inferstack:{path}" if path else ""
+            field = (
+                "aws:region" if path == "region" else TIER_KEY if path == "environment" else f"inferstack:{path}" if path else ""
+            )
+            if path == "environment" and any(item.path == f"config.{TIER_KEY}" for item in problems):
+                continue
             where = f"config.{field}" if field else "config"
             if any(where == secret or where.startswith(secret + ".") for secret in secret_paths):
                 continue
@@ -226,18 +285,28 @@ def environment_from_config(
     return result
 
 
-def load_environment(stacks_dir: Path, environment: str) -> EnvironmentConfig:
-    """Read and validate `stacks/Pulumi.<environment>.yaml`."""
-    path = stack_file(stacks_dir, environment)
+def load_environment(stacks_dir: Path, stack: str) -> EnvironmentConfig:
+    """Read and validate `stacks/Pulumi.<stack>.yaml` (any stack name; its tier from `inferstack:tier`)."""
+    path = stack_file(stacks_dir, stack)
     label = display_path(path)
-    if environment not in ENVIRONMENTS:
-        raise InputError([Problem(label, "stack", f"unknown stack '{environment}'; expected one of: {', '.join(ENVIRONMENTS)}")])
+    name_problems = stack_name_problems(stack, label)
+    if name_problems:
+        raise InputError(name_problems)
     if not path.is_file():
-        raise InputError([Problem(label, "", "stack file not found; expected stacks/Pulumi.<env>.yaml")])
+        known = sorted(item.name.removeprefix("Pulumi.").removesuffix(".yaml") for item in stacks_dir.glob("Pulumi.*.yaml"))
+        raise InputError(
+            [
+                Problem(
+                    label,
+                    "",
+                    f"unknown stack '{stack}': no stack file; expected stacks/Pulumi.<stack>.yaml (stacks here: {', '.join(known) or 'none'})",
+                )
+            ]
+        )
     documents, problems = _load_yaml_documents(path, label)
     if problems:
         raise InputError(problems)
     document = documents[0]
     if not isinstance(document, dict) or not isinstance(document.get("config"), dict):
         raise InputError([Problem(label, "config", "missing or not a mapping; expected a `config:` mapping of settings")])
-    return environment_from_config(document["config"], environment, label)
+    return environment_from_config(document["config"], stack, label)

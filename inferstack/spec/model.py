@@ -416,7 +416,7 @@ class ModelSpec(StrictModel):
     monitoring: Monitoring = Field(description="SLOs, drift thresholds, runbook and alert route.")
     registry: RegistryMetadata = Field(default_factory=RegistryMetadata, description="Lineage, metrics and approval stage.")
     environments: dict[Environment, EnvironmentOverride] = Field(
-        default_factory=dict, description="Per-environment overrides keyed by dev, staging, prod."
+        default_factory=dict, description="Per-environment overrides keyed by tier (dev, staging, prod); every stack of a tier applies its tier's override."
     )
 
     @property

@@ -84,6 +84,45 @@ def is_gpu_node_group(props: Mapping[str, Any]) -> bool:
     return any(marker in ami for marker in GPU_AMI_MARKERS)
 
 
+KARPENTER_NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
+"""Karpenter capacity: the rules about node groups judge a NodePool as the node group it stands for."""
+
+
+def karpenter_as_node_group(resource: PolicyResource) -> PolicyResource:
+    """A Karpenter NodePool in node-group form: capacity type, instance types, labels, taints, zones as subnets.
+
+    Karpenter keeps no minimum (min size 0); its zones requirement plays the subnets' part.
+    """
+    spec = as_mapping(get(resource.props, "spec"))
+    template = as_mapping(spec.get("template"))
+    template_spec = as_mapping(template.get("spec"))
+    requirements = {
+        str(get(item, "key")): [str(value) for value in as_list(get(item, "values"))]
+        for item in as_list(template_spec.get("requirements"))
+        if get(item, "operator") == "In"
+    }
+    capacity = requirements.get("karpenter.sh/capacity-type", ["spot", "on-demand"])
+    return PolicyResource(
+        urn=resource.urn,
+        type=AWS_EKS_NODE_GROUP,
+        name=resource.name,
+        props={
+            "capacityType": "SPOT" if capacity == ["spot"] else "ON_DEMAND",
+            "instanceTypes": requirements.get("node.kubernetes.io/instance-type", []),
+            "labels": dict(as_mapping(as_mapping(template.get("metadata")).get("labels"))),
+            "taints": list(as_list(template_spec.get("taints"))),
+            "scalingConfig": {"minSize": 0},
+            "subnetIds": requirements.get("topology.kubernetes.io/zone", []),
+        },
+        parent=resource.parent,
+    )
+
+
+def _capacity(resource_list: Sequence[PolicyResource]) -> list[PolicyResource]:
+    """The resources, with Karpenter NodePools in node-group form (so the capacity rules cover both modes)."""
+    return [karpenter_as_node_group(item) if item.type == KARPENTER_NODE_POOL else item for item in resource_list]
+
+
 def _spot_pool_labels(resource_list: Sequence[PolicyResource]) -> set[str]:
     """Node-pool labels that spot node groups carry."""
     return {
@@ -114,6 +153,7 @@ def check_gpu_pool_spot(resource_list: Sequence[PolicyResource], ctx: PolicyCont
     """
     if ctx.spot_policy == "on-demand-only":
         return
+    resource_list = _capacity(resource_list)
     spot_labels = _spot_pool_labels(resource_list)
     for resource in resource_list:
         if resource.type != AWS_EKS_NODE_GROUP or not is_gpu_node_group(resource.props):
@@ -179,6 +219,7 @@ def check_prod_on_demand_base(resource_list: Sequence[PolicyResource], ctx: Poli
     A model pinned to spot-only pools loses every replica when its spot pools are
     reclaimed at once; `policy.waivers.prod-on-demand-base@<model>` accepts that for one model.
     """
+    resource_list = _capacity(resource_list)
     if ctx.environment != "prod":
         return
     spot_labels = _spot_pool_labels(resource_list)
@@ -208,6 +249,7 @@ def check_prod_on_demand_base(resource_list: Sequence[PolicyResource], ctx: Poli
 
 def check_gpu_type_allowed(resource_list: Sequence[PolicyResource], ctx: PolicyContext) -> Iterable[tuple[str, str]]:
     """GPU types (and instance families, when the stack lists them) of node groups and predictors are allowed here."""
+    resource_list = _capacity(resource_list)
     allowed = ", ".join(sorted(ctx.allowed_gpu_types))
     pool_gpus: dict[str, set[str]] = defaultdict(set)
     for resource in resource_list:
@@ -226,6 +268,7 @@ def check_gpu_type_allowed(resource_list: Sequence[PolicyResource], ctx: PolicyC
 
 def check_dev_gpu_on_demand(resource_list: Sequence[PolicyResource], ctx: PolicyContext) -> Iterable[tuple[str, str]]:
     """Dev GPU node groups are spot, whatever the stack's spot policy (a spot group's on-demand fallback excepted)."""
+    resource_list = _capacity(resource_list)
     if ctx.environment != "dev":
         return
     spot_labels = _spot_pool_labels(resource_list)
@@ -379,7 +422,7 @@ def check_spot_diversification(resource_list: Sequence[PolicyResource], ctx: Pol
     A fallback is an on-demand node group carrying the spot group's node-pool label (the label
     model pods select on) and one of its instance types.
     """
-    groups = [resource for resource in resource_list if resource.type == AWS_EKS_NODE_GROUP]
+    groups = [resource for resource in _capacity(resource_list) if resource.type == AWS_EKS_NODE_GROUP]
     on_demand_types: dict[str, set[str]] = defaultdict(set)
     for group in groups:
         if get(group.props, "capacityType", default="ON_DEMAND") != "SPOT":

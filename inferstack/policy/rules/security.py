@@ -141,7 +141,7 @@ def check_kms_rotation(resource: PolicyResource, ctx: PolicyContext) -> Iterable
 _LIST_ONLY_ACTION = re.compile(r"^[a-z0-9-]+:(Describe|List)[A-Za-z]*\*?$")
 # Read-only actions that support no resource-level permissions, so "*" is the only possible Resource.
 _ACCOUNT_WIDE_ACTIONS = frozenset(
-    {"ecr:GetAuthorizationToken", "sts:GetCallerIdentity", "ec2:GetInstanceTypesFromInstanceRequirements"}
+    {"ecr:GetAuthorizationToken", "sts:GetCallerIdentity", "ec2:GetInstanceTypesFromInstanceRequirements", "pricing:GetProducts"}
 )
 
 

@@ -9,6 +9,7 @@ node groups and Cluster Autoscaler of the default mode; the system node group st
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -47,6 +48,8 @@ class KarpenterCapacityArgs:
     oidc_issuer_url: pulumi.Input[str]
     account_id: pulumi.Input[str]
     provider: k8s.Provider
+    nodes_ready: Sequence[pulumi.Resource] = ()
+    """The system node group: the atomic controller release waits for nodes it can run on."""
 
 
 class KarpenterCapacity(pulumi.ComponentResource):
@@ -86,7 +89,6 @@ class KarpenterCapacity(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        k8s_child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         release = k8s.helm.v3.Release(
             f"{name}-controller",
             name="karpenter",
@@ -98,7 +100,7 @@ class KarpenterCapacity(pulumi.ComponentResource):
             ),
             atomic=True,
             cleanup_on_fail=True,
-            opts=k8s_child,
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=list(args.nodes_ready)),
         )
         after_controller = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[release])
         catalog = load_catalog(config.region, config.price_overrides, config.spot_discount_overrides)

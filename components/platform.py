@@ -65,6 +65,7 @@ class Platform(pulumi.ComponentResource):
                     oidc_issuer_url=cluster.oidc_issuer_url,
                     account_id=cluster.account_id,
                     provider=cluster.provider,
+                    nodes_ready=cluster.system_nodes,
                 ),
                 opts=child,
             )

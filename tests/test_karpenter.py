@@ -222,5 +222,7 @@ def test_gpu_pool_spot_and_gpu_type_rules_cover_node_pools() -> None:
     assert on_demand and len(list(check_gpu_pool_spot(on_demand, dev_ctx))) == len(on_demand)
     assert list(check_gpu_pool_spot(_policy_resources(_blueprint("dev")), dev_ctx)) == []
     h100 = _policy_resources(prod, lambda pool: pool.gpu_type == "h100")
-    assert h100 and all(list(check_gpu_type_allowed(item, dev_ctx)) for item in h100)  # dev offers no H100
-    assert not [m for item in _policy_resources(_blueprint("dev")) for m in check_gpu_type_allowed(item, dev_ctx)]
+    # gpu-type-allowed is a stack rule: every H100 NodePool is flagged in dev (which offers no H100), none of dev's own.
+    flagged = {urn for urn, _ in check_gpu_type_allowed(h100, dev_ctx)}
+    assert h100 and flagged == {item.urn for item in h100}
+    assert list(check_gpu_type_allowed(_policy_resources(_blueprint("dev")), dev_ctx)) == []

@@ -129,6 +129,43 @@ def node_pools(resources: Sequence[PolicyResource], region: str) -> list[NodePoo
         gpu = any(item.gpus for item in known) or labels.get(GPU_TYPE_LABEL, "none") not in ("none", "")
         min_size = int((props.get("scalingConfig") or {}).get("minSize") or 0)
         pools.append(NodePool(str(labels.get("inferstack.io/node-pool") or resource.name), labels, taints, capacity, gpu, resource.urn, min_size))
+    pools.extend(karpenter_pools(resources, catalog))
+    return pools
+
+
+KARPENTER_NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
+
+
+def karpenter_pools(resources: Sequence[PolicyResource], catalog: Any) -> list[NodePool]:
+    """Karpenter NodePools as pools: the template's labels, single-valued `In` requirements as labels (a node gets
+    one value of each requirement; karpenter v1.14.1 NodePool spec.template), its taints, the largest instance type.
+
+    A NodePool keeps no nodes of its own (min size 0): Karpenter launches them for pending pods.
+    """
+    pools: list[NodePool] = []
+    for resource in resources:
+        if resource.type != KARPENTER_NODE_POOL:
+            continue
+        props = props_of(resource)
+        template = (props.get("spec") or {}).get("template") or {}
+        template_spec = template.get("spec") or {}
+        requirements = [item for item in template_spec.get("requirements") or [] if item.get("operator") == "In"]
+        labels = {"kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64"}
+        labels.update({str(item["key"]): str(item["values"][0]) for item in requirements if len(item.get("values") or []) == 1})
+        labels.update({str(k): str(v) for k, v in ((template.get("metadata") or {}).get("labels") or {}).items()})
+        instance_types = next((item["values"] for item in requirements if item.get("key") == "node.kubernetes.io/instance-type"), [])
+        known = [catalog.instances[name] for name in instance_types if name in catalog.instances]
+        capacity: dict[str, float] = {}
+        if known:
+            largest = max(known, key=lambda item: (item.gpus, item.vcpu, item.memory_gib))
+            capacity = {"cpu": float(largest.vcpu), "memory": largest.memory_gib * 2**30, "nvidia.com/gpu": float(largest.gpus)}
+        taints = tuple(
+            {"key": str(t.get("key") or ""), "value": str(t.get("value") or ""), "effect": str(t.get("effect") or "")}
+            for t in template_spec.get("taints") or []
+        )
+        gpu = any(item.gpus for item in known) or labels.get(GPU_TYPE_LABEL, "none") not in ("none", "")
+        name = str(labels.get("inferstack.io/node-pool") or (props.get("metadata") or {}).get("name") or resource.name)
+        pools.append(NodePool(name, labels, taints, capacity, gpu, resource.urn, 0))
     return pools
 
 

@@ -13,6 +13,7 @@ from inferstack.blueprint import Blueprint, ModelDeployment, TeamPlan
 from inferstack.placement import PlacementRequest, place
 from inferstack.pricing.catalog import Catalog, load_catalog
 from inferstack.problems import InputError, Problem
+from inferstack.runtimes import scaling_problem
 from inferstack.spec.environment import EnvironmentConfig
 from inferstack.spec.loader import LoadedSpec, cross_spec_problems
 from inferstack.spec.model import ApprovalStage, ModelSpec
@@ -58,6 +59,26 @@ def _with_registry_facts(spec: ModelSpec, registry: RegistryFacts) -> ModelSpec:
     return spec.model_copy(update={"registry": spec.registry.model_copy(update={"stage": stage})})
 
 
+def runtime_scaling_problems(
+    resolved: Sequence[tuple[ModelSpec, str]], config: EnvironmentConfig, environment: str
+) -> list[Problem]:
+    """Models whose scaling metric their runtime does not export (KServe v0.20.0 runtime catalogue)."""
+    problems: list[Problem] = []
+    for spec, source in resolved:
+        mode = spec.serving.deployment_mode or config.serving.deployment_mode
+        reason = scaling_problem(
+            spec.artifact.format,
+            spec.serving.protocol,
+            spec.serving.runtime,
+            spec.scaling.metric,
+            spec.accelerator.gpu_type != "none",
+            knative=mode == "serverless",
+        )
+        if reason:
+            problems.append(Problem(source, "scaling.metric", f"{reason} (in environment {environment})"))
+    return problems
+
+
 def compile_blueprint(
     loaded: Sequence[LoadedSpec],
     config: EnvironmentConfig,
@@ -89,6 +110,7 @@ def compile_blueprint(
             disabled.append(item.spec.name)
         else:
             resolved.append((spec, item.source))
+    problems.extend(runtime_scaling_problems(resolved, config, environment))
     if problems:
         raise InputError(problems)
 

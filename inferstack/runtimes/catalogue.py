@@ -352,7 +352,17 @@ TORCHSERVE = RuntimeEntry(
         busy=Series("ts_inference_latency_microseconds"),
         busy_seconds_per_unit=1e-6,
     ),
-    batching=(("v1", KSERVE_BATCHER_V1),),
+    batching=(
+        ("v1", KSERVE_BATCHER_V1),
+        (
+            "v2",
+            Batching(
+                "none",
+                "TorchServe batches v2 requests by batchSize/maxBatchDelay in the artifact's config.properties "
+                "(model_snapshot), which KServe does not set",
+            ),
+        ),
+    ),
     sources=(
         Source(KSERVE, KSERVE_VERSION, f"{KSERVE_RUNTIMES}/kserve-torchserve.yaml"),
         KSERVE_CHART,

@@ -111,11 +111,9 @@ def batching_plan(entry: RuntimeEntry, model_format: str, protocol: str, max_bat
         )
     if batching.kind == "continuous":
         raise ValueError(f"{entry.name} batches continuously (vLLM) on its own; expected no serving.batching")
-    alternatives = [protocol for protocol in ("v1", "v2") if entry.batching_for(protocol).kind != "none"]
+    alternatives = [other for other in ("v1", "v2") if other in entry.protocols and entry.batching_for(other).kind != "none"]
     hint = f", or protocol {alternatives[0]}" if alternatives else ""
-    raise ValueError(
-        f"{entry.name} cannot batch {protocol} requests through KServe ({batching.how}); expected no serving.batching{hint}"
-    )
+    raise ValueError(f"{entry.name} cannot batch {protocol} requests: {batching.how}; expected no serving.batching{hint}")
 
 
 def scaling_problem(

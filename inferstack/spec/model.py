@@ -468,7 +468,7 @@ def _runtime_problem(spec: ModelSpec) -> str | None:
     try:
         entry = select_runtime(spec.artifact.format, serving.protocol, serving.runtime)
     except NoRuntime as error:
-        return f"serving: {error}"
+        return f"serving.{'runtime' if serving.runtime else 'protocol'}: {error}"
     if serving.batching is not None:
         try:
             batching_plan(entry, spec.artifact.format, serving.protocol, serving.batching.max_batch_size, serving.batching.max_latency_ms)

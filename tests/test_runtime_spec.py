@@ -242,3 +242,13 @@ def _check_against_crd(manifest: dict[str, Any]) -> None:
     errors = [error.message for error in _spec_validator().iter_errors(manifest["spec"])]
     assert errors == []
     assert _pruned(manifest["spec"], schema["properties"]["spec"], "spec") == []
+
+
+def test_every_model_of_the_200_model_fleet_has_its_scaling_signal(repo_root: Path) -> None:
+    """benchmarks/runtime_signals.py: 200/200 (the old request_predict_seconds queries: 0/200 on this fleet)."""
+    from benchmarks.runtime_signals import count
+
+    result = count(200, 7, repo_root / "stacks")
+    assert result["missing"] == []
+    assert result["with_signal"] == result["models"] == 200
+    assert result["with_signal_under_request_predict_seconds"] == 0

@@ -98,6 +98,15 @@ def _fleet_documents() -> list[dict[str, Any]]:
             document["monitoring"]["drift"] = {"psi_threshold": 0.3, "window_minutes": 60}
             documents.append(document)
             index += 1
+    for model_format, protocol, entry in COMBINATIONS:
+        # Serverless canaries: one InferenceService, versions told apart by a kube_pod_labels join.
+        if not entry.metrics.requests:
+            continue
+        document = _document(model_format, protocol, "rps", 50, rollout=strategies[1])
+        document["name"] = f"k{index:02d}-{model_format}"[:40]
+        document["serving"]["deployment_mode"] = "serverless"
+        documents.append(document)
+        index += 1
     return documents
 
 
@@ -106,7 +115,7 @@ def _all_expressions(blueprint: Blueprint, deployment: ModelDeployment) -> list[
     expressions += [alert.expr for alert in rollout_alerts(deployment, blueprint)]
     for variant in rollout_variants(deployment):
         predictor = render_inference_service(deployment, blueprint, variant.serving)["spec"]["predictor"]
-        expressions += [metric["external"]["metric"]["query"] for metric in predictor["autoScaling"]["metrics"]]
+        expressions += [metric["external"]["metric"]["query"] for metric in predictor.get("autoScaling", {}).get("metrics", [])]
     return expressions
 
 
@@ -167,6 +176,7 @@ def test_pod_monitor_scrapes_each_runtime_on_its_metrics_port(repo_root: Path) -
     assert by_runtime["kserve-torchserve"] == (8082, "/metrics")
     assert by_runtime["kserve-mlserver"] == (8082, "/metrics")  # MLServer's metrics server, not KServe's 8080 annotation
     assert by_runtime["kserve-huggingfaceserver"] == (8080, "/metrics")
+    assert any("kube_pod_labels" in alert.expr for deployment in blueprint.models for alert in rollout_alerts(deployment, blueprint))
     for deployment in blueprint.models:
         labels = render_inference_service(deployment, blueprint)["metadata"]["labels"]
         assert labels["inferstack.io/runtime"] == model_runtime(deployment.spec).name

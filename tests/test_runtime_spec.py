@@ -81,6 +81,11 @@ REFUSED_BY_SPEC: list[tuple[str, dict[str, Any], tuple[str, ...]]] = [
         ("serving.batching: kserve-huggingfaceserver batches continuously", "expected no serving.batching"),
     ),
     (
+        "huggingface-without-gpu",
+        _spec("llm-model", "huggingface", accelerator={"gpu_type": "none", "gpus_per_replica": 0, "gpu_memory_gib": 0}),
+        ("artifact.format huggingface runs on vLLM", "needs a GPU"),
+    ),
+    (
         "batching-on-torchserve-v2",
         _spec("torch-model", "pytorch", serving={"batching": {"max_batch_size": 8, "max_latency_ms": 10}}),
         ("serving.batching: kserve-torchserve cannot batch v2 requests", "config.properties", "or protocol v1"),

@@ -269,11 +269,15 @@ MLSERVER = RuntimeEntry(
         Source("SeldonIO/MLServer", MLSERVER_SOURCE_TAG, "mlserver/handlers/dataplane.py"),
         Source("SeldonIO/MLServer", MLSERVER_SOURCE_TAG, "mlserver/rest/app.py"),
         Source("SeldonIO/MLServer", MLSERVER_SOURCE_TAG, "mlserver/metrics/server.py"),
+        # MLServer depends on starlette-exporter "*": metric names read at this commit.
+        Source("stephenhillier/starlette_exporter", "00c9dc8a81d8da910a42982a6259cf45c45041e9", "starlette_exporter/middleware.py"),
     ),
     notes=(
         "KServe annotates port 8080, but MLServer serves /metrics on its own metrics server, "
         "settings.metrics_port = 8082 (mlserver/settings.py, 1.5.0 and 1.7.1); we scrape 8082.",
         "The kserve-runtime-configs chart (values.yaml) pins mlserver 1.5.0, config/runtimes 1.7.1: the metric names are the same in both.",
+        "rest_server_* (starlette_exporter) cover every REST path but health and /metrics; model_infer_request_* count inferences only.",
+        "Batching env applies when the artifact has no model-settings.json setting max_batch_size/max_batch_time (the file wins).",
     ),
 )
 

@@ -23,6 +23,15 @@ the metric names of that runtime only; GPU signals come from the DCGM exporter's
 counters (`DCGM_FI_DEV_GPU_UTIL`, `DCGM_FI_DEV_FB_USED`, `DCGM_FI_DEV_FB_FREE`).
 A `scaling.metric` the runtime does not export is refused (exit 2) with the alternatives,
 except concurrency and rps in serverless mode, which Knative measures itself.
+
+LLMs (format huggingface) run as InferenceServices on `kserve-huggingfaceserver` with
+`--backend=vllm` and tensor parallel = `gpus_per_replica`, scaling through KEDA on
+`queue-depth` (`vllm:num_requests_waiting`), `kv-cache` (`vllm:kv_cache_usage_perc`) or
+concurrency. KServe {KSERVE_VERSION} also has LLMInferenceService (v1alpha2), but its
+`spec.scaling` offers only min/max replicas (minimum 1: no scale to zero) and the Workload
+Variant Autoscaler's HPA, not KServe's KEDA `autoScaling` metrics, and it brings its own
+router; our rollouts, scaling signals and alerts fit the InferenceService better, so it is
+not used (checked against `crds/kserve-{KSERVE_VERSION}/serving.kserve.io_llminferenceservices.yaml`).
 """
 
 

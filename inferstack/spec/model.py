@@ -469,6 +469,11 @@ def _runtime_problem(spec: ModelSpec) -> str | None:
         entry = select_runtime(spec.artifact.format, serving.protocol, serving.runtime)
     except NoRuntime as error:
         return f"serving.{'runtime' if serving.runtime else 'protocol'}: {error}"
+    if entry.batching_for(serving.protocol).kind == "continuous" and spec.accelerator.gpu_type == "none":
+        return (
+            f"artifact.format {spec.artifact.format} runs on vLLM ({entry.name} --backend=vllm, whose metrics the "
+            "scaling and alerts read), which needs a GPU; expected accelerator.gpu_type and gpus_per_replica"
+        )
     if serving.batching is not None:
         try:
             batching_plan(entry, spec.artifact.format, serving.protocol, serving.batching.max_batch_size, serving.batching.max_latency_ms)

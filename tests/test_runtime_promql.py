@@ -172,6 +172,9 @@ def test_pod_monitor_scrapes_each_runtime_on_its_metrics_port(repo_root: Path) -
     by_runtime = {endpoint["relabelings"][0]["regex"]: (endpoint["portNumber"], endpoint["path"]) for endpoint in endpoints}
     used = {model_runtime(deployment.spec).name for deployment in blueprint.models}
     assert set(by_runtime) == used
+    for name, endpoint in by_runtime.items():
+        entry = next(item for item in RUNTIMES if item.name == name)
+        assert endpoint == (entry.metrics_port, entry.metrics_path)
     assert by_runtime["kserve-tritonserver"] == (8002, "/metrics")
     assert by_runtime["kserve-torchserve"] == (8082, "/metrics")
     assert by_runtime["kserve-mlserver"] == (8082, "/metrics")  # MLServer's metrics server, not KServe's 8080 annotation

@@ -14,6 +14,7 @@ Queries select one InferenceService's predictor pods by name.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING
 
 from inferstack.constants import KSERVE_PREDICTOR_DEPLOYMENT_SUFFIX
@@ -46,6 +47,16 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
+@cache
+def _selection(series: tuple[Series, ...], selector: str, extra: str) -> str:
+    """`name{selector,...}`, or `{__name__=~"a|b",selector,...}` for several series (cached: alerts repeat them)."""
+    names = sorted({item.name for item in series})
+    own = sorted({matcher for item in series for matcher in item.matchers})
+    parts = [f'__name__=~"{"|".join(names)}"' if len(names) > 1 else "", selector, *own, extra]
+    body = ",".join(part for part in parts if part)
+    return f"{names[0]}{{{body}}}" if len(names) == 1 else f"{{{body}}}"
+
+
 @dataclass(frozen=True, slots=True)
 class RuntimeQueries:
     """Expressions over one runtime's metrics for pods matching `selector`.
@@ -59,11 +70,7 @@ class RuntimeQueries:
     join: str = ""
 
     def _matchers(self, series: tuple[Series, ...], extra: str = "") -> str:
-        names = sorted({item.name for item in series})
-        own = sorted({matcher for item in series for matcher in item.matchers})
-        parts = [f'__name__=~"{"|".join(names)}"' if len(names) > 1 else "", self.selector, *own, extra]
-        body = ",".join(part for part in parts if part)
-        return f"{names[0]}{{{body}}}" if len(names) == 1 else f"{{{body}}}"
+        return _selection(series, self.selector, extra)
 
     def _rate(self, series: tuple[Series, ...], window: str, extra: str = "") -> str:
         return f"sum(rate({self._matchers(series, extra)}[{window}]){self.join})"

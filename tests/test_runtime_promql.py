@@ -25,6 +25,7 @@ from inferstack.render.monitoring import (
     render_platform_rules,
     render_team_dashboard,
     render_team_pod_monitor,
+    render_team_rules,
 )
 from inferstack.render.promql import DRIFT_PSI, KUBE_STATE_METRICS, model_runtime
 from inferstack.render.rollout import rollout_variants
@@ -33,6 +34,7 @@ from inferstack.runtimes import DCGM_METRICS, RUNTIMES, RuntimeEntry, available_
 from inferstack.spec import ModelSpec, load_environment
 from inferstack.spec.loader import LoadedSpec
 from tests.runtime_series import STEP_SECONDS, Load, simulate
+from tests.test_runtime_spec import check_against_crd
 from tests.spec_factory import spec_document
 
 FORMATS = ("onnx", "pytorch", "tensorflow", "sklearn", "xgboost", "lightgbm", "triton", "huggingface")
@@ -172,6 +174,8 @@ def test_pod_monitor_scrapes_each_runtime_on_its_metrics_port(repo_root: Path) -
     by_runtime = {endpoint["relabelings"][0]["regex"]: (endpoint["portNumber"], endpoint["path"]) for endpoint in endpoints}
     used = {model_runtime(deployment.spec).name for deployment in blueprint.models}
     assert set(by_runtime) == used
+    check_against_crd(render_team_pod_monitor(team, blueprint), "prometheus-operator-v0.83.0/monitoring.coreos.com_podmonitors.yaml")
+    check_against_crd(render_team_rules(team, blueprint), "prometheus-operator-v0.83.0/monitoring.coreos.com_prometheusrules.yaml")
     for name, endpoint in by_runtime.items():
         entry = next(item for item in RUNTIMES if item.name == name)
         assert endpoint == (entry.metrics_port, entry.metrics_path)

@@ -242,6 +242,26 @@ def _spec_validator() -> jsonschema.Draft7Validator:
     return jsonschema.Draft7Validator(_load_crd_schema()["properties"]["spec"])
 
 
+def check_against_crd(manifest: dict[str, Any], crd_file: str) -> None:
+    """Validate `manifest["spec"]` against a CRD of the reference folder (served version), and that nothing is pruned."""
+    path = REFERENCE / "crds" / crd_file
+    if not path.exists():
+        if os.environ.get("CI"):
+            pytest.fail(MISSING_REFERENCE)
+        pytest.skip(MISSING_REFERENCE)
+    schema = _crd_spec_schema(str(path), manifest["apiVersion"].split("/")[-1])
+    errors = [error.message for error in jsonschema.Draft7Validator(schema).iter_errors(manifest["spec"])]
+    assert errors == []
+    assert _pruned(manifest["spec"], schema, "spec") == []
+
+
+@cache
+def _crd_spec_schema(path: str, version: str) -> dict[str, Any]:
+    crd = yaml.load(Path(path).read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    (served,) = [item for item in crd["spec"]["versions"] if item["name"] == version]
+    return served["schema"]["openAPIV3Schema"]["properties"]["spec"]
+
+
 def _check_against_crd(manifest: dict[str, Any]) -> None:
     schema = _crd_schema()
     errors = [error.message for error in _spec_validator().iter_errors(manifest["spec"])]

@@ -272,8 +272,8 @@ def test_old_kserve_metric_names_find_nothing_on_triton(repo_root: Path) -> None
 # --- Alerts fire within their `for:` on injected faults, and not on healthy traffic ---------------------
 
 
-def _firing_times(alert: Alert, store: SeriesStore, start: float, end: float) -> list[float]:
-    """Evaluation times at which the alert is firing (true continuously for its `for:`)."""
+def _firing_times(alert: Alert, store: SeriesStore, start: float, end: float, step: float = STEP_SECONDS) -> list[float]:
+    """Evaluation times (every `step` seconds) at which the alert is firing (true continuously for its `for:`)."""
     hold = parse_duration(alert.duration) if alert.duration != "0m" else 0.0
     tree = parse(alert.expr)
     pending_since: float | None = None
@@ -288,7 +288,7 @@ def _firing_times(alert: Alert, store: SeriesStore, start: float, end: float) ->
                 firing.append(time)
         else:
             pending_since = None
-        time += STEP_SECONDS
+        time += step
     return firing
 
 
@@ -344,6 +344,21 @@ def test_injected_latency_fires_the_latency_alerts(repo_root: Path, model_format
         fired = _firing_times(burn, store, healthy_end, end)
         # 100% slow: the 1h slow ratio passes 14.4 x 5% = 72% after ~43 min, plus `for: 2m`.
         assert fired and healthy_end + 2400 <= fired[0] <= healthy_end + 2700 + 120
+
+
+def test_slow_burn_opens_a_ticket_and_pages_nobody(repo_root: Path) -> None:
+    """1.5% errors against a 1% budget: only the 3d/6h tier (burn rate 1) fires; 14.4x and 6x stay quiet."""
+    blueprint = _blueprint(repo_root, _document("onnx", "v2", "concurrency", 10))
+    deployment = blueprint.models[0]
+    alerts = model_alerts(deployment)
+    store = SeriesStore()
+    end = simulate(store, select_runtime("onnx", "v2"), deployment.namespace, deployment.name, [(8 * 3600, Load(rps=20, latency_s=0.05, error_ratio=0.015, gpu_percent=55))])
+    ticket = _alert(alerts, "ModelErrorBudgetBurn", long_window="3d")
+    assert ticket.severity == "info" and ticket.duration == "1h"  # a ticket; pages are "warning" below stage prod
+    fired = _firing_times(ticket, store, 0, end, step=300)
+    assert fired and fired[0] <= 6 * 3600
+    for window in ("1h", "6h"):
+        assert not _firing_times(_alert(alerts, "ModelErrorBudgetBurn", long_window=window), store, 0, end, step=300), window
 
 
 def test_candidate_regression_fires_against_stable(repo_root: Path) -> None:

@@ -13,6 +13,7 @@ from inferstack.blueprint import Blueprint, ModelDeployment, TeamPlan
 from inferstack.placement import PlacementRequest, place
 from inferstack.pricing.catalog import Catalog, load_catalog
 from inferstack.problems import InputError, Problem
+from inferstack.runtimes import scaling_problem
 from inferstack.spec.environment import EnvironmentConfig
 from inferstack.spec.loader import LoadedSpec, cross_spec_problems
 from inferstack.spec.model import ApprovalStage, ModelSpec
@@ -81,6 +82,24 @@ def standard_scale_to_zero_problems(spec: ModelSpec, source: str, config: Enviro
             "scale_to_zero: false with scaling.min_replicas >= 1",
         )
     ]
+def runtime_scaling_problems(
+    resolved: Sequence[tuple[ModelSpec, str]], config: EnvironmentConfig, environment: str
+) -> list[Problem]:
+    """Models whose scaling metric their runtime does not export (KServe v0.20.0 runtime catalogue)."""
+    problems: list[Problem] = []
+    for spec, source in resolved:
+        mode = spec.serving.deployment_mode or config.serving.deployment_mode
+        reason = scaling_problem(
+            spec.artifact.format,
+            spec.serving.protocol,
+            spec.serving.runtime,
+            spec.scaling.metric,
+            spec.accelerator.gpu_type != "none",
+            knative=mode == "serverless",
+        )
+        if reason:
+            problems.append(Problem(source, "scaling.metric", f"{reason} (in environment {environment})"))
+    return problems
 
 
 def compile_blueprint(
@@ -115,6 +134,7 @@ def compile_blueprint(
         else:
             problems.extend(standard_scale_to_zero_problems(spec, item.source, config))
             resolved.append((spec, item.source))
+    problems.extend(runtime_scaling_problems(resolved, config, environment))
     if problems:
         raise InputError(problems)
 

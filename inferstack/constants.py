@@ -40,6 +40,8 @@ LABEL_CAPACITY_TYPE: Final = "inferstack.io/capacity-type"
 LABEL_ROLLOUT_ROLE: Final = "inferstack.io/rollout-role"
 LABEL_MODEL_VERSION: Final = "inferstack.io/model-version"
 """Pod label of a rollout predictor's artifact version (lets alerts tell Knative revisions apart)."""
+LABEL_RUNTIME: Final = "inferstack.io/runtime"
+"""The ClusterServingRuntime a predictor runs on (runtime catalogue); the team PodMonitor keeps pods by it."""
 MANAGED_BY_VALUE: Final = "inferstack"
 
 TAG_TEAM: Final = "inferstack:team"

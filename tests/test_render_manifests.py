@@ -105,7 +105,14 @@ def test_inference_service_keys_labels_and_annotations(repo_root: Path) -> None:
     assert metadata["labels"][LABEL_COST_CENTER] == "cc-42"
     predictor = manifest["spec"]["predictor"]
     assert predictor["minReplicas"] == 2 and predictor["maxReplicas"] == 4
-    assert predictor["batcher"] == {"maxBatchSize": 16, "maxLatency": 20}
+    # onnx on v2 runs on Triton: batching is Triton's dynamic batcher (runtime args), not KServe's v1-only batcher.
+    assert "batcher" not in predictor
+    assert predictor["model"]["runtime"] == "kserve-tritonserver"
+    assert metadata["labels"]["inferstack.io/runtime"] == "kserve-tritonserver"
+    assert predictor["model"]["args"] == [
+        "--metrics-config=summary_latencies=true",
+        "--backend-config=default-max-batch-size=16",
+    ]
     assert predictor["serviceAccountName"] == "model-serving"
     model = predictor["model"]
     assert model["modelFormat"] == {"name": "onnx"}
@@ -189,9 +196,10 @@ def test_serverless_with_gpu_metric_is_bad_input(repo_root: Path) -> None:
     ("metric", "needle", "times_replicas"),
     [
         ("gpu-utilization", "DCGM_FI_DEV_GPU_UTIL", True),
-        ("latency", "histogram_quantile(0.95", True),
-        ("rps", "_count", False),
-        ("concurrency", "_sum", False),
+        # onnx (v2) runs on Triton 23.05: its own metric names (runtime catalogue).
+        ("latency", 'nv_inference_request_summary_us{namespace="demo",pod=~"demo-model-predictor-.*",quantile="0.95"}', True),
+        ("rps", "nv_inference_request_success", False),
+        ("concurrency", "rate(nv_inference_request_duration_us", False),
     ],
 )
 def test_standard_mode_scales_through_kserve_keda_on_the_metric(
@@ -346,4 +354,4 @@ def test_dashboards_are_valid_json_per_team(repo_root: Path) -> None:
     configmap = render_team_dashboard(vision, blueprint)
     dashboard = json.loads(next(iter(configmap["data"].values())))
     assert dashboard["uid"] == "inferstack-vision-prod"
-    assert len(dashboard["panels"]) == 3 * len(vision.models)
+    assert len(dashboard["panels"]) == 4 * len(vision.models)

@@ -55,7 +55,7 @@ def autoscaler_kind(deployment: ModelDeployment) -> AutoscalerKind:
     """
     metric = deployment.spec.scaling.metric
     if deployment.deployment_mode == "serverless":
-        if metric in ("gpu-utilization", "latency"):
+        if metric not in ("concurrency", "rps"):
             raise InputError(
                 [
                     Problem(
@@ -75,21 +75,34 @@ def uses_keda(deployment: ModelDeployment) -> bool:
     return autoscaler_kind(deployment) == "keda"
 
 
+ADDITIVE_SIGNALS = frozenset({"rps", "concurrency", "queue-depth"})
+"""Signals that add up over replicas (target per replica, AverageValue); the others are averages or quantiles."""
+
+
 def scaling_query(deployment: ModelDeployment, name: str) -> tuple[str, MetricType]:
     """(PromQL, how the HPA should compare it) for the scaling metric of the InferenceService `name`.
 
-    Additive signals (rps, concurrency) are AverageValue (target per replica);
-    averages and quantiles (GPU utilisation, p95 latency) are Value.
+    The query reads the metrics of the model's runtime (runtime catalogue). Additive signals
+    (rps, concurrency, queue depth) are AverageValue (target per replica); averages and
+    quantiles (GPU utilisation, p95 latency, KV-cache use) are Value.
     """
     metric = deployment.spec.scaling.metric
     namespace = deployment.namespace
-    if metric == "rps":
-        return promql.requests_per_second(namespace, name), "AverageValue"
-    if metric == "concurrency":
-        return promql.concurrency(namespace, name), "AverageValue"
+    queries = promql.runtime_queries(promql.model_runtime(deployment.spec), namespace, name)
+    query: str | None
     if metric == "gpu-utilization":
-        return promql.gpu_utilization_percent(namespace, name), "Value"
-    return promql.latency_p95_ms(namespace, name), "Value"
+        query = promql.gpu_utilization_percent(namespace, name)
+    else:
+        query = {
+            "rps": queries.requests_per_second,
+            "concurrency": queries.concurrency,
+            "latency": queries.latency_p95_ms,
+            "queue-depth": queries.queue_depth,
+            "kv-cache": queries.kv_cache_percent,
+        }[metric]()
+    if query is None:  # the compiler refuses such specs; reaching here is a bug, not bad input
+        raise ValueError(f"runtime {queries.entry.name} exports no {metric} signal for {deployment.name}")
+    return query, "AverageValue" if metric in ADDITIVE_SIGNALS else "Value"
 
 
 def ready_predictor_replicas(namespace: str, name: str) -> str:

@@ -23,6 +23,7 @@ from inferstack.render.kserve_models import (
 from kubernetes.client import (
     V1Affinity,
     V1Capabilities,
+    V1EnvVar,
     V1NodeAffinity,
     V1NodeSelector,
     V1NodeSelectorRequirement,
@@ -49,6 +50,7 @@ from inferstack.constants import (
     KSERVE_DEPLOYMENT_MODE_ANNOTATION,
     LABEL_NODE_POOL,
     LABEL_ROLLOUT_ROLE,
+    LABEL_RUNTIME,
     SERVING_SERVICE_ACCOUNT,
 )
 from inferstack.problems import InputError, Problem
@@ -56,6 +58,7 @@ from inferstack.render.autoscaling import KEDA_AUTOSCALER_CLASS, autoscaler_kind
 from inferstack.render.labels import model_labels
 from inferstack.render.resources import replica_resources
 from inferstack.render.serialize import to_manifest
+from inferstack.runtimes import RuntimeEntry, batching_plan, select_runtime
 
 DEPLOYMENT_MODE_VALUES = {"standard": "Standard", "serverless": "Knative"}
 """KServe's names of the deployment modes at v0.20.0 (pkg/constants/constants.go: "Standard", "Knative"; the legacy
@@ -82,6 +85,39 @@ class ServingVariant:
     storage_uri: str | None = None
     canary_traffic_percent: int | None = None
     role: str = "primary"
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeSettings:
+    """What the predictor container adds to its runtime: the runtime pinned, args, env, and whether KServe's batcher runs."""
+
+    entry: RuntimeEntry
+    args: tuple[str, ...]
+    env: tuple[tuple[str, str], ...]
+    kserve_batcher: bool
+
+
+def runtime_settings(deployment: ModelDeployment) -> RuntimeSettings:
+    """The model's runtime (catalogue) and the args/env that make its metrics, batching and tensor parallelism real.
+
+    KServe v0.20.0 appends the InferenceService's args to the runtime's and merges env by name
+    (pkg/controller/v1beta1/inferenceservice/utils/utils.go, MergeRuntimeContainers).
+    """
+    spec = deployment.spec
+    entry = select_runtime(spec.artifact.format, spec.serving.protocol, spec.serving.runtime)
+    args = list(entry.extra_args)
+    env = list(entry.extra_env)
+    kserve_batcher = False
+    if spec.serving.batching is not None:
+        plan = batching_plan(
+            entry, spec.artifact.format, spec.serving.protocol, spec.serving.batching.max_batch_size, spec.serving.batching.max_latency_ms
+        )
+        args.extend(plan.args)
+        env.extend(plan.env)
+        kserve_batcher = plan.kserve_batcher
+    if entry.batching_for(spec.serving.protocol).kind == "continuous" and spec.accelerator.gpus_per_replica > 1:
+        args.append(f"--tensor-parallel-size={spec.accelerator.gpus_per_replica}")
+    return RuntimeSettings(entry, tuple(args), tuple(env), kserve_batcher)
 
 
 def isvc_name(deployment: ModelDeployment, variant: ServingVariant = ServingVariant()) -> str:
@@ -200,16 +236,20 @@ def build_inference_service(
         canary = spec.rollout.canary_percent
 
     resources = replica_resources(spec)
+    runtime = runtime_settings(deployment)
+    labels[LABEL_RUNTIME] = runtime.entry.name
     batcher = (
         V1beta1Batcher(local_vars_configuration=KSERVE_CONFIGURATION, max_batch_size=spec.serving.batching.max_batch_size, max_latency=spec.serving.batching.max_latency_ms)
-        if spec.serving.batching
+        if spec.serving.batching and runtime.kserve_batcher
         else None
     )
     predictor = V1beta1PredictorSpec(local_vars_configuration=KSERVE_CONFIGURATION,
         model=V1beta1ModelSpec(local_vars_configuration=KSERVE_CONFIGURATION,
             model_format=V1beta1ModelFormat(local_vars_configuration=KSERVE_CONFIGURATION, name=spec.artifact.format),
             protocol_version=spec.serving.protocol,
-            runtime=spec.serving.runtime,
+            runtime=runtime.entry.name,
+            args=list(runtime.args) or None,
+            env=[V1EnvVar(name=key, value=value) for key, value in runtime.env] or None,
             storage_uri=variant_storage_uri(deployment, blueprint, variant),
             resources=V1ResourceRequirements(requests=dict(resources), limits=dict(resources)),
             security_context=container_security_context(deployment),

@@ -22,6 +22,7 @@ from inferstack.constants import (
     LABEL_CAPACITY_TYPE,
     LABEL_MODEL,
     LABEL_NODE_POOL,
+    LABEL_RUNTIME,
     LABEL_TEAM,
     PLATFORM_RUNBOOK_BASE_URL,
     PROMETHEUS_FULLNAME,
@@ -31,9 +32,9 @@ from inferstack.render import promql
 from inferstack.render.inference_service import isvc_name
 from inferstack.render.labels import platform_labels, team_labels
 from inferstack.render.team import team_models
+from inferstack.runtimes import RUNTIMES, RuntimeEntry
 
 TEMPLATES = Path(__file__).parent / "templates"
-PREDICTOR_METRICS_PORT = 8080
 GPU_MEMORY_PRESSURE_RATIO = 0.9
 IDLE_GPU_PERCENT = 5
 DCGM_EXPORTER_NAMESPACE = "gpu-operator"
@@ -68,35 +69,117 @@ def prometheus_url(blueprint: Blueprint) -> str:
     return f"http://{PROMETHEUS_FULLNAME}-prometheus.{blueprint.config.monitoring.namespace}.svc:9090"
 
 
+BURN_RATE_TIERS: tuple[tuple[str, str, float, str, bool], ...] = (
+    ("1h", "5m", 14.4, "2m", True),
+    ("6h", "30m", 6.0, "15m", True),
+    ("3d", "6h", 1.0, "1h", False),
+)
+"""Multi-window, multi-burn-rate tiers (long window, short window, burn rate, for, pages) as the Google SRE
+workbook recommends ("Alerting on SLOs", multiwindow multi-burn-rate): 2% of a 30-day budget spent in 1h or
+5% in 6h pages; 10% in 3 days opens a ticket. The short window (1/12 of the long) stops the alert soon after
+the burn stops; `for:` only smooths a scrape gap."""
+LATENCY_SLO_QUANTILE = 0.95
+"""The latency objective is a p95: 5% of requests may be slower than the threshold (the latency error budget)."""
+
+
+def _slo_alerts(deployment: ModelDeployment, queries: promql.RuntimeQueries, labels: tuple[tuple[str, str], ...]) -> list[Alert]:
+    """The p95 latency and error-rate SLO alerts (threshold form) of what the runtime exports."""
+    spec = deployment.spec
+    severity = "critical" if spec.registry.stage == "prod" else "warning"
+    alerts: list[Alert] = []
+    latency = queries.latency_p95_ms("5m")
+    if latency is not None:
+        alerts.append(
+            Alert(
+                name="ModelLatencySLOBreached",
+                expr=f"{latency} > {spec.monitoring.latency_p95_ms:g}",
+                duration="10m",
+                severity=severity,
+                summary=f"{spec.name}: p95 latency above {spec.monitoring.latency_p95_ms:g} ms for 10 minutes",
+                runbook_url=spec.monitoring.runbook_url,
+                labels=labels,
+            )
+        )
+    errors = queries.error_ratio("5m")
+    if errors is not None:
+        alerts.append(
+            Alert(
+                name="ModelErrorRateSLOBreached",
+                expr=f"{errors} > {spec.monitoring.error_rate_percent / 100:g}",
+                duration="10m",
+                severity=severity,
+                summary=f"{spec.name}: error rate above {spec.monitoring.error_rate_percent:g}% for 10 minutes",
+                runbook_url=spec.monitoring.runbook_url,
+                labels=labels,
+            )
+        )
+    return alerts
+
+
+def burn_rate_alerts(
+    deployment: ModelDeployment, queries: promql.RuntimeQueries, labels: tuple[tuple[str, str], ...]
+) -> list[Alert]:
+    """Multi-window burn-rate alerts of the error SLO and the latency SLO, where the runtime exports their SLI.
+
+    Error SLI: failed / all requests, budget = error_rate_percent. Latency SLI: requests slower
+    than the histogram bucket at the p95 objective, budget = 5%. An alert fires when both its
+    long and its short window burn the budget faster than the tier's rate.
+    """
+    spec = deployment.spec
+    page_severity = "critical" if spec.registry.stage == "prod" else "warning"
+    alerts: list[Alert] = []
+    error_budget = spec.monitoring.error_rate_percent / 100
+    bound = queries.latency_bucket(spec.monitoring.latency_p95_ms)
+    histogram = queries.entry.metrics.latency_histogram
+    for long_window, short_window, rate, duration, pages in BURN_RATE_TIERS:
+        severity = page_severity if pages else "info" if page_severity == "warning" else "warning"
+        tier = (*labels, ("long_window", long_window), ("short_window", short_window))
+        long_errors, short_errors = queries.error_ratio(long_window), queries.error_ratio(short_window)
+        if long_errors is not None and short_errors is not None:
+            threshold = rate * error_budget
+            alerts.append(
+                Alert(
+                    name="ModelErrorBudgetBurn",
+                    expr=f"{long_errors} > {threshold:g} and {short_errors} > {threshold:g}",
+                    duration=duration,
+                    severity=severity,
+                    summary=f"{spec.name}: errors burn the {spec.monitoring.error_rate_percent:g}% budget {rate:g}x too fast "
+                    f"over {long_window} and {short_window}",
+                    runbook_url=spec.monitoring.runbook_url,
+                    labels=tier,
+                )
+            )
+        long_slow = queries.slow_ratio(spec.monitoring.latency_p95_ms, long_window)
+        short_slow = queries.slow_ratio(spec.monitoring.latency_p95_ms, short_window)
+        if long_slow is not None and short_slow is not None and bound is not None and histogram is not None:
+            threshold = rate * (1 - LATENCY_SLO_QUANTILE)
+            bucket_ms = bound * histogram.seconds_per_unit * 1000
+            alerts.append(
+                Alert(
+                    name="ModelLatencyBudgetBurn",
+                    expr=f"{long_slow} > {threshold:g} and {short_slow} > {threshold:g}",
+                    duration=duration,
+                    severity=severity,
+                    summary=f"{spec.name}: requests slower than {bucket_ms:g} ms (the histogram bucket at the "
+                    f"{spec.monitoring.latency_p95_ms:g} ms p95 objective) burn the 5% budget {rate:g}x too fast "
+                    f"over {long_window} and {short_window}",
+                    runbook_url=spec.monitoring.runbook_url,
+                    labels=tier,
+                )
+            )
+    return alerts
+
+
 def model_alerts(deployment: ModelDeployment) -> list[Alert]:
-    """SLO, GPU and drift alerts of one model."""
+    """SLO (threshold and burn-rate), GPU and drift alerts of one model, on the metrics its runtime exports."""
     spec = deployment.spec
     name = isvc_name(deployment)
     namespace = deployment.namespace
     runbook = spec.monitoring.runbook_url
     route = spec.monitoring.alert_route
-    severity = "critical" if deployment.spec.registry.stage == "prod" else "warning"
     labels = (("team", spec.team), ("model", spec.name), ("route", route))
-    alerts = [
-        Alert(
-            name="ModelLatencySLOBreached",
-            expr=f"{promql.latency_p95_ms(namespace, name, '5m')} > {spec.monitoring.latency_p95_ms:g}",
-            duration="10m",
-            severity=severity,
-            summary=f"{spec.name}: p95 latency above {spec.monitoring.latency_p95_ms:g} ms for 10 minutes",
-            runbook_url=runbook,
-            labels=labels,
-        ),
-        Alert(
-            name="ModelErrorRateSLOBreached",
-            expr=f"{promql.error_ratio(namespace, name)} > {spec.monitoring.error_rate_percent / 100:g}",
-            duration="10m",
-            severity=severity,
-            summary=f"{spec.name}: error rate above {spec.monitoring.error_rate_percent:g}% for 10 minutes",
-            runbook_url=runbook,
-            labels=labels,
-        ),
-    ]
+    queries = promql.runtime_queries(promql.model_runtime(spec), namespace, name)
+    alerts = _slo_alerts(deployment, queries, labels) + burn_rate_alerts(deployment, queries, labels)
     if spec.accelerator.gpu_type != "none":
         alerts.append(
             Alert(
@@ -198,15 +281,41 @@ def render_platform_rules(blueprint: Blueprint) -> dict[str, Any]:
     }
 
 
+def _pod_label_source(key: str) -> str:
+    """The relabeling source label of a pod label (Prometheus sanitises '.', '/', '-' to '_')."""
+    return "__meta_kubernetes_pod_label_" + "".join(character if character.isalnum() else "_" for character in key)
+
+
+def team_runtimes(team: TeamPlan, blueprint: Blueprint) -> list[RuntimeEntry]:
+    """The runtimes the team's models run on, in catalogue order."""
+    used = {promql.model_runtime(deployment.spec).name for deployment in team_models(team, blueprint)}
+    return [entry for entry in RUNTIMES if entry.name in used]
+
+
 def render_team_pod_monitor(team: TeamPlan, blueprint: Blueprint) -> dict[str, Any]:
-    """Scrape every predictor pod in the team namespace (KServe labels them with their InferenceService)."""
+    """Scrape every predictor pod of the team on its runtime's metrics port and path (runtime catalogue).
+
+    One endpoint per runtime the team uses; each keeps only pods labelled with that runtime
+    (the InferenceService carries LABEL_RUNTIME and KServe copies it onto the predictor pods).
+    """
+    endpoints = [
+        {
+            "portNumber": entry.metrics_port,
+            "path": entry.metrics_path,
+            "interval": "30s",
+            "relabelings": [
+                {"action": "keep", "sourceLabels": [_pod_label_source(LABEL_RUNTIME)], "regex": entry.name},
+            ],
+        }
+        for entry in team_runtimes(team, blueprint)
+    ]
     return {
         "apiVersion": PROMETHEUS_OPERATOR_API_VERSION,
         "kind": "PodMonitor",
         "metadata": {"name": f"{team.name}-predictors", "namespace": team.namespace, "labels": team_labels(team, blueprint.environment)},
         "spec": {
             "selector": {"matchExpressions": [{"key": KSERVE_ISVC_POD_LABEL, "operator": "Exists"}]},
-            "podMetricsEndpoints": [{"portNumber": PREDICTOR_METRICS_PORT, "path": "/metrics", "interval": "30s"}],
+            "podMetricsEndpoints": endpoints,
         },
     }
 
@@ -254,22 +363,32 @@ def _dashboard_configmap(name: str, file_name: str, dashboard: str, labels: dict
     }
 
 
-def render_team_dashboard(team: TeamPlan, blueprint: Blueprint) -> dict[str, Any]:
-    """The team's Grafana dashboard (latency, errors, replicas, GPU use per model) as a ConfigMap."""
-    models = [
-        {
-            "name": deployment.name,
-            "namespace": deployment.namespace,
-            "latency_query": promql.latency_p95_ms(deployment.namespace, isvc_name(deployment)),
-            "rps_query": promql.requests_per_second(deployment.namespace, isvc_name(deployment)),
-            "error_query": promql.error_ratio(deployment.namespace, isvc_name(deployment)),
-            "gpu_query": promql.gpu_utilization_percent(deployment.namespace, isvc_name(deployment))
-            if deployment.spec.accelerator.gpu_type != "none"
-            else None,
-            "latency_slo_ms": f"{deployment.spec.monitoring.latency_p95_ms:g}",
-        }
-        for deployment in team_models(team, blueprint)
+def _model_panels(deployment: ModelDeployment) -> list[dict[str, Any]]:
+    """The dashboard panels of one model: what its runtime exports, and why a panel is empty where it does not."""
+    name = isvc_name(deployment)
+    entry = promql.model_runtime(deployment.spec)
+    queries = promql.runtime_queries(entry, deployment.namespace, name)
+    slo = f"{deployment.spec.monitoring.latency_p95_ms:g}"
+    latency = queries.latency_p95_ms()
+    traffic = [query for query in (queries.requests_per_second(), queries.error_ratio()) if query]
+    load = [query for query in (queries.concurrency(), queries.queue_depth(), queries.kv_cache_percent()) if query]
+    gpu = promql.gpu_utilization_percent(deployment.namespace, name) if deployment.spec.accelerator.gpu_type != "none" else None
+    missing = f" (not exported by {entry.name})"
+    return [
+        {"title": f"{deployment.name}: p95 latency (ms), SLO {slo}" + ("" if latency else missing), "unit": "ms",
+         "threshold": slo, "exprs": [latency] if latency else []},
+        {"title": f"{deployment.name}: requests/s and error ratio" + ("" if traffic else missing), "unit": "short",
+         "threshold": None, "exprs": traffic},
+        {"title": f"{deployment.name}: in flight, queued, KV cache %" + ("" if load else missing), "unit": "short",
+         "threshold": None, "exprs": load},
+        {"title": f"{deployment.name}: " + ("GPU utilisation (%)" if gpu else "CPU model (no GPU)"), "unit": "percent",
+         "threshold": None, "exprs": [gpu] if gpu else []},
     ]
+
+
+def render_team_dashboard(team: TeamPlan, blueprint: Blueprint) -> dict[str, Any]:
+    """The team's Grafana dashboard (latency, traffic and errors, load, GPU use per model) as a ConfigMap."""
+    models = [{"name": deployment.name, "panels": _model_panels(deployment)} for deployment in team_models(team, blueprint)]
     dashboard = render_dashboard_json(
         "team-dashboard.json.j2", team=team.name, environment=blueprint.environment, models=models
     )

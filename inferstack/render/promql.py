@@ -1,21 +1,36 @@
-"""PromQL used by autoscaling and alerts, in one place.
+"""PromQL used by autoscaling, alerts and dashboards, generated from the runtime catalogue.
 
-Predictor metrics are KServe model-server metrics (`request_predict_seconds`
-histogram, scraped by the team PodMonitor); GPU metrics come from the DCGM
-exporter (ServiceMonitor with honorLabels, so `namespace`/`pod` are the
-workload's). Queries select one InferenceService's predictor pods by name.
+Each model's predictor metrics come from the runtime it runs on
+(`inferstack.runtimes`): Triton's `nv_inference_*`, TorchServe's `ts_*`,
+MLServer's counters and `rest_server_*`, vLLM's `vllm:*`, KServe's own
+`request_predict_seconds`. `RuntimeQueries` turns the catalogue entry's metric
+roles into expressions; a role the runtime does not export gives None, and the
+caller leaves that alert or signal out (the spec validator refuses a scaling
+metric the runtime cannot provide). GPU metrics come from the DCGM exporter
+(ServiceMonitor with honorLabels, so `namespace`/`pod` are the workload's).
+Queries select one InferenceService's predictor pods by name.
 """
 
 from __future__ import annotations
 
-from inferstack.constants import KSERVE_PREDICTOR_DEPLOYMENT_SUFFIX
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
 
-PREDICT_HISTOGRAM = "request_predict_seconds"
-GPU_UTILIZATION = "DCGM_FI_DEV_GPU_UTIL"
-GPU_MEMORY_USED = "DCGM_FI_DEV_FB_USED"
-GPU_MEMORY_FREE = "DCGM_FI_DEV_FB_FREE"
+from inferstack.constants import KSERVE_PREDICTOR_DEPLOYMENT_SUFFIX
+from inferstack.runtimes import RuntimeEntry, Series, select_runtime
+from inferstack.runtimes.catalogue import DCGM_FB_FREE, DCGM_FB_USED, DCGM_GPU_UTILIZATION
+
+if TYPE_CHECKING:
+    from inferstack.spec.model import ModelSpec
+
+GPU_UTILIZATION = DCGM_GPU_UTILIZATION
+GPU_MEMORY_USED = DCGM_FB_USED
+GPU_MEMORY_FREE = DCGM_FB_FREE
 DRIFT_PSI = "inferstack_feature_drift_psi"
 """Gauge the drift monitor exports per model (label `model`): PSI against the training distribution."""
+KUBE_STATE_METRICS = frozenset({"kube_pod_status_ready", "kube_pod_labels"})
+"""kube-state-metrics series the queries use besides the runtime's and DCGM's."""
 
 
 def predictor_selector(namespace: str, isvc_name: str) -> str:
@@ -23,31 +38,125 @@ def predictor_selector(namespace: str, isvc_name: str) -> str:
     return f'namespace="{namespace}",pod=~"{isvc_name}{KSERVE_PREDICTOR_DEPLOYMENT_SUFFIX}-.*"'
 
 
-def requests_per_second(namespace: str, isvc_name: str) -> str:
-    """Total predict requests per second."""
-    return f"sum(rate({PREDICT_HISTOGRAM}_count{{{predictor_selector(namespace, isvc_name)}}}[1m]))"
+def le_label(bound: float) -> str:
+    """How prometheus_client writes a bucket bound in `le` (floatToGoString: 1.0 -> "1.0", 0.25 -> "0.25")."""
+    return repr(float(bound))
 
 
-def concurrency(namespace: str, isvc_name: str) -> str:
-    """Requests in flight, by Little's law: seconds spent predicting per second."""
-    return f"sum(rate({PREDICT_HISTOGRAM}_sum{{{predictor_selector(namespace, isvc_name)}}}[1m]))"
+def _number(value: float) -> str:
+    return f"{value:g}"
 
 
-def latency_p95_ms(namespace: str, isvc_name: str, window: str = "2m") -> str:
-    """95th-percentile predict latency in milliseconds."""
-    return (
-        f"histogram_quantile(0.95, sum by (le) (rate({PREDICT_HISTOGRAM}_bucket"
-        f"{{{predictor_selector(namespace, isvc_name)}}}[{window}]))) * 1000"
-    )
+@cache
+def _selection(series: tuple[Series, ...], selector: str, extra: str) -> str:
+    """`name{selector,...}`, or `{__name__=~"a|b",selector,...}` for several series (cached: alerts repeat them)."""
+    names = sorted({item.name for item in series})
+    own = sorted({matcher for item in series for matcher in item.matchers})
+    parts = [f'__name__=~"{"|".join(names)}"' if len(names) > 1 else "", selector, *own, extra]
+    body = ",".join(part for part in parts if part)
+    return f"{names[0]}{{{body}}}" if len(names) == 1 else f"{{{body}}}"
 
 
-def error_ratio(namespace: str, isvc_name: str, window: str = "5m") -> str:
-    """Share of predict requests that failed (HTTP 5xx), 0..1."""
-    selector = predictor_selector(namespace, isvc_name)
-    return (
-        f'sum(rate({PREDICT_HISTOGRAM}_count{{{selector},code=~"5.."}}[{window}])) '
-        f"/ clamp_min(sum(rate({PREDICT_HISTOGRAM}_count{{{selector}}}[{window}])), 1e-9)"
-    )
+@dataclass(frozen=True, slots=True)
+class RuntimeQueries:
+    """Expressions over one runtime's metrics for pods matching `selector`.
+
+    `join` is appended to every instant/range selection (e.g. a `* on (namespace, pod) group_left ...`
+    join on kube_pod_labels that keeps one version's pods of a Knative canary).
+    """
+
+    entry: RuntimeEntry
+    selector: str
+    join: str = ""
+
+    def _matchers(self, series: tuple[Series, ...], extra: str = "") -> str:
+        return _selection(series, self.selector, extra)
+
+    def _rate(self, series: tuple[Series, ...], window: str, extra: str = "") -> str:
+        return f"sum(rate({self._matchers(series, extra)}[{window}]){self.join})"
+
+    def _gauge(self, series: tuple[Series, ...], aggregation: str = "sum") -> str:
+        return f"{aggregation}({self._matchers(series)}{self.join})"
+
+    def requests_per_second(self, window: str = "1m") -> str | None:
+        """Finished requests per second."""
+        metrics = self.entry.metrics
+        return self._rate(metrics.requests, window) if metrics.requests else None
+
+    def concurrency(self, window: str = "1m") -> str | None:
+        """Requests in flight: the runtime's gauges, or by Little's law from its request-time counter."""
+        metrics = self.entry.metrics
+        if metrics.in_flight:
+            return self._gauge(metrics.in_flight)
+        if metrics.busy is not None:
+            scale = metrics.busy_seconds_per_unit
+            rate = self._rate((metrics.busy,), window)
+            return rate if scale == 1 else f"{rate} * {_number(scale)}"
+        return None
+
+    def queue_depth(self) -> str | None:
+        """Requests waiting to be scheduled."""
+        metrics = self.entry.metrics
+        return self._gauge(metrics.queue) if metrics.queue else None
+
+    def kv_cache_percent(self) -> str | None:
+        """Average KV-cache use of the pods, in percent."""
+        metrics = self.entry.metrics
+        return f"{self._gauge((metrics.kv_cache,), 'avg')} * 100" if metrics.kv_cache is not None else None
+
+    def latency_p95_ms(self, window: str = "2m") -> str | None:
+        """95th-percentile request latency in ms (histogram; else the worst pod's summary quantile)."""
+        metrics = self.entry.metrics
+        if metrics.latency_histogram is not None:
+            histogram = metrics.latency_histogram
+            buckets = self._matchers((Series(f"{histogram.name}_bucket"),))
+            return (
+                f"histogram_quantile(0.95, sum by (le) (rate({buckets}[{window}]){self.join})) "
+                f"* {_number(1000 * histogram.seconds_per_unit)}"
+            )
+        if metrics.latency_summary is not None:
+            summary = metrics.latency_summary
+            quantile = self._gauge((Series(summary.name, ('quantile="0.95"',)),), "max")
+            return f"{quantile} * {_number(1000 * summary.seconds_per_unit)}"
+        return None
+
+    def error_ratio(self, window: str = "5m") -> str | None:
+        """Share of requests that failed, 0..1 (NaN without traffic, so comparisons stay false)."""
+        metrics = self.entry.metrics
+        if not metrics.errors or not metrics.requests:
+            return None
+        return f"({self._rate(metrics.errors, window)} / {self._rate(metrics.requests, window)})"
+
+    def latency_bucket(self, threshold_ms: float) -> float | None:
+        """The histogram bound (in its unit) the latency SLI counts as fast: the smallest bound >= the threshold."""
+        histogram = self.entry.metrics.latency_histogram
+        if histogram is None:
+            return None
+        threshold = threshold_ms / 1000 / histogram.seconds_per_unit
+        for bound in histogram.buckets:
+            if bound >= threshold - 1e-12:
+                return bound
+        return None
+
+    def slow_ratio(self, threshold_ms: float, window: str) -> str | None:
+        """Share of requests slower than the latency bucket at the threshold, 0..1 (histogram runtimes only)."""
+        histogram = self.entry.metrics.latency_histogram
+        bound = self.latency_bucket(threshold_ms)
+        if histogram is None or bound is None:
+            return None
+        total = self._rate((Series(f"{histogram.name}_count"),), window)
+        fast = self._rate((Series(f"{histogram.name}_bucket"),), window, f'le="{le_label(bound)}"')
+        return f"(({total} - {fast}) / {total})"
+
+
+def model_runtime(spec: ModelSpec) -> RuntimeEntry:
+    """The catalogue entry of the runtime the model runs on (the spec validator has refused models without one)."""
+    return select_runtime(spec.artifact.format, spec.serving.protocol, spec.serving.runtime)
+
+
+def runtime_queries(entry: RuntimeEntry, namespace: str, isvc_name: str) -> RuntimeQueries:
+    """Queries over one InferenceService's predictor pods on its runtime."""
+    return RuntimeQueries(entry, predictor_selector(namespace, isvc_name))
 
 
 def gpu_utilization_percent(namespace: str, isvc_name: str) -> str:

@@ -1,7 +1,9 @@
 """Alerts of a rollout: the candidate compared against the stable version, and SLOs of every extra variant.
 
-Comparisons (canary and shadow: candidate vs stable; A/B: every variant vs the
-first) fire when the candidate's error ratio exceeds the baseline's by more
+Every series comes from the model's runtime (runtime catalogue); a comparison
+whose metric the runtime does not export (errors on KServe's Python servers and
+vLLM, latency on TorchServe) is left out. Comparisons (canary and shadow:
+candidate vs stable; A/B: every variant vs the first) fire when the candidate's error ratio exceeds the baseline's by more
 than the model's whole error budget, or its p95 latency is more than
 LATENCY_REGRESSION_RATIO times the baseline's, for 10 minutes while it takes
 traffic. The remedy is a rollback: the spec change back is one pull request
@@ -16,7 +18,6 @@ allowlist (`metricLabelsAllowlist: pods=[inferstack.io/model-version]`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from inferstack.blueprint import Blueprint, ModelDeployment, TeamPlan
@@ -24,57 +25,32 @@ from inferstack.constants import LABEL_MODEL_VERSION, PROMETHEUS_OPERATOR_API_VE
 from inferstack.render.inference_service import isvc_name
 from inferstack.render.labels import team_labels
 from inferstack.render.monitoring import Alert
-from inferstack.render.promql import PREDICT_HISTOGRAM, predictor_selector
+from inferstack.render.promql import RuntimeQueries, model_runtime, predictor_selector
 from inferstack.render.rollout import RolloutVariant, rollout_variants, traffic_split
 from inferstack.render.team import team_models
 
 LATENCY_REGRESSION_RATIO = 1.2
 """A candidate whose p95 is 20% above the baseline's is a regression."""
 WINDOW = "5m"
-SERVER_ERRORS = 'code=~"5.."'
-
-
-@dataclass(frozen=True, slots=True)
-class VariantSeries:
-    """How to select one variant's predictor metrics: a label selector, plus a join on its version label when needed."""
-
-    selector: str
-    version_join: str = ""
-
-    def _rate(self, extra: str, suffix: str) -> str:
-        selector = f"{self.selector},{extra}" if extra else self.selector
-        return f"rate({PREDICT_HISTOGRAM}_{suffix}{{{selector}}}[{WINDOW}]){self.version_join}"
-
-    def error_ratio(self) -> str:
-        """Share of failed (5xx) predict requests, 0..1."""
-        failed = self._rate(SERVER_ERRORS, "count")
-        return f"(sum({failed}) / clamp_min(sum({self._rate('', 'count')}), 1e-9))"
-
-    def latency_p95_ms(self) -> str:
-        """95th-percentile predict latency in ms."""
-        return f"(histogram_quantile(0.95, sum by (le) ({self._rate('', 'bucket')})) * 1000)"
-
-    def requests_per_second(self) -> str:
-        """Predict requests per second."""
-        return f"sum({self._rate('', 'count')})"
 
 
 def _kube_pod_label(key: str) -> str:
     return "label_" + "".join(character if character.isalnum() else "_" for character in key)
 
 
-def variant_series(deployment: ModelDeployment, blueprint: Blueprint, variant: RolloutVariant) -> VariantSeries:
-    """The metric selection of one variant (by InferenceService name, or by version within a Knative canary)."""
+def variant_series(deployment: ModelDeployment, blueprint: Blueprint, variant: RolloutVariant) -> RuntimeQueries:
+    """The metric selection of one variant on the model's runtime (by InferenceService name, or by version within a Knative canary)."""
     name = isvc_name(deployment, variant.serving)
     selector = predictor_selector(deployment.namespace, name)
+    entry = model_runtime(deployment.spec)
     if traffic_split(deployment, blueprint) != "knative":
-        return VariantSeries(selector)
+        return RuntimeQueries(entry, selector)
     label = _kube_pod_label(LABEL_MODEL_VERSION)
     join = (
         f' * on (namespace, pod) group_left() max by (namespace, pod) '
         f'(kube_pod_labels{{namespace="{deployment.namespace}",{label}="{variant.version}"}})'
     )
-    return VariantSeries(selector, join)
+    return RuntimeQueries(entry, selector, join)
 
 
 def _comparisons(deployment: ModelDeployment) -> list[tuple[RolloutVariant, RolloutVariant]]:
@@ -118,31 +94,36 @@ def rollout_alerts(deployment: ModelDeployment, blueprint: Blueprint) -> list[Al
             ("candidate_version", candidate.version),
             ("baseline_version", baseline.version),
         )
-        taking_traffic = f"{cand.requests_per_second()} > 0"
-        alerts.append(
-            Alert(
-                name="RolloutCandidateErrorRateRegression",
-                expr=f"({cand.error_ratio()} - {base.error_ratio()}) > {budget:g} and {taking_traffic}",
-                duration="10m",
-                severity=severity,
-                summary=f"{spec.name}: {candidate.label} {candidate.version} fails more than {baseline.label} "
-                f"{baseline.version} by over {spec.monitoring.error_rate_percent:g} points; roll back the rollout in the spec",
-                runbook_url=runbook,
-                labels=labels,
+        cand_rps = cand.requests_per_second(WINDOW)
+        taking_traffic = f"{cand_rps} > 0" if cand_rps else None
+        cand_errors, base_errors = cand.error_ratio(WINDOW), base.error_ratio(WINDOW)
+        if cand_errors and base_errors and taking_traffic:
+            alerts.append(
+                Alert(
+                    name="RolloutCandidateErrorRateRegression",
+                    expr=f"({cand_errors} - {base_errors}) > {budget:g} and {taking_traffic}",
+                    duration="10m",
+                    severity=severity,
+                    summary=f"{spec.name}: {candidate.label} {candidate.version} fails more than {baseline.label} "
+                    f"{baseline.version} by over {spec.monitoring.error_rate_percent:g} points; roll back the rollout in the spec",
+                    runbook_url=runbook,
+                    labels=labels,
+                )
             )
-        )
-        alerts.append(
-            Alert(
-                name="RolloutCandidateLatencyRegression",
-                expr=f"{cand.latency_p95_ms()} > {LATENCY_REGRESSION_RATIO:g} * {base.latency_p95_ms()} and {taking_traffic}",
-                duration="10m",
-                severity=severity,
-                summary=f"{spec.name}: {candidate.label} {candidate.version} p95 latency is over "
-                f"{LATENCY_REGRESSION_RATIO:g}x that of {baseline.label} {baseline.version}; roll back the rollout in the spec",
-                runbook_url=runbook,
-                labels=labels,
+        cand_latency, base_latency = cand.latency_p95_ms(WINDOW), base.latency_p95_ms(WINDOW)
+        if cand_latency and base_latency and taking_traffic:
+            alerts.append(
+                Alert(
+                    name="RolloutCandidateLatencyRegression",
+                    expr=f"({cand_latency}) > {LATENCY_REGRESSION_RATIO:g} * ({base_latency}) and {taking_traffic}",
+                    duration="10m",
+                    severity=severity,
+                    summary=f"{spec.name}: {candidate.label} {candidate.version} p95 latency is over "
+                    f"{LATENCY_REGRESSION_RATIO:g}x that of {baseline.label} {baseline.version}; roll back the rollout in the spec",
+                    runbook_url=runbook,
+                    labels=labels,
+                )
             )
-        )
     primary = isvc_name(deployment)
     for variant in rollout_variants(deployment):
         name = isvc_name(deployment, variant.serving)
@@ -150,30 +131,33 @@ def rollout_alerts(deployment: ModelDeployment, blueprint: Blueprint) -> list[Al
             continue  # the model's own SLO alerts watch <model>
         series = variant_series(deployment, blueprint, variant)
         labels = (("team", spec.team), ("model", spec.name), ("route", spec.monitoring.alert_route), ("variant", variant.label))
-        alerts.append(
-            Alert(
-                name="RolloutVariantLatencySLOBreached",
-                expr=f"{series.latency_p95_ms()} > {spec.monitoring.latency_p95_ms:g}",
-                duration="10m",
-                severity=severity,
-                summary=f"{spec.name} {variant.label} {variant.version}: p95 latency above "
-                f"{spec.monitoring.latency_p95_ms:g} ms for 10 minutes",
-                runbook_url=runbook,
-                labels=labels,
+        latency, errors = series.latency_p95_ms(WINDOW), series.error_ratio(WINDOW)
+        if latency:
+            alerts.append(
+                Alert(
+                    name="RolloutVariantLatencySLOBreached",
+                    expr=f"{latency} > {spec.monitoring.latency_p95_ms:g}",
+                    duration="10m",
+                    severity=severity,
+                    summary=f"{spec.name} {variant.label} {variant.version}: p95 latency above "
+                    f"{spec.monitoring.latency_p95_ms:g} ms for 10 minutes",
+                    runbook_url=runbook,
+                    labels=labels,
+                )
             )
-        )
-        alerts.append(
-            Alert(
-                name="RolloutVariantErrorRateSLOBreached",
-                expr=f"{series.error_ratio()} > {budget:g}",
-                duration="10m",
-                severity=severity,
-                summary=f"{spec.name} {variant.label} {variant.version}: error rate above "
-                f"{spec.monitoring.error_rate_percent:g}% for 10 minutes",
-                runbook_url=runbook,
-                labels=labels,
+        if errors:
+            alerts.append(
+                Alert(
+                    name="RolloutVariantErrorRateSLOBreached",
+                    expr=f"{errors} > {budget:g}",
+                    duration="10m",
+                    severity=severity,
+                    summary=f"{spec.name} {variant.label} {variant.version}: error rate above "
+                    f"{spec.monitoring.error_rate_percent:g}% for 10 minutes",
+                    runbook_url=runbook,
+                    labels=labels,
+                )
             )
-        )
     return alerts
 
 

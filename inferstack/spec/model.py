@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from inferstack.accelerators import GPUS, GpuType, gpu_memory_gib
 from inferstack.constants import Environment
+from inferstack.runtimes import NoRuntime, batching_plan, select_runtime
 
 DNS_LABEL = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
 """A Kubernetes DNS-1035 label: lowercase letters, digits and '-', starting with a letter."""
@@ -46,7 +47,7 @@ ModelFormat = Literal[
 TensorDType = Literal[
     "float32", "float16", "bfloat16", "float64", "int8", "uint8", "int32", "int64", "bool", "string"
 ]
-ScalingMetric = Literal["concurrency", "rps", "gpu-utilization", "latency"]
+ScalingMetric = Literal["concurrency", "rps", "gpu-utilization", "latency", "queue-depth", "kv-cache"]
 SpotPreference = Literal["required", "preferred", "never"]
 RolloutStrategy = Literal["direct", "canary", "blue-green", "shadow", "ab"]
 ApprovalStage = Literal["none", "staging", "prod", "archived"]
@@ -106,7 +107,11 @@ class Signature(StrictModel):
 
 
 class Batching(StrictModel):
-    """Server-side request batching (KServe batcher)."""
+    """Server-side request batching, applied the way the model's runtime batches (see docs/runtimes.md).
+
+    v1: KServe's batcher; v2 on Triton: dynamic batching; v2 on MLServer: adaptive batching.
+    Runtimes that cannot batch through KServe (TorchServe v2) or batch on their own (vLLM) refuse it.
+    """
 
     max_batch_size: int = Field(ge=1, le=1024, description="Largest batch the server assembles.")
     max_latency_ms: int = Field(ge=1, le=10_000, description="Longest a request waits for a batch to fill, in ms.")
@@ -184,12 +189,16 @@ class Scaling(StrictModel):
     min_replicas: int = Field(default=1, ge=0, le=1000, description="Fewest replicas (0 only with scale_to_zero).")
     max_replicas: int = Field(default=1, ge=1, le=1000, description="Most replicas.")
     scale_to_zero: bool = Field(default=False, description="Allow scaling to zero replicas when idle.")
-    metric: ScalingMetric = Field(default="concurrency", description="Signal the autoscaler follows.")
+    metric: ScalingMetric = Field(
+        default="concurrency",
+        description="Signal the autoscaler follows; the model's runtime must export it (docs/runtimes.md lists each runtime's).",
+    )
     target: float = Field(
         default=10,
         gt=0,
         le=100_000,
-        description="Target per replica: in-flight requests (concurrency), requests/s (rps), percent (gpu-utilization) or p95 ms (latency).",
+        description="Target per replica: in-flight requests (concurrency), requests/s (rps), percent (gpu-utilization), "
+        "p95 ms (latency), waiting requests (queue-depth) or percent of KV cache in use (kv-cache).",
     )
 
     @model_validator(mode="after")
@@ -200,8 +209,8 @@ class Scaling(StrictModel):
             )
         if self.min_replicas == 0 and not self.scale_to_zero:
             raise ValueError("min_replicas is 0 but scale_to_zero is false; expected min_replicas >= 1, or scale_to_zero: true")
-        if self.metric == "gpu-utilization" and self.target > 100:
-            raise ValueError(f"target is {self.target:g} for metric gpu-utilization; expected a percentage from 1 to 100")
+        if self.metric in ("gpu-utilization", "kv-cache") and self.target > 100:
+            raise ValueError(f"target is {self.target:g} for metric {self.metric}; expected a percentage from 1 to 100")
         return self
 
 
@@ -438,8 +447,36 @@ class ModelSpec(StrictModel):
             )
         if self.scaling.metric == "gpu-utilization" and self.accelerator.gpu_type == "none":
             raise ValueError("scaling.metric is gpu-utilization but accelerator.gpu_type is none; expected a GPU or another metric")
+        runtime_problem = _runtime_problem(self)
+        if runtime_problem:
+            raise ValueError(runtime_problem)
         if self.rollout.strategy != "direct" and self.rollout.stable_version == self.artifact.version:
             raise ValueError(
                 f"rollout.stable_version equals artifact.version ({self.artifact.version}); expected the candidate to differ"
             )
         return self
+
+
+def _runtime_problem(spec: ModelSpec) -> str | None:
+    """What the runtime catalogue refuses about the spec: no runtime for format + protocol, or batching it cannot do.
+
+    Whether the runtime exports the scaling metric depends on the deployment mode (Knative scales
+    concurrency and rps itself), so the compiler checks that once the mode is known
+    (`inferstack.runtimes.scaling_problem`).
+    """
+    serving = spec.serving
+    try:
+        entry = select_runtime(spec.artifact.format, serving.protocol, serving.runtime)
+    except NoRuntime as error:
+        return f"serving.{'runtime' if serving.runtime else 'protocol'}: {error}"
+    if entry.batching_for(serving.protocol).kind == "continuous" and spec.accelerator.gpu_type == "none":
+        return (
+            f"artifact.format {spec.artifact.format} runs on vLLM ({entry.name} --backend=vllm, whose metrics the "
+            "scaling and alerts read), which needs a GPU; expected accelerator.gpu_type and gpus_per_replica"
+        )
+    if serving.batching is not None:
+        try:
+            batching_plan(entry, spec.artifact.format, serving.protocol, serving.batching.max_batch_size, serving.batching.max_latency_ms)
+        except ValueError as error:
+            return f"serving.batching: {error}"
+    return None

@@ -1,0 +1,121 @@
+"""docs/runtimes.md, generated from the runtime catalogue: `uv run python -m inferstack.runtimes.docs > docs/runtimes.md`."""
+
+from __future__ import annotations
+
+import sys
+
+from inferstack.runtimes.catalogue import KSERVE_VERSION, RUNTIMES, RuntimeEntry, Series
+from inferstack.runtimes.select import NoRuntime, available_signals, select_runtime
+
+FORMATS = ("onnx", "pytorch", "tensorflow", "sklearn", "xgboost", "lightgbm", "triton", "huggingface")
+"""The spec language's model formats (inferstack.spec.model.ModelFormat), in its order."""
+
+HEADER = f"""# Serving runtimes (KServe {KSERVE_VERSION})
+
+Generated from `inferstack/runtimes/` by `uv run python -m inferstack.runtimes.docs > docs/runtimes.md`;
+a test fails when this file and the catalogue disagree.
+
+Each model runs on the ClusterServingRuntime KServe {KSERVE_VERSION} selects for its format and
+protocol (highest priority among runtimes that auto-select the format and speak the protocol),
+and inferstack pins that runtime by name in the InferenceService. Scrape targets, KEDA
+scaling queries, SLO and burn-rate alerts, candidate-vs-stable alerts and dashboards read
+the metric names of that runtime only; GPU signals come from the DCGM exporter's default
+counters (`DCGM_FI_DEV_GPU_UTIL`, `DCGM_FI_DEV_FB_USED`, `DCGM_FI_DEV_FB_FREE`).
+A `scaling.metric` the runtime does not export is refused (exit 2) with the alternatives,
+except concurrency and rps in serverless mode, which Knative measures itself.
+
+LLMs (format huggingface) run as InferenceServices on `kserve-huggingfaceserver` with
+`--backend=vllm` and tensor parallel = `gpus_per_replica`, scaling through KEDA on
+`queue-depth` (`vllm:num_requests_waiting`), `kv-cache` (`vllm:kv_cache_usage_perc`) or
+concurrency. KServe {KSERVE_VERSION} also has LLMInferenceService (v1alpha2), but its
+`spec.scaling` offers only min/max replicas (minimum 1: no scale to zero) and the Workload
+Variant Autoscaler's HPA, not KServe's KEDA `autoScaling` metrics, and it brings its own
+router; our rollouts, scaling signals and alerts fit the InferenceService better, so it is
+not used (checked against `crds/kserve-{KSERVE_VERSION}/serving.kserve.io_llminferenceservices.yaml`).
+"""
+
+
+def _names(series: tuple[Series, ...]) -> str:
+    return ", ".join(f"`{item.name}{'{' + ','.join(item.matchers) + '}' if item.matchers else ''}`" for item in series) or "-"
+
+
+def _latency(entry: RuntimeEntry) -> str:
+    metrics = entry.metrics
+    if metrics.latency_histogram is not None:
+        return f"`{metrics.latency_histogram.name}` (histogram)"
+    if metrics.latency_summary is not None:
+        return f"`{metrics.latency_summary.name}` (summary, quantile 0.95)"
+    return "-"
+
+
+def _in_flight(entry: RuntimeEntry) -> str:
+    metrics = entry.metrics
+    if metrics.in_flight:
+        return _names(metrics.in_flight)
+    if metrics.busy is not None:
+        return f"rate(`{metrics.busy.name}`) (Little's law)"
+    return "-"
+
+
+def formats_table() -> str:
+    """Format x protocol -> runtime, metrics endpoint, scaling signals, batching."""
+    lines = [
+        "| format | protocol | runtime | metrics endpoint | scaling signals (standard mode) | batching |",
+        "|---|---|---|---|---|---|",
+    ]
+    for model_format in FORMATS:
+        for protocol in ("v1", "v2"):
+            try:
+                entry = select_runtime(model_format, protocol)
+            except NoRuntime:
+                lines.append(f"| {model_format} | {protocol} | none (refused) | - | - | - |")
+                continue
+            signals = ", ".join([*available_signals(entry, has_gpu=False), "gpu-utilization (GPU models)"])
+            batching = entry.batching_for(protocol)
+            lines.append(
+                f"| {model_format} | {protocol} | `{entry.name}` | :{entry.metrics_port}{entry.metrics_path} | "
+                f"{signals} | {batching.kind}: {batching.how} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def metrics_table() -> str:
+    """Runtime -> the metric names behind each role."""
+    lines = [
+        "| runtime | server | requests | errors | latency | in flight | queue | KV cache |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for entry in RUNTIMES:
+        metrics = entry.metrics
+        lines.append(
+            f"| `{entry.name}` | {entry.server} (`{entry.image}`) | {_names(metrics.requests)} | {_names(metrics.errors)} | "
+            f"{_latency(entry)} | {_in_flight(entry)} | {_names(metrics.queue)} | "
+            f"{_names((metrics.kv_cache,)) if metrics.kv_cache else '-'} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def sources_section() -> str:
+    """Per runtime: its sources and notes (where upstream contradicts KServe's annotations, and why)."""
+    parts: list[str] = []
+    for entry in RUNTIMES:
+        parts.append(f"### `{entry.name}`\n")
+        if entry.extra_args or entry.extra_env:
+            added = [f"`{arg}`" for arg in entry.extra_args] + [f"`{key}={value}`" for key, value in entry.extra_env]
+            parts.append(f"Added to the runtime container: {', '.join(added)}.\n")
+        parts.extend(f"- {note}" for note in entry.notes)
+        parts.extend(f"- source: `{source}`" for source in entry.sources)
+        parts.append("")
+    return "\n".join(parts)
+
+
+def runtimes_markdown() -> str:
+    """The whole of docs/runtimes.md."""
+    return (
+        f"{HEADER}\n## Runtime per format and protocol\n\n{formats_table()}\n"
+        f"## Metric names per runtime\n\n{metrics_table()}\n## Sources and notes\n\n{sources_section()}"
+    )
+
+
+if __name__ == "__main__":
+    sys.stdout.write(runtimes_markdown())

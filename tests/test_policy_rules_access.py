@@ -155,6 +155,9 @@ def test_allow_listed_external_account_passes_bucket_policy() -> None:
         ("s3://inferstack-models-prod/models/vision/product-vision/1.4.0/", None),
         ("1c4a061d-8072-4f0a-a4cb-0ff528b18fe7", None),
         ("pagerduty:ml-platform", None),
+        ("--backend-config=default-max-batch-size=128", None),  # a runtime flag, not a key
+        ("--metrics-config=summary_latencies=true", None),
+        ("/mnt/models/product-vision/versions/1.4.0/config.pbtxt", None),
     ],
 )
 def test_secret_detector(text: str, kind: str | None) -> None:

@@ -29,7 +29,8 @@ SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("bearer token", re.compile(r"\b[Bb]earer\s+[A-Za-z0-9._~+/-]{20,}=*")),
 )
 
-_TOKEN = re.compile(r"[A-Za-z0-9+/_=-]{32,}")
+_TOKEN = re.compile(r"[A-Za-z0-9+/]{32,}={0,2}")
+"""A run of base64 characters long enough to be a key (dashes and underscores split words: flags, names, paths)."""
 # Long values that are high-entropy by design and not secret: digests, Pulumi unknown sentinels, UUIDs.
 _NOT_SECRET = re.compile(r"^([0-9a-f]{32,128}|sha256[:-][0-9a-f]{64}|[0-9a-f-]{36})$")
 ENTROPY_BITS_PER_CHAR = 4.3
@@ -53,7 +54,8 @@ def secret_in(text: str) -> str | None:
         if pattern.search(text):
             return kind
     for token in _TOKEN.findall(text):
-        if not _NOT_SECRET.match(token.lower()) and shannon_entropy(token) >= ENTROPY_BITS_PER_CHAR:
+        mixed = any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
+        if mixed and not _NOT_SECRET.match(token.lower()) and shannon_entropy(token) >= ENTROPY_BITS_PER_CHAR:
             return "high-entropy token"
     return None
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -135,31 +136,99 @@ def find_spec(specs: Path, name: str) -> Any:
     raise InputError([Problem("--spec", "spec", f"no spec named '{name}' in {specs}; expected one of: {known}")])
 
 
+MIN_GATE_ITERATIONS = 100
+"""inferstack.gate.MIN_ITERATIONS (not imported here: the CLI imports onnxruntime and numpy only when a command needs them)."""
+DEFAULT_GATE_ITERATIONS = 300
+"""inferstack.gate.DEFAULT_MAX_ITERATIONS."""
+
 SpecOption = Annotated[str, typer.Option("--spec", help="Name of the model spec the artifact belongs to.")]
 SpecsOption = Annotated[Path, typer.Option("--specs", help="Folder (or file) of model specs.")]
 StacksOption = Annotated[Path, typer.Option("--stacks", help="Folder of stack files (Pulumi.<env>.yaml).")]
 
 
+MaxArtifactOption = Annotated[
+    float | None,
+    typer.Option(
+        "--max-artifact-gib",
+        help="Largest artifact (all its files) accepted, GiB; default $INFERSTACK_MAX_ARTIFACT_GIB or 50.",
+        show_default=False,
+    ),
+]
+
+
+@contextmanager
+def progress_lines(title: str) -> Iterator[Callable[[str], None]]:
+    """Progress of a long operation on stderr: a rich spinner on a terminal; outside one (CI, pipes), quiet plain lines.
+
+    Plain lines start only once the operation has run QUIET_PROGRESS_S seconds, so a
+    quick command prints nothing extra, and a long one says what it is doing.
+    """
+    import os
+    import time
+
+    if err_console.is_terminal and not os.environ.get("CI"):
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        with Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console, transient=True
+        ) as progress:
+            task = progress.add_task(title, total=None)
+            yield lambda phase: progress.update(task, description=f"{title}: {phase}")
+        return
+    started = time.monotonic()
+    last = [""]
+
+    def plain(phase: str) -> None:
+        elapsed = time.monotonic() - started
+        if elapsed >= QUIET_PROGRESS_S and phase != last[0]:
+            last[0] = phase
+            sys.stderr.write(f"{title}: {phase} ({elapsed:.0f}s)\n")
+            sys.stderr.flush()
+
+    yield plain
+
+
+QUIET_PROGRESS_S = 2.0
+"""Seconds before a long operation outside a terminal starts printing progress lines."""
+
+
 @app.command()
 @handles_bad_input
 def gate(
-    model: Annotated[Path, typer.Argument(help="The ONNX model file.")],
+    model: Annotated[Path, typer.Argument(help="The ONNX model file (external data beside it) or an artifact folder.")],
     spec_name: SpecOption,
     json_output: Annotated[bool, typer.Option("--json", help="Print the gate report as JSON.")] = False,
     specs: SpecsOption = DEFAULT_SPECS,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic inputs.")] = 0,
-    iterations: Annotated[int, typer.Option("--iterations", min=1, max=100_000, help="Most timed calls per batch size.")] = 200,
+    iterations: Annotated[
+        int,
+        typer.Option(
+            "--iterations",
+            min=MIN_GATE_ITERATIONS,
+            max=1_000_000,
+            help=f"Most timed calls per batch size (at least {MIN_GATE_ITERATIONS}: p95 needs them for a confidence interval).",
+        ),
+    ] = DEFAULT_GATE_ITERATIONS,
     quantize_advice: Annotated[
         bool, typer.Option("--quantize-advice", help="Also report what dynamic int8 quantization would save (advice).")
     ] = False,
+    max_artifact_gib: MaxArtifactOption = None,
 ) -> None:
-    """Load, check, smoke-test and measure an ONNX model against its spec. Exit 0 pass, 1 gate failed, 2 bad input."""
-    from inferstack.gate import run_gate
+    """Load, check, smoke-test and measure an ONNX model against its spec. Exit 0 pass, 1 gate failed or inconclusive, 2 bad input."""
+    from inferstack.gate import max_artifact_bytes, run_gate
 
     spec = find_spec(specs, spec_name)
-    report = run_gate(
-        model, spec, seed=seed, max_iterations=iterations, min_iterations=min(10, iterations), quantize_advice=quantize_advice
-    )
+    with progress_lines(f"gate {spec_name}") as progress:
+        report = run_gate(
+            model,
+            spec,
+            seed=seed,
+            max_iterations=iterations,
+            min_iterations=min(MIN_GATE_ITERATIONS, iterations),
+            quantize_advice=quantize_advice,
+            max_bytes=max_artifact_bytes(max_artifact_gib),
+            progress=progress,
+        )
     if json_output:
         typer.echo(report.model_dump_json(indent=2))
     else:
@@ -172,34 +241,42 @@ def print_gate_report(report: Any) -> None:
     """The gate report as a rich table and a verdict line."""
     from rich.table import Table
 
-    console.print(f"{report.model} ({report.model_file}, {report.size_bytes} bytes, sha256 {report.sha256[:12]}...)")
-    console.print(f"provider: {report.provider} ({report.provider_note})")
-    table = Table("batch", "calls", "p50 ms", "p95 ms", "p99 ms", "rows/s")
+    files = ""
+    if report.manifest is not None and report.manifest.kind != "file":
+        files = f", {len(report.manifest.files)} files, entry {report.manifest.entry}"
+    console.print(
+        f"{report.model} ({report.model_file}, {report.size_bytes} bytes{files}, sha256 {report.sha256[:12]}...)", markup=False
+    )
+    console.print(f"provider: {report.provider} ({report.provider_note})", markup=False)
+    table = Table("batch", "calls", "p50 ms", "p95 ms", "p95 95% CI", "p99 ms", "rows/s")
     for stats in report.latency:
+        interval = (
+            f"{stats.p95_ci_low_ms:.3f}-{stats.p95_ci_high_ms:.3f}"
+            if stats.p95_ci_low_ms is not None and stats.p95_ci_high_ms is not None
+            else "-"
+        )
         table.add_row(
-            str(stats.batch_size), str(stats.iterations), f"{stats.p50_ms:.3f}", f"{stats.p95_ms:.3f}",
+            str(stats.batch_size), str(stats.iterations), f"{stats.p50_ms:.3f}", f"{stats.p95_ms:.3f}", interval,
             f"{stats.p99_ms:.3f}", f"{stats.throughput_per_s:,.0f}",
         )
     console.print(table)
     memory = report.memory
-    gpu = f", GPU {memory.gpu_memory_mib:.1f} MiB" if memory.gpu_memory_mib is not None else ""
-    console.print(f"memory: peak RSS {memory.peak_rss_mib:.1f} MiB (+{memory.rss_delta_mib:.1f} MiB for the model){gpu}")
+    gpu = f", GPU {memory.gpu_memory_mib:.1f} MiB ({memory.gpu_source})" if memory.gpu_memory_mib is not None else ""
+    source = f" ({memory.rss_source})" if memory.rss_source else ""
+    console.print(
+        f"memory: peak RSS {memory.peak_rss_mib:.1f} MiB{source}, load included (+{memory.rss_delta_mib:.1f} MiB for the model){gpu}",
+        markup=False,
+    )
     advice = report.quantization
     if advice is not None:
-        if advice.applicable:
-            console.print(
-                f"int8 advice: {advice.original_size_bytes} -> {advice.quantized_size_bytes} bytes "
-                f"({advice.size_saving_percent:.1f}% smaller), batch-1 p50 {advice.original_p50_ms:.3f} -> "
-                f"{advice.quantized_p50_ms:.3f} ms ({advice.latency_change_percent:+.1f}%); {advice.note}",
-                markup=False,
-            )
-        else:
-            console.print(f"int8 advice: {advice.note}", markup=False)
+        console.print(advice.summary(), markup=False)
     if report.passed:
-        console.print(f"[green]gate passed[/green] (p95 SLO {report.latency_p95_slo_ms:g} ms at batch 1)")
+        detail = f": {report.latency_verdict.message}" if report.latency_verdict is not None else ""
+        console.print(f"gate passed (p95 SLO {report.latency_p95_slo_ms:g} ms at batch 1){detail}", markup=False)
     else:
+        word = "inconclusive" if report.verdict == "inconclusive" else "failed"
         for failure in report.failures:
-            err_console.print(f"gate failed: {failure}", markup=False)
+            err_console.print(f"gate {word}: {failure}", markup=False)
 
 
 def load_gate_report(path: Path) -> Any:
@@ -223,7 +300,7 @@ def load_gate_report(path: Path) -> Any:
 @handles_bad_input
 @handles_registry_errors
 def publish(
-    model: Annotated[Path, typer.Argument(help="The ONNX model file.")],
+    model: Annotated[Path, typer.Argument(help="The ONNX model file (external data beside it) or an artifact folder.")],
     spec_name: SpecOption,
     version: Annotated[str, typer.Option("--version", help="Version to publish (must not exist yet).")],
     stack: Annotated[str, typer.Option("--stack", help="Environment whose model store receives the version.")] = "dev",
@@ -235,25 +312,34 @@ def publish(
     allow_failed_gate: Annotated[
         bool, typer.Option("--allow-failed-gate", help="Record a version whose gate failed (it can never reach staging).")
     ] = False,
+    max_artifact_gib: MaxArtifactOption = None,
 ) -> None:
-    """Gate the model, then upload it and its metadata to the model store (SSE-KMS, never overwriting a version)."""
-    from inferstack.gate import run_gate
+    """Gate the model, then upload every file of it and its metadata to the model store (SSE-KMS, never overwriting a version)."""
+    from inferstack.gate import collect_artifact, max_artifact_bytes, run_gate
     from inferstack.registry.store import ModelRegistry, check_version
 
     check_version(version)
     check_stack_name(stack)
     spec = find_spec(specs, spec_name)
     registry = ModelRegistry.for_stack(stacks, stack)
-    report = load_gate_report(gate_report) if gate_report is not None else run_gate(model, spec)
-    if not report.passed and not allow_failed_gate:
-        for failure in report.failures:
-            err_console.print(f"gate failed: {failure}", markup=False)
-        err_console.print("publish: nothing uploaded; fix the model, or pass --allow-failed-gate to record it anyway", markup=False)
-        raise typer.Exit(EXIT_FAILED)
-    metadata = registry.publish(model, spec, version, report)
+    with progress_lines(f"publish {spec_name} {version}") as progress:
+        artifact = collect_artifact(model, max_bytes=max_artifact_bytes(max_artifact_gib), progress=progress)
+        report = (
+            load_gate_report(gate_report)
+            if gate_report is not None
+            else run_gate(model, spec, artifact=artifact, progress=progress)
+        )
+        if not report.passed and not allow_failed_gate:
+            word = "inconclusive" if report.verdict == "inconclusive" else "failed"
+            for failure in report.failures:
+                err_console.print(f"gate {word}: {failure}", markup=False)
+            err_console.print("publish: nothing uploaded; fix the model, or pass --allow-failed-gate to record it anyway", markup=False)
+            raise typer.Exit(EXIT_FAILED)
+        metadata = registry.publish(model, spec, version, report, artifact=artifact, progress=progress)
+    files = f", {len(metadata.files)} files" if len(metadata.files) > 1 else ""
     console.print(
         f"published {metadata.model} {metadata.version} to {metadata.storage_uri} "
-        f"(sha256 {metadata.sha256[:12]}..., {metadata.sse} {metadata.kms_key_id or 'bucket default key'}, by {metadata.published_by})",
+        f"(sha256 {metadata.sha256[:12]}...{files}, {metadata.sse} {metadata.kms_key_id or 'bucket default key'}, by {metadata.published_by})",
         markup=False,
     )
 
@@ -267,14 +353,15 @@ def promote(
     to: Annotated[str, typer.Option("--to", help="staging (needs a passed gate) or prod (needs staging first).")],
     stacks: StacksOption = DEFAULT_STACKS,
 ) -> None:
-    """Approve a version for staging or prod: copy it from the previous environment's store and record who, when and the gate figures."""
+    """Approve a version for staging or prod: verify it, copy it from the previous environment's store, record who, when and the gate figures."""
     from inferstack.registry.store import ModelRegistry, check_promotion_target, previous_environment
     from inferstack.registry.store import promote as promote_version
 
     stage = check_promotion_target(to)
     source = ModelRegistry.for_stack(stacks, previous_environment(stage))
     target = ModelRegistry.for_stack(stacks, stage)
-    record = promote_version(source, target, name, version, stage)
+    with progress_lines(f"promote {name} {version}") as progress:
+        record = promote_version(source, target, name, version, stage, progress=progress)
     console.print(
         f"promoted {name} {version} to {stage} by {record.approved_by} at {record.approved_at} "
         f"(gate passed: {record.gate.passed}, p95 at batch 1: {record.gate.p95_ms_batch1} ms)",
@@ -286,6 +373,48 @@ registry_app = typer.Typer(help="The model registry: list versions, write snapsh
 app.add_typer(registry_app, name="registry")
 
 
+def _short_identity(identity: str) -> str:
+    """The last part of an ARN (user or role session), which is what a reader looks for; other names unchanged."""
+    if identity.startswith("arn:") and "/" in identity:
+        return identity.rsplit("/", 1)[-1]
+    return identity
+
+
+def _size_text(size: int) -> str:
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} B"
+
+
+def registry_table(inventory: Any) -> Any:
+    """The versions of a listing as a table that reads at 80 columns: identifiers never truncated, long ones folded."""
+    from rich.table import Table
+
+    table = Table(show_lines=False, pad_edge=False, collapse_padding=True)
+    table.add_column("model", overflow="fold", min_width=8)
+    table.add_column("team", overflow="fold")
+    table.add_column("version", overflow="fold", no_wrap=False)
+    table.add_column("stage", no_wrap=True)
+    table.add_column("gate", no_wrap=True)
+    table.add_column("p95 ms", justify="right", no_wrap=True)
+    table.add_column("size", justify="right", no_wrap=True)
+    table.add_column("published", overflow="fold")
+    for entry in inventory.entries:
+        metadata = entry.metadata
+        batch_one = metadata.gate.latency_at(1)
+        table.add_row(
+            metadata.model, metadata.team, metadata.version, entry.stage,
+            {"pass": "passed", "fail": "FAILED"}.get(metadata.gate.verdict, metadata.gate.verdict),
+            f"{batch_one.p95_ms:.3f}" if batch_one else "-",
+            _size_text(metadata.size_bytes),
+            f"{metadata.published_at[:10]} {_short_identity(metadata.published_by)}",
+        )
+    for bad in inventory.unusable:
+        table.add_row(bad.model, bad.team, bad.version, "UNUSABLE", "-", "-", "-", bad.reason)
+    return table
+
+
 @registry_app.command("list")
 @handles_bad_input
 @handles_registry_errors
@@ -293,29 +422,37 @@ def registry_list(
     name: Annotated[str | None, typer.Argument(help="Only this model.")] = None,
     stack: Annotated[str, typer.Option("--stack", help="Environment whose model store to list.")] = "dev",
     stacks: StacksOption = DEFAULT_STACKS,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the versions and unusable versions as JSON.")] = False,
+    verify: Annotated[
+        bool, typer.Option("--verify", help="Also check every version's stored files against its manifest (a HEAD per file).")
+    ] = False,
 ) -> None:
-    """Show the versions in an environment's model store and their approved stages."""
-    from rich.table import Table
-
+    """Show the versions in an environment's model store and their approved stages (unusable versions with the reason)."""
     from inferstack.registry.store import ModelRegistry
 
     check_stack_name(stack)
     registry = ModelRegistry.for_stack(stacks, stack)
-    entries = registry.list_versions(name)
-    if not entries:
+    inventory = registry.inventory(name, verify=verify)
+    if as_json:
+        document = {
+            "environment": registry.environment,
+            "bucket": registry.bucket,
+            "versions": [
+                {**entry.metadata.model_dump(mode="json", exclude={"gate"}), "stage": entry.stage,
+                 "gate_verdict": entry.metadata.gate.verdict,
+                 "approvals": [record.model_dump(mode="json") for record in entry.approvals]}
+                for entry in inventory.entries
+            ],
+            "unusable": [bad.model_dump(mode="json") for bad in inventory.unusable],
+        }
+        typer.echo(json.dumps(document, indent=2))
+        return
+    if not inventory.entries and not inventory.unusable:
         console.print(f"no versions{f' of {name}' if name else ''} in s3://{registry.bucket}/", markup=False)
         return
-    table = Table("model", "team", "version", "stage", "gate", "p95 ms (b1)", "size", "published by", "published at")
-    for entry in entries:
-        metadata = entry.metadata
-        batch_one = metadata.gate.latency_at(1)
-        table.add_row(
-            metadata.model, metadata.team, metadata.version, entry.stage,
-            "passed" if metadata.gate.passed else "FAILED",
-            f"{batch_one.p95_ms:.3f}" if batch_one else "-",
-            f"{metadata.size_bytes:,}", metadata.published_by, metadata.published_at,
-        )
-    console.print(table)
+    console.print(registry_table(inventory))
+    for bad in inventory.unusable:
+        err_console.print(f"unusable: {bad.team}/{bad.model} {bad.version}: {bad.reason}", markup=False)
 
 
 @registry_app.command("snapshot")
@@ -323,17 +460,33 @@ def registry_list(
 @handles_registry_errors
 def registry_snapshot(
     stack: Annotated[str, typer.Option("--stack", help="Environment whose model store to snapshot.")],
-    out: Annotated[Path, typer.Option("--out", help="Snapshot file to write (JSON).")],
+    out: Annotated[Path | None, typer.Option("--out", help="Snapshot file to write (JSON); required without --json.")] = None,
     stacks: StacksOption = DEFAULT_STACKS,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the snapshot JSON on stdout (and write --out if given).")] = False,
 ) -> None:
-    """Write the approvals and gate figures of a model store to a JSON file for the offline plan."""
+    """Write the approvals and gate figures of a model store to a JSON file for the offline plan; every artifact is checked against its manifest."""
     from inferstack.registry.snapshot import take_snapshot, write_registry_snapshot
     from inferstack.registry.store import ModelRegistry
 
     check_stack_name(stack)
-    snapshot = take_snapshot(ModelRegistry.for_stack(stacks, stack))
-    write_registry_snapshot(snapshot, out)
-    console.print(f"wrote {out} ({len(snapshot.versions)} version(s) from s3://{snapshot.bucket}/)", markup=False)
+    if out is None and not as_json:
+        raise InputError([Problem("--out", "out", "no snapshot file given; expected --out FILE, or --json to print the snapshot")])
+    with progress_lines(f"snapshot {stack}") as progress:
+        progress("listing and verifying versions")
+        snapshot = take_snapshot(ModelRegistry.for_stack(stacks, stack))
+    if out is not None:
+        write_registry_snapshot(snapshot, out)
+    if as_json:
+        typer.echo(snapshot.model_dump_json(indent=2))
+    else:
+        console.print(
+            f"wrote {out} ({len(snapshot.versions)} version(s) from s3://{snapshot.bucket}/"
+            + (f", {len(snapshot.unusable)} unusable" if snapshot.unusable else "")
+            + ")",
+            markup=False,
+        )
+    for bad in snapshot.unusable:
+        err_console.print(f"unusable: {bad.team}/{bad.model} {bad.version}: {bad.reason}", markup=False)
 
 
 policy_app = typer.Typer(help="Policy rules: the generated rules table.", no_args_is_help=True)

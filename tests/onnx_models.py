@@ -74,3 +74,16 @@ def scorer_spec_document(name: str = "fraud-scorer", team: str = "risk", **chang
     }
     document.update(changes)
     return document
+
+
+def save_with_external_data(model: onnx.ModelProto, path: Path, data_name: str | None = None) -> Path:
+    """Write a model with every initializer in one external data file beside it (as onnx does for models over 2 GB)."""
+    onnx.save(
+        model,
+        str(path),
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
+        location=data_name or f"{path.name}.data",
+        size_threshold=0,
+    )
+    return path

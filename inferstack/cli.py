@@ -136,6 +136,9 @@ def find_spec(specs: Path, name: str) -> Any:
     raise InputError([Problem("--spec", "spec", f"no spec named '{name}' in {specs}; expected one of: {known}")])
 
 
+FLAG = ""
+"""metavar of on/off options: typer would show them as taking a <bool> value, which they do not."""
+
 MIN_GATE_ITERATIONS = 100
 """inferstack.gate.MIN_ITERATIONS (not imported here: the CLI imports onnxruntime and numpy only when a command needs them)."""
 DEFAULT_GATE_ITERATIONS = 300
@@ -197,7 +200,7 @@ QUIET_PROGRESS_S = 2.0
 def gate(
     model: Annotated[Path, typer.Argument(help="The ONNX model file (external data beside it) or an artifact folder.")],
     spec_name: SpecOption,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the gate report as JSON.")] = False,
+    json_output: Annotated[bool, typer.Option("--json", metavar=FLAG, help="Print the gate report as JSON.")] = False,
     specs: SpecsOption = DEFAULT_SPECS,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic inputs.")] = 0,
     iterations: Annotated[
@@ -210,7 +213,7 @@ def gate(
         ),
     ] = DEFAULT_GATE_ITERATIONS,
     quantize_advice: Annotated[
-        bool, typer.Option("--quantize-advice", help="Also report what dynamic int8 quantization would save (advice).")
+        bool, typer.Option("--quantize-advice", metavar=FLAG, help="Also report what dynamic int8 quantization would save (advice).")
     ] = False,
     max_artifact_gib: MaxArtifactOption = None,
 ) -> None:
@@ -310,7 +313,7 @@ def publish(
         Path | None, typer.Option("--gate-report", help="Reuse `inferstack gate --json` output instead of running the gate.")
     ] = None,
     allow_failed_gate: Annotated[
-        bool, typer.Option("--allow-failed-gate", help="Record a version whose gate failed (it can never reach staging).")
+        bool, typer.Option("--allow-failed-gate", metavar=FLAG, help="Record a version whose gate failed (it can never reach staging).")
     ] = False,
     max_artifact_gib: MaxArtifactOption = None,
 ) -> None:
@@ -422,9 +425,9 @@ def registry_list(
     name: Annotated[str | None, typer.Argument(help="Only this model.")] = None,
     stack: Annotated[str, typer.Option("--stack", help="Environment whose model store to list.")] = "dev",
     stacks: StacksOption = DEFAULT_STACKS,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the versions and unusable versions as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", metavar=FLAG, help="Print the versions and unusable versions as JSON.")] = False,
     verify: Annotated[
-        bool, typer.Option("--verify", help="Also check every version's stored files against its manifest (a HEAD per file).")
+        bool, typer.Option("--verify", metavar=FLAG, help="Also check every version's stored files against its manifest (a HEAD per file).")
     ] = False,
 ) -> None:
     """Show the versions in an environment's model store and their approved stages (unusable versions with the reason)."""
@@ -462,7 +465,7 @@ def registry_snapshot(
     stack: Annotated[str, typer.Option("--stack", help="Environment whose model store to snapshot.")],
     out: Annotated[Path | None, typer.Option("--out", help="Snapshot file to write (JSON); required without --json.")] = None,
     stacks: StacksOption = DEFAULT_STACKS,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the snapshot JSON on stdout (and write --out if given).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", metavar=FLAG, help="Print the snapshot JSON on stdout (and write --out if given).")] = False,
 ) -> None:
     """Write the approvals and gate figures of a model store to a JSON file for the offline plan; every artifact is checked against its manifest."""
     from inferstack.registry.snapshot import take_snapshot, write_registry_snapshot
@@ -597,7 +600,7 @@ def plan(
 def cost(
     stack: Annotated[str, typer.Option("--stack", help="Environment: dev, staging or prod.")],
     specs: SpecsOption = DEFAULT_SPECS,
-    as_json: Annotated[bool, typer.Option("--json", help="Print cost.json instead of tables.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", metavar=FLAG, help="Print cost.json instead of tables.")] = False,
     stacks: StacksOption = DEFAULT_STACKS,
 ) -> None:
     """Monthly cost of a stack: steady (min replicas) and peak, per pool, team and model, against the budget."""

@@ -797,8 +797,9 @@ def promote(
         corrupt = source.verify_files(metadata, deep=True)
     if corrupt:
         more = f" (and {len(corrupt) - 1} more)" if len(corrupt) > 1 else ""
+        state = "incomplete" if " is missing " in corrupt[0] else "corrupt"
         raise PromotionRefused(
-            f"promote: the {source.environment} artifact of {name} {version} is corrupt: {corrupt[0]}{more}; nothing was "
+            f"promote: the {source.environment} artifact of {name} {version} is {state}: {corrupt[0]}{more}; nothing was "
             f"copied to {stage} (publish the model again under a new version)"
         )
     if target.bucket != source.bucket:

@@ -897,6 +897,8 @@ def signature_problems(session: Any, spec: ModelSpec, label: str) -> list[Proble
                         f"model has {dtype}; expected {tensor.dtype} as spec {spec.name} declares{_zipmap_hint(arg.type)}",
                     )
                 )
+            if not str(arg.type).startswith("tensor("):
+                continue  # a sequence or map has no tensor shape to compare; the dtype line says what it is
             dims = _model_dims(arg.shape)
             if dims is None:
                 continue

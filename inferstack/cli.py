@@ -391,31 +391,32 @@ def _size_text(size: int) -> str:
 
 
 def registry_table(inventory: Any) -> Any:
-    """The versions of a listing as a table that reads at 80 columns: identifiers never truncated, long ones folded."""
-    from rich.table import Table
+    """The versions of a listing as a table that reads at 80 columns: identifiers never cut, long ones folded."""
+    from inferstack.cost_report import compact_table
 
-    table = Table(show_lines=False, pad_edge=False, collapse_padding=True)
-    table.add_column("model", overflow="fold", min_width=8)
-    table.add_column("team", overflow="fold")
-    table.add_column("version", overflow="fold", no_wrap=False)
-    table.add_column("stage", no_wrap=True)
-    table.add_column("gate", no_wrap=True)
-    table.add_column("p95 ms", justify="right", no_wrap=True)
-    table.add_column("size", justify="right", no_wrap=True)
-    table.add_column("published", overflow="fold")
+    rows: list[tuple[str, ...]] = []
     for entry in inventory.entries:
         metadata = entry.metadata
         batch_one = metadata.gate.latency_at(1)
-        table.add_row(
-            metadata.model, metadata.team, metadata.version, entry.stage,
-            {"pass": "passed", "fail": "FAILED"}.get(metadata.gate.verdict, metadata.gate.verdict),
-            f"{batch_one.p95_ms:.3f}" if batch_one else "-",
-            _size_text(metadata.size_bytes),
-            f"{metadata.published_at[:10]} {_short_identity(metadata.published_by)}",
+        rows.append(
+            (
+                metadata.model, metadata.team, metadata.version, entry.stage,
+                {"pass": "passed", "fail": "FAILED"}.get(metadata.gate.verdict, str(metadata.gate.verdict)),
+                f"{batch_one.p95_ms:.3f}" if batch_one else "-",
+                _size_text(metadata.size_bytes),
+                f"{metadata.published_at[:10]} {_short_identity(metadata.published_by)}",
+            )
         )
     for bad in inventory.unusable:
-        table.add_row(bad.model, bad.team, bad.version, "UNUSABLE", "-", "-", "-", bad.reason)
-    return table
+        rows.append((bad.model, bad.team, bad.version, "UNUSABLE", "-", "-", "-", "(reason below)"))
+    return compact_table(
+        None,
+        ("model", "team", "version", "stage", "gate", "p95 ms", "size", "published"),
+        ("model", "team", "version", "stage", "gate"),
+        rows,
+        width=console.width,
+        wrapping=("published",),
+    )
 
 
 @registry_app.command("list")

@@ -1161,47 +1161,45 @@ def run_gate(
     monitor = PeakMemoryMonitor(gpu=cuda_possible)
     try:
         session, requested, provider_note = _open_session(artifact.entry_path, entry_label, providers)
+        problems = signature_problems(session, spec, entry_label)
+        if problems:
+            raise InputError(problems)
+
+        output_names = [arg.name for arg in session.get_outputs()]
+        declared_outputs = {tensor.name: tensor for tensor in spec.signature.outputs}
+        failures: list[str] = []
+        latency: list[LatencyStats] = []
+        batch_one_latencies: list[float] = []
+        sizes = batch_sizes_for(spec)
+        for batch_size in sizes:
+            say(f"measuring batch {batch_size} ({sizes.index(batch_size) + 1}/{len(sizes)})")
+            feeds = synthetic_inputs(spec.signature.inputs, batch_size, np.random.default_rng(seed))
+            try:
+                outputs = session.run(output_names, feeds)
+            except Exception as error:  # noqa: BLE001 - onnxruntime raises its own pybind exception types
+                failures.append(f"inference failed at batch {batch_size}: {str(error).splitlines()[0]}")
+                break
+            output_failures = _output_failures(outputs, output_names, declared_outputs, batch_size, seed)
+            if output_failures:
+                failures.extend(output_failures)
+                break
+            warmed, latencies = _time_calls(
+                lambda: session.run(output_names, feeds),
+                lambda: None,
+                warmup=warmup,
+                min_iterations=min_iterations,
+                max_iterations=max_iterations,
+                time_budget_s=time_budget_s,
+            )
+            if batch_size == 1:
+                batch_one_latencies = latencies
+            latency.append(_stats(batch_size, latencies, warmed))
+
+        used = session.get_providers()[0]
+        memory = monitor.stop(gpu=used == "CUDAExecutionProvider")
     except BaseException:
-        monitor.stop()
+        monitor.stop()  # no sampling thread left behind
         raise
-
-    problems = signature_problems(session, spec, entry_label)
-    if problems:
-        monitor.stop()
-        raise InputError(problems)
-
-    output_names = [arg.name for arg in session.get_outputs()]
-    declared_outputs = {tensor.name: tensor for tensor in spec.signature.outputs}
-    failures: list[str] = []
-    latency: list[LatencyStats] = []
-    batch_one_latencies: list[float] = []
-    sizes = batch_sizes_for(spec)
-    for batch_size in sizes:
-        say(f"measuring batch {batch_size} ({sizes.index(batch_size) + 1}/{len(sizes)})")
-        feeds = synthetic_inputs(spec.signature.inputs, batch_size, np.random.default_rng(seed))
-        try:
-            outputs = session.run(output_names, feeds)
-        except Exception as error:  # noqa: BLE001 - onnxruntime raises its own pybind exception types
-            failures.append(f"inference failed at batch {batch_size}: {str(error).splitlines()[0]}")
-            break
-        output_failures = _output_failures(outputs, output_names, declared_outputs, batch_size, seed)
-        if output_failures:
-            failures.extend(output_failures)
-            break
-        warmed, latencies = _time_calls(
-            lambda: session.run(output_names, feeds),
-            lambda: None,
-            warmup=warmup,
-            min_iterations=min_iterations,
-            max_iterations=max_iterations,
-            time_budget_s=time_budget_s,
-        )
-        if batch_size == 1:
-            batch_one_latencies = latencies
-        latency.append(_stats(batch_size, latencies, warmed))
-
-    used = session.get_providers()[0]
-    memory = monitor.stop(gpu=used == "CUDAExecutionProvider")
 
     slo = spec.monitoring.latency_p95_ms
     verdict_of_latency = latency_verdict(batch_one_latencies, slo) if batch_one_latencies else None

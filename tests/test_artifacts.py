@@ -180,3 +180,25 @@ def test_large_files_go_up_as_conditional_multipart_uploads(model_stores: ModelS
     with pytest.raises(InputError, match="unfinished or concurrent publish"):
         dev.publish(other_model, spec(), "1.0.0", run_gate(other_model, spec(), **FAST))
     assert dev.verify_files(published, deep=True) == []
+
+
+def test_cli_publish_of_an_external_data_model_from_another_directory(
+    model_stores: ModelStores, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reported failure: publish uploaded only the 471-byte .onnx stub."""
+    model = external_data_model(tmp_path / "models")
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "s.yaml").write_text(yaml.safe_dump(scorer_spec_document()), encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    result = CliRunner().invoke(
+        app,
+        ["publish", "../models/model.onnx", "--spec", "fraud-scorer", "--version", "1.0.0", "--specs", str(specs),
+         "--stacks", str(model_stores.stacks_dir)],
+    )
+    assert result.exit_code == 0, result.output
+    assert "2 files" in result.stdout and "/1.0.0/artifact/" in result.stdout
+    local = {"model.onnx": model, "model.onnx.data": model.with_name("model.onnx.data")}
+    published_files_match(model_stores, "dev", "models/risk/fraud-scorer/1.0.0/artifact/", local)

@@ -205,3 +205,22 @@ def test_race_loser_is_not_told_to_delete_the_winners_object(model_stores: Model
     message = str(caught.value)
     assert "unfinished or concurrent publish" in message and "may still be in progress" in message
     assert "delete" not in message
+
+
+def test_records_written_before_manifests_still_list_verify_and_promote(model_stores: ModelStores, tmp_path: Path) -> None:
+    """A metadata.json from before manifests and verdicts (no files, no artifact_kind, gate without verdict)."""
+    publish_versions(model_stores, tmp_path, ["1.0.0"])
+    key = metadata_key("risk", "fraud-scorer", "1.0.0")
+    s3 = model_stores.s3("dev")
+    record = json.loads(s3.get_object(Bucket=model_stores.buckets["dev"], Key=key)["Body"].read())
+    for field in ("files", "artifact_kind"):
+        del record[field]
+    for field in ("verdict", "latency_verdict", "manifest"):
+        del record["gate"][field]
+    put(model_stores, "dev", key, json.dumps(record).encode())
+    dev = registry(model_stores)
+    [entry] = dev.list_versions()
+    assert entry.metadata.files == [] and entry.metadata.gate.verdict == "pass"
+    assert dev.verify_files(entry.metadata, deep=True) == [] and dev.inventory(verify=True).unusable == []
+    promote(dev, registry(model_stores, "staging"), "fraud-scorer", "1.0.0", "staging")
+    assert take_snapshot(registry(model_stores, "staging")).stage_of("fraud-scorer", "1.0.0") == "staging"

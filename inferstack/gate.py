@@ -363,6 +363,22 @@ def _external_locations(path: Path) -> tuple[str, set[str]]:
     return digest.hexdigest(), locations
 
 
+def _parsed_external_locations(path: Path) -> set[str]:
+    """The external data files a model's tensors name, from the parsed model (slow path: only when the byte scan
+    found a location that is not there, which a metadata_props entry keyed "location" can also produce)."""
+    import onnx
+    from onnx.external_data_helper import _get_all_tensors  # pyright: ignore[reportPrivateUsage]
+
+    model = onnx.load(str(path), load_external_data=False)
+    return {
+        entry.value
+        for tensor in _get_all_tensors(model)
+        if tensor.data_location == onnx.TensorProto.EXTERNAL
+        for entry in tensor.external_data
+        if entry.key == "location"
+    }
+
+
 def max_artifact_bytes(gib: float | None = None) -> int:
     """The artifact size limit in bytes: `gib`, else $INFERSTACK_MAX_ARTIFACT_GIB, else DEFAULT_MAX_ARTIFACT_GIB."""
     if gib is None:
@@ -470,6 +486,8 @@ def collect_artifact(
         hashed += full.stat().st_size
         if name != entry:
             continue
+        if any(not (full.parent / location).resolve().is_file() for location in locations):
+            locations = _parsed_external_locations(full)
         for location in sorted(locations):
             data = (full.parent / location).resolve()
             relative_label = f"external data '{location}'"

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import onnx
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -202,3 +203,11 @@ def test_cli_publish_of_an_external_data_model_from_another_directory(
     assert "2 files" in result.stdout and "/1.0.0/artifact/" in result.stdout
     local = {"model.onnx": model, "model.onnx.data": model.with_name("model.onnx.data")}
     published_files_match(model_stores, "dev", "models/risk/fraud-scorer/1.0.0/artifact/", local)
+
+
+def test_a_metadata_entry_named_location_is_not_taken_for_external_data(tmp_path: Path) -> None:
+    model = scorer_model()
+    onnx.helper.set_model_props(model, {"location": "eu-west-1"})
+    path = save(model, tmp_path / "model.onnx")
+    artifact = collect_artifact(path)
+    assert artifact.manifest.kind == "file" and [item.path for item in artifact.manifest.files] == ["model.onnx"]

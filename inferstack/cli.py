@@ -178,21 +178,47 @@ def progress_lines(title: str) -> Iterator[Callable[[str], None]]:
             task = progress.add_task(title, total=None)
             yield lambda phase: progress.update(task, description=f"{title}: {phase}")
         return
+    import threading
+
     started = time.monotonic()
-    last = [""]
+    current = ["starting"]
+    printed = [""]
+    lock = threading.Lock()
+    done = threading.Event()
+
+    def emit(force: bool = False) -> None:
+        with lock:
+            elapsed = time.monotonic() - started
+            if elapsed >= QUIET_PROGRESS_S and (force or current[0] != printed[0]):
+                printed[0] = current[0]
+                sys.stderr.write(f"{title}: {current[0]} ({elapsed:.0f}s)\n")
+                sys.stderr.flush()
 
     def plain(phase: str) -> None:
-        elapsed = time.monotonic() - started
-        if elapsed >= QUIET_PROGRESS_S and phase != last[0]:
-            last[0] = phase
-            sys.stderr.write(f"{title}: {phase} ({elapsed:.0f}s)\n")
-            sys.stderr.flush()
+        current[0] = phase
+        emit()
 
-    yield plain
+    def heartbeat() -> None:
+        # A phase that began inside the quiet period is announced once the period ends, then every HEARTBEAT_S.
+        if done.wait(QUIET_PROGRESS_S):
+            return
+        emit()
+        while not done.wait(PROGRESS_HEARTBEAT_S):
+            emit(force=True)
+
+    ticker = threading.Thread(target=heartbeat, name="inferstack-progress", daemon=True)
+    ticker.start()
+    try:
+        yield plain
+    finally:
+        done.set()
+        ticker.join(timeout=1)
 
 
 QUIET_PROGRESS_S = 2.0
 """Seconds before a long operation outside a terminal starts printing progress lines."""
+PROGRESS_HEARTBEAT_S = 30.0
+"""Outside a terminal, a phase that goes on this long is reported again."""
 
 
 @app.command()

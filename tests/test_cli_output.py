@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 
 import pytest
@@ -104,3 +105,15 @@ def test_progress_on_a_terminal_is_a_rich_spinner(monkeypatch: pytest.MonkeyPatc
     with cli.progress_lines("gate x") as progress:
         progress("measuring batch 1 (1/1)")
     assert "\x1b[" not in stream.getvalue()  # CI on a pseudo-terminal gets the plain lines
+
+
+def test_a_long_phase_begun_in_the_quiet_period_is_still_announced(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cli, "err_console", Console(file=io.StringIO()))  # not a terminal
+    monkeypatch.setattr(cli, "QUIET_PROGRESS_S", 0.05)
+    with cli.progress_lines("gate x") as progress:
+        progress("measuring batch 1 (1/1)")  # before the quiet period ends: not printed yet
+        assert capsys.readouterr().err == ""
+        time.sleep(0.5)  # a long phase, and no further call
+    assert capsys.readouterr().err.startswith("gate x: measuring batch 1 (1/1) (0s)")

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -183,31 +184,128 @@ def find_spec(specs: Path, name: str) -> Any:
     raise InputError([Problem("--spec", "spec", f"no spec named '{name}' in {specs}; expected one of: {known}")])
 
 
+FLAG = ""
+"""metavar of on/off options: typer would show them as taking a <bool> value, which they do not."""
+
+MIN_GATE_ITERATIONS = 100
+"""inferstack.gate.MIN_ITERATIONS (not imported here: the CLI imports onnxruntime and numpy only when a command needs them)."""
+DEFAULT_GATE_ITERATIONS = 300
+"""inferstack.gate.DEFAULT_MAX_ITERATIONS."""
+
 SpecOption = Annotated[str, typer.Option("--spec", help="Name of the model spec the artifact belongs to.")]
 SpecsOption = Annotated[Path, typer.Option("--specs", help="Folder (or file) of model specs.")]
 StacksOption = Annotated[Path, typer.Option("--stacks", help="Folder of stack files (Pulumi.<env>.yaml).")]
 
 
+MaxArtifactOption = Annotated[
+    float | None,
+    typer.Option(
+        "--max-artifact-gib",
+        help="Largest artifact (all its files) accepted, GiB; default $INFERSTACK_MAX_ARTIFACT_GIB or 50.",
+        show_default=False,
+    ),
+]
+
+
+@contextmanager
+def progress_lines(title: str) -> Iterator[Callable[[str], None]]:
+    """Progress of a long operation on stderr: a rich spinner on a terminal; outside one (CI, pipes), quiet plain lines.
+
+    Plain lines start only once the operation has run QUIET_PROGRESS_S seconds, so a
+    quick command prints nothing extra, and a long one says what it is doing.
+    """
+    import os
+    import time
+
+    if err_console.is_terminal and not os.environ.get("CI"):
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        with Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console, transient=True
+        ) as progress:
+            task = progress.add_task(title, total=None)
+            yield lambda phase: progress.update(task, description=f"{title}: {phase}")
+        return
+    import threading
+
+    started = time.monotonic()
+    current = ["starting"]
+    printed = [""]
+    lock = threading.Lock()
+    done = threading.Event()
+
+    def emit(force: bool = False) -> None:
+        with lock:
+            elapsed = time.monotonic() - started
+            if elapsed >= QUIET_PROGRESS_S and (force or current[0] != printed[0]):
+                printed[0] = current[0]
+                sys.stderr.write(f"{title}: {current[0]} ({elapsed:.0f}s)\n")
+                sys.stderr.flush()
+
+    def plain(phase: str) -> None:
+        current[0] = phase
+        emit()
+
+    def heartbeat() -> None:
+        # A phase that began inside the quiet period is announced once the period ends, then every HEARTBEAT_S.
+        if done.wait(QUIET_PROGRESS_S):
+            return
+        emit()
+        while not done.wait(PROGRESS_HEARTBEAT_S):
+            emit(force=True)
+
+    ticker = threading.Thread(target=heartbeat, name="inferstack-progress", daemon=True)
+    ticker.start()
+    try:
+        yield plain
+    finally:
+        done.set()
+        ticker.join(timeout=1)
+
+
+QUIET_PROGRESS_S = 2.0
+"""Seconds before a long operation outside a terminal starts printing progress lines."""
+PROGRESS_HEARTBEAT_S = 30.0
+"""Outside a terminal, a phase that goes on this long is reported again."""
+
+
 @app.command()
 @handles_bad_input
 def gate(
-    model: Annotated[Path, typer.Argument(help="The ONNX model file.")],
+    model: Annotated[Path, typer.Argument(help="The ONNX model file (external data beside it) or an artifact folder.")],
     spec_name: SpecOption,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the gate report as JSON.")] = False,
+    json_output: Annotated[bool, typer.Option("--json", metavar=FLAG, help="Print the gate report as JSON.")] = False,
     specs: SpecsOption = DEFAULT_SPECS,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic inputs.")] = 0,
-    iterations: Annotated[int, typer.Option("--iterations", min=1, max=100_000, help="Most timed calls per batch size.")] = 200,
+    iterations: Annotated[
+        int,
+        typer.Option(
+            "--iterations",
+            min=MIN_GATE_ITERATIONS,
+            max=1_000_000,
+            help=f"Most timed calls per batch size (at least {MIN_GATE_ITERATIONS}: p95 needs them for a confidence interval).",
+        ),
+    ] = DEFAULT_GATE_ITERATIONS,
     quantize_advice: Annotated[
-        bool, typer.Option("--quantize-advice", help="Also report what dynamic int8 quantization would save (advice).")
+        bool, typer.Option("--quantize-advice", metavar=FLAG, help="Also report what dynamic int8 quantization would save (advice).")
     ] = False,
+    max_artifact_gib: MaxArtifactOption = None,
 ) -> None:
-    """Load, check, smoke-test and measure an ONNX model against its spec. Exit 0 pass, 1 gate failed, 2 bad input."""
-    from inferstack.gate import run_gate
+    """Load, check, smoke-test and measure an ONNX model against its spec. Exit 0 pass, 1 gate failed or inconclusive, 2 bad input."""
+    from inferstack.gate import max_artifact_bytes, run_gate
 
     spec = find_spec(specs, spec_name)
-    report = run_gate(
-        model, spec, seed=seed, max_iterations=iterations, min_iterations=min(10, iterations), quantize_advice=quantize_advice
-    )
+    with progress_lines(f"gate {spec_name}") as progress:
+        report = run_gate(
+            model,
+            spec,
+            seed=seed,
+            max_iterations=iterations,
+            min_iterations=min(MIN_GATE_ITERATIONS, iterations),
+            quantize_advice=quantize_advice,
+            max_bytes=max_artifact_bytes(max_artifact_gib),
+            progress=progress,
+        )
     if json_output:
         typer.echo(report.model_dump_json(indent=2))
     else:
@@ -220,34 +318,42 @@ def print_gate_report(report: Any) -> None:
     """The gate report as a rich table and a verdict line."""
     from rich.table import Table
 
-    console.print(f"{report.model} ({report.model_file}, {report.size_bytes} bytes, sha256 {report.sha256[:12]}...)")
-    console.print(f"provider: {report.provider} ({report.provider_note})")
-    table = Table("batch", "calls", "p50 ms", "p95 ms", "p99 ms", "rows/s")
+    files = ""
+    if report.manifest is not None and report.manifest.kind != "file":
+        files = f", {len(report.manifest.files)} files, entry {report.manifest.entry}"
+    console.print(
+        f"{report.model} ({report.model_file}, {report.size_bytes} bytes{files}, sha256 {report.sha256[:12]}...)", markup=False
+    )
+    console.print(f"provider: {report.provider} ({report.provider_note})", markup=False)
+    table = Table("batch", "calls", "p50 ms", "p95 ms", "p95 95% CI", "p99 ms", "rows/s")
     for stats in report.latency:
+        interval = (
+            f"{stats.p95_ci_low_ms:.3f}-{stats.p95_ci_high_ms:.3f}"
+            if stats.p95_ci_low_ms is not None and stats.p95_ci_high_ms is not None
+            else "-"
+        )
         table.add_row(
-            str(stats.batch_size), str(stats.iterations), f"{stats.p50_ms:.3f}", f"{stats.p95_ms:.3f}",
+            str(stats.batch_size), str(stats.iterations), f"{stats.p50_ms:.3f}", f"{stats.p95_ms:.3f}", interval,
             f"{stats.p99_ms:.3f}", f"{stats.throughput_per_s:,.0f}",
         )
     console.print(table)
     memory = report.memory
-    gpu = f", GPU {memory.gpu_memory_mib:.1f} MiB" if memory.gpu_memory_mib is not None else ""
-    console.print(f"memory: peak RSS {memory.peak_rss_mib:.1f} MiB (+{memory.rss_delta_mib:.1f} MiB for the model){gpu}")
+    gpu = f", GPU {memory.gpu_memory_mib:.1f} MiB ({memory.gpu_source})" if memory.gpu_memory_mib is not None else ""
+    source = f" ({memory.rss_source})" if memory.rss_source else ""
+    console.print(
+        f"memory: peak RSS {memory.peak_rss_mib:.1f} MiB{source}, load included (+{memory.rss_delta_mib:.1f} MiB for the model){gpu}",
+        markup=False,
+    )
     advice = report.quantization
     if advice is not None:
-        if advice.applicable:
-            console.print(
-                f"int8 advice: {advice.original_size_bytes} -> {advice.quantized_size_bytes} bytes "
-                f"({advice.size_saving_percent:.1f}% smaller), batch-1 p50 {advice.original_p50_ms:.3f} -> "
-                f"{advice.quantized_p50_ms:.3f} ms ({advice.latency_change_percent:+.1f}%); {advice.note}",
-                markup=False,
-            )
-        else:
-            console.print(f"int8 advice: {advice.note}", markup=False)
+        console.print(advice.summary(), markup=False)
     if report.passed:
-        console.print(f"gate passed (p95 SLO {report.latency_p95_slo_ms:g} ms at batch 1)")
+        detail = f": {report.latency_verdict.message}" if report.latency_verdict is not None else ""
+        console.print(f"gate passed (p95 SLO {report.latency_p95_slo_ms:g} ms at batch 1){detail}", markup=False)
     else:
+        word = "inconclusive" if report.verdict == "inconclusive" else "failed"
         for failure in report.failures:
-            err_console.print(f"gate failed: {failure}", markup=False)
+            err_console.print(f"gate {word}: {failure}", markup=False)
 
 
 def load_gate_report(path: Path) -> Any:
@@ -271,7 +377,7 @@ def load_gate_report(path: Path) -> Any:
 @handles_bad_input
 @handles_registry_errors
 def publish(
-    model: Annotated[Path, typer.Argument(help="The ONNX model file.")],
+    model: Annotated[Path, typer.Argument(help="The ONNX model file (external data beside it) or an artifact folder.")],
     spec_name: SpecOption,
     version: Annotated[str, typer.Option("--version", help="Version to publish (must not exist yet).")],
     stack: Annotated[str, typer.Option("--stack", help="Environment whose model store receives the version.")] = "dev",
@@ -281,27 +387,36 @@ def publish(
         Path | None, typer.Option("--gate-report", help="Reuse `inferstack gate --json` output instead of running the gate.")
     ] = None,
     allow_failed_gate: Annotated[
-        bool, typer.Option("--allow-failed-gate", help="Record a version whose gate failed (it can never reach staging).")
+        bool, typer.Option("--allow-failed-gate", metavar=FLAG, help="Record a version whose gate failed (it can never reach staging).")
     ] = False,
+    max_artifact_gib: MaxArtifactOption = None,
 ) -> None:
-    """Gate the model, then upload it and its metadata to the model store (SSE-KMS, never overwriting a version)."""
-    from inferstack.gate import run_gate
+    """Gate the model, then upload every file of it and its metadata to the model store (SSE-KMS, never overwriting a version)."""
+    from inferstack.gate import collect_artifact, max_artifact_bytes, run_gate
     from inferstack.registry.store import ModelRegistry, check_version
 
     check_version(version)
     check_stack_name(stack)
     spec = find_spec(specs, spec_name)
     registry = ModelRegistry.for_stack(stacks, stack)
-    report = load_gate_report(gate_report) if gate_report is not None else run_gate(model, spec)
-    if not report.passed and not allow_failed_gate:
-        for failure in report.failures:
-            err_console.print(f"gate failed: {failure}", markup=False)
-        err_console.print("publish: nothing uploaded; fix the model, or pass --allow-failed-gate to record it anyway", markup=False)
-        raise typer.Exit(EXIT_FAILED)
-    metadata = registry.publish(model, spec, version, report)
+    with progress_lines(f"publish {spec_name} {version}") as progress:
+        artifact = collect_artifact(model, max_bytes=max_artifact_bytes(max_artifact_gib), progress=progress)
+        report = (
+            load_gate_report(gate_report)
+            if gate_report is not None
+            else run_gate(model, spec, artifact=artifact, progress=progress)
+        )
+        if not report.passed and not allow_failed_gate:
+            word = "inconclusive" if report.verdict == "inconclusive" else "failed"
+            for failure in report.failures:
+                err_console.print(f"gate {word}: {failure}", markup=False)
+            err_console.print("publish: nothing uploaded; fix the model, or pass --allow-failed-gate to record it anyway", markup=False)
+            raise typer.Exit(EXIT_FAILED)
+        metadata = registry.publish(model, spec, version, report, artifact=artifact, progress=progress)
+    files = f", {len(metadata.files)} files" if len(metadata.files) > 1 else ""
     console.print(
         f"published {metadata.model} {metadata.version} to {metadata.storage_uri} "
-        f"(sha256 {metadata.sha256[:12]}..., {metadata.sse} {metadata.kms_key_id or 'bucket default key'}, by {metadata.published_by})",
+        f"(sha256 {metadata.sha256[:12]}...{files}, {metadata.sse} {metadata.kms_key_id or 'bucket default key'}, by {metadata.published_by})",
         markup=False,
     )
 
@@ -326,7 +441,7 @@ def promote(
     ] = None,
     stacks: StacksOption = DEFAULT_STACKS,
 ) -> None:
-    """Approve a version for staging or prod: copy it from the previous tier's store and record who, when and the gate figures."""
+    """Approve a version for staging or prod: verify it, copy it from the previous tier's store, record who, when and the gate figures."""
     from inferstack.registry.store import ModelRegistry, check_promotion_source, check_promotion_target, previous_environment
     from inferstack.registry.store import promote as promote_version
 
@@ -336,7 +451,8 @@ def promote(
     source_stack = check_stack_name(from_stack) if from_stack is not None else previous_environment(stage)
     source = ModelRegistry.for_stack(stacks, source_stack)
     check_promotion_source(source.environment, stage)
-    record = promote_version(source, target, name, version, stage)
+    with progress_lines(f"promote {name} {version}") as progress:
+        record = promote_version(source, target, name, version, stage, progress=progress)
     console.print(
         f"promoted {name} {version} to {stage} by {record.approved_by} at {record.approved_at} "
         f"(gate passed: {record.gate.passed}, p95 at batch 1: {record.gate.p95_ms_batch1} ms)",
@@ -348,6 +464,49 @@ registry_app = typer.Typer(help="The model registry: list versions, write snapsh
 app.add_typer(registry_app, name="registry")
 
 
+def _short_identity(identity: str) -> str:
+    """The last part of an ARN (user or role session), which is what a reader looks for; other names unchanged."""
+    if identity.startswith("arn:") and "/" in identity:
+        return identity.rsplit("/", 1)[-1]
+    return identity
+
+
+def _size_text(size: int) -> str:
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} B"
+
+
+def registry_table(inventory: Any) -> Any:
+    """The versions of a listing as a table that reads at 80 columns: identifiers never cut, long ones folded."""
+    from inferstack.cost_report import compact_table
+
+    rows: list[tuple[str, ...]] = []
+    for entry in inventory.entries:
+        metadata = entry.metadata
+        batch_one = metadata.gate.latency_at(1)
+        rows.append(
+            (
+                metadata.model, metadata.team, metadata.version, entry.stage,
+                {"pass": "passed", "fail": "FAILED"}.get(metadata.gate.verdict, str(metadata.gate.verdict)),
+                f"{batch_one.p95_ms:.3f}" if batch_one else "-",
+                _size_text(metadata.size_bytes),
+                f"{metadata.published_at[:10]} {_short_identity(metadata.published_by)}",
+            )
+        )
+    for bad in inventory.unusable:
+        rows.append((bad.model, bad.team, bad.version, "UNUSABLE", "-", "-", "-", "(reason below)"))
+    return compact_table(
+        None,
+        ("model", "team", "version", "stage", "gate", "p95 ms", "size", "published"),
+        ("model", "team", "version", "stage", "gate"),
+        rows,
+        width=console.width,
+        wrapping=("published",),
+    )
+
+
 @registry_app.command("list")
 @handles_bad_input
 @handles_registry_errors
@@ -355,29 +514,37 @@ def registry_list(
     name: Annotated[str | None, typer.Argument(help="Only this model.")] = None,
     stack: Annotated[str, typer.Option("--stack", help="Environment whose model store to list.")] = "dev",
     stacks: StacksOption = DEFAULT_STACKS,
+    as_json: Annotated[bool, typer.Option("--json", metavar=FLAG, help="Print the versions and unusable versions as JSON.")] = False,
+    verify: Annotated[
+        bool, typer.Option("--verify", metavar=FLAG, help="Also check every version's stored files against its manifest (a HEAD per file).")
+    ] = False,
 ) -> None:
-    """Show the versions in an environment's model store and their approved stages."""
-    from rich.table import Table
-
+    """Show the versions in an environment's model store and their approved stages (unusable versions with the reason)."""
     from inferstack.registry.store import ModelRegistry
 
     check_stack_name(stack)
     registry = ModelRegistry.for_stack(stacks, stack)
-    entries = registry.list_versions(name)
-    if not entries:
+    inventory = registry.inventory(name, verify=verify)
+    if as_json:
+        document = {
+            "environment": registry.environment,
+            "bucket": registry.bucket,
+            "versions": [
+                {**entry.metadata.model_dump(mode="json", exclude={"gate"}), "stage": entry.stage,
+                 "gate_verdict": entry.metadata.gate.verdict,
+                 "approvals": [record.model_dump(mode="json") for record in entry.approvals]}
+                for entry in inventory.entries
+            ],
+            "unusable": [bad.model_dump(mode="json") for bad in inventory.unusable],
+        }
+        typer.echo(json.dumps(document, indent=2))
+        return
+    if not inventory.entries and not inventory.unusable:
         console.print(f"no versions{f' of {name}' if name else ''} in s3://{registry.bucket}/", markup=False)
         return
-    table = Table("model", "team", "version", "stage", "gate", "p95 ms (b1)", "size", "published by", "published at")
-    for entry in entries:
-        metadata = entry.metadata
-        batch_one = metadata.gate.latency_at(1)
-        table.add_row(
-            metadata.model, metadata.team, metadata.version, entry.stage,
-            "passed" if metadata.gate.passed else "FAILED",
-            f"{batch_one.p95_ms:.3f}" if batch_one else "-",
-            f"{metadata.size_bytes:,}", metadata.published_by, metadata.published_at,
-        )
-    console.print(table)
+    console.print(registry_table(inventory))
+    for bad in inventory.unusable:
+        err_console.print(f"unusable: {bad.team}/{bad.model} {bad.version}: {bad.reason}", markup=False)
 
 
 @registry_app.command("snapshot")
@@ -385,19 +552,38 @@ def registry_list(
 @handles_registry_errors
 def registry_snapshot(
     stack: Annotated[str, typer.Option("--stack", help="Environment whose model store to snapshot.")],
-    out: Annotated[Path, typer.Option("--out", help="Snapshot file to write (JSON).")],
+    out: Annotated[Path | None, typer.Option("--out", help="Snapshot file to write (JSON); required without --json.")] = None,
     stacks: StacksOption = DEFAULT_STACKS,
+    as_json: Annotated[bool, typer.Option("--json", metavar=FLAG, help="Print the snapshot JSON on stdout (and write --out if given).")] = False,
 ) -> None:
-    """Write the approvals and gate figures of a model store to a JSON file for the offline plan."""
+    """Write the approvals and gate figures of a model store to a JSON file for the offline plan; every artifact is checked against its manifest.
+
+    A store whose bucket does not exist yet (a new environment, before its first `pulumi up`) gives an empty snapshot and a note.
+    """
     from inferstack.registry.snapshot import take_first_snapshot, write_registry_snapshot
     from inferstack.registry.store import ModelRegistry
 
     check_stack_name(stack)
-    snapshot, note = take_first_snapshot(ModelRegistry.for_stack(stacks, stack))
-    write_registry_snapshot(snapshot, out)
+    if out is None and not as_json:
+        raise InputError([Problem("--out", "out", "no snapshot file given; expected --out FILE, or --json to print the snapshot")])
+    with progress_lines(f"snapshot {stack}") as progress:
+        progress("listing and verifying versions")
+        snapshot, note = take_first_snapshot(ModelRegistry.for_stack(stacks, stack))
     if note:
         err_console.print(note, markup=False)
-    console.print(f"wrote {out} ({len(snapshot.versions)} version(s) from s3://{snapshot.bucket}/)", markup=False)
+    if out is not None:
+        write_registry_snapshot(snapshot, out)
+    if as_json:
+        typer.echo(snapshot.model_dump_json(indent=2))
+    else:
+        console.print(
+            f"wrote {out} ({len(snapshot.versions)} version(s) from s3://{snapshot.bucket}/"
+            + (f", {len(snapshot.unusable)} unusable" if snapshot.unusable else "")
+            + ")",
+            markup=False,
+        )
+    for bad in snapshot.unusable:
+        err_console.print(f"unusable: {bad.team}/{bad.model} {bad.version}: {bad.reason}", markup=False)
 
 
 policy_app = typer.Typer(help="Policy rules: the generated rules table.", no_args_is_help=True)
@@ -514,7 +700,7 @@ def plan(
 def cost(
     stack: Annotated[str, typer.Option("--stack", help="Stack name (stacks/Pulumi.<stack>.yaml): dev, staging, prod, or e.g. prod-eu-west-1.")],
     specs: SpecsOption = DEFAULT_SPECS,
-    as_json: Annotated[bool, typer.Option("--json", help="Print cost.json instead of tables.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", metavar=FLAG, help="Print cost.json instead of tables.")] = False,
     stacks: StacksOption = DEFAULT_STACKS,
 ) -> None:
     """Monthly cost of a stack: steady (min replicas) and peak, per pool, team and model, against the budget."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -13,13 +14,62 @@ def _money(value: float) -> str:
     return f"${value:,.0f}"
 
 
+MIN_FOLDED_WIDTH = 10
+"""A folded identifier column keeps at least this many characters a line."""
+IDENTIFIER_WIDTH_CAP = 40
+"""Longer names are folded onto a second line rather than widening the table past the console."""
+
+
+def compact_table(
+    title: str | None,
+    columns: tuple[str, ...],
+    identifiers: tuple[str, ...],
+    rows: list[tuple[str, ...]],
+    width: int = 80,
+    wrapping: tuple[str, ...] = (),
+) -> Table:
+    """A table that reads at 80 columns: a rule under the header, one space between columns; identifiers are
+    never cut (each column is at least as wide as its longest value, folded only past IDENTIFIER_WIDTH_CAP),
+    figures never wrap, and headers of figures wrap onto two lines when space is short. `wrapping` columns (free
+    text such as "date who") wrap between words."""
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 0), pad_edge=False, show_edge=False)
+    def cell_width(index: int, text: str) -> int:
+        plain = Text.from_markup(text).plain
+        return max((len(word) for word in plain.split()), default=0) if columns[index] in wrapping else len(plain)
+
+    widths = [
+        max(max((cell_width(index, row[index]) for row in rows), default=1), *(len(word) for word in column.split()))
+        for index, column in enumerate(columns)
+    ]
+    values = list(widths)
+    # Too wide for the console even so: the widest identifiers are folded onto more lines (never cut), widest first.
+    excess = sum(widths) + len(columns) - 1 - width
+    while excess > 0:
+        candidates = [index for index, column in enumerate(columns) if column in identifiers and widths[index] > MIN_FOLDED_WIDTH]
+        if not candidates:
+            break
+        index = max(candidates, key=lambda i: widths[i])
+        cut = min(excess, widths[index] - MIN_FOLDED_WIDTH)
+        widths[index] -= cut
+        excess -= cut
+    for index, column in enumerate(columns):
+        # A header longer than its values goes on two lines ("steady\n$/mo"): rich would rather crop a column.
+        header = column.replace(" ", "\n", 1) if len(column) > values[index] else column
+        if column in wrapping:
+            table.add_column(header, overflow="fold", min_width=widths[index])
+        elif column in identifiers:
+            table.add_column(header, overflow="fold", width=min(widths[index], IDENTIFIER_WIDTH_CAP))
+        else:
+            table.add_column(header, justify="right", no_wrap=True, min_width=widths[index])
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
 def print_cost_tables(console: Console, estimate: CostEstimate) -> None:
     """Print pools, teams and models, then the totals, reference figures and budget status."""
-    pools = Table(title=f"node pools — {estimate.environment} ({estimate.region})", title_justify="left")
-    for column in ("pool", "instance type", "capacity", "nodes min-max", "$/hour", "steady $/mo", "peak $/mo", "models"):
-        pools.add_column(column, justify="right" if "$" in column or "nodes" in column or column == "models" else "left")
-    for name, pool in estimate.by_pool.items():
-        pools.add_row(
+    pool_rows = [
+        (
             name,
             pool.instance_type,
             pool.capacity_type.lower().replace("_", "-"),
@@ -29,22 +79,26 @@ def print_cost_tables(console: Console, estimate: CostEstimate) -> None:
             _money(pool.peak_monthly_usd),
             str(len(pool.models)),
         )
-    console.print(pools)
+        for name, pool in estimate.by_pool.items()
+    ]
+    console.print(
+        compact_table(
+            f"node pools — {estimate.environment} ({estimate.region})",
+            ("pool", "instance", "capacity", "nodes", "$/hour", "steady $/mo", "peak $/mo", "models"),
+            ("pool", "instance", "capacity"),
+            pool_rows,
+        )
+    )
 
-    teams = Table(title="teams", title_justify="left")
-    for column in ("team", "steady $/mo", "peak $/mo", "budget $/mo", "status"):
-        teams.add_column(column, justify="left" if column in ("team", "status") else "right")
+    team_rows = []
     for team, cost in estimate.by_team.items():
         budget = "-" if cost.budget_usd is None else _money(cost.budget_usd)
-        status = Text("over budget", style="red") if cost.over_budget else "ok" if cost.budget_usd is not None else "no budget"
-        teams.add_row(team, _money(cost.monthly_usd), _money(cost.peak_monthly_usd), budget, status)
-    console.print(teams)
+        status = "[red]over budget[/red]" if cost.over_budget else "ok" if cost.budget_usd is not None else "no budget"
+        team_rows.append((team, _money(cost.monthly_usd), _money(cost.peak_monthly_usd), budget, status))
+    console.print(compact_table("teams", ("team", "steady $/mo", "peak $/mo", "budget $/mo", "status"), ("team", "status"), team_rows))
 
-    models = Table(title="models", title_justify="left")
-    for column in ("model", "team", "steady $/mo", "peak $/mo", "naive $/mo", "lower bound $/mo"):
-        models.add_column(column, justify="left" if column in ("model", "team") else "right")
-    for name, cost in estimate.by_model.items():
-        models.add_row(
+    model_rows = [
+        (
             name,
             cost.team,
             _money(cost.monthly_usd),
@@ -52,7 +106,13 @@ def print_cost_tables(console: Console, estimate: CostEstimate) -> None:
             _money(cost.naive_monthly_usd),
             _money(cost.lower_bound_monthly_usd),
         )
-    console.print(models)
+        for name, cost in estimate.by_model.items()
+    ]
+    console.print(
+        compact_table(
+            "models", ("model", "team", "steady $/mo", "peak $/mo", "naive $/mo", "lower bound $/mo"), ("model", "team"), model_rows
+        )
+    )
 
     naive_ratio = estimate.monthly_usd / estimate.naive_monthly_usd if estimate.naive_monthly_usd else 0.0
     console.print(

@@ -74,3 +74,46 @@ def scorer_spec_document(name: str = "fraud-scorer", team: str = "risk", **chang
     }
     document.update(changes)
     return document
+
+
+def save_with_external_data(model: onnx.ModelProto, path: Path, data_name: str | None = None) -> Path:
+    """Write a model with every initializer in one external data file beside it (as onnx does for models over 2 GB)."""
+    onnx.save(
+        model,
+        str(path),
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
+        location=data_name or f"{path.name}.data",
+        size_threshold=0,
+    )
+    return path
+
+
+def wide_model(features: int = 512, hidden: int = 1024, seed: int = 1) -> onnx.ModelProto:
+    """features[batch, F] -> MatMul(F x H) -> Relu -> MatMul(H x 1) -> Sigmoid -> probability[batch, 1]: ~F*H multiply-adds a row."""
+    rng = np.random.default_rng(seed)
+    graph = helper.make_graph(
+        [
+            helper.make_node("MatMul", ["features", "w1"], ["hidden"]),
+            helper.make_node("Relu", ["hidden"], ["activated"]),
+            helper.make_node("MatMul", ["activated", "w2"], ["logit"]),
+            helper.make_node("Sigmoid", ["logit"], ["probability"]),
+        ],
+        "wide",
+        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", features])],
+        [helper.make_tensor_value_info("probability", TensorProto.FLOAT, ["batch", 1])],
+        [
+            numpy_helper.from_array(rng.standard_normal((features, hidden)).astype(np.float32), "w1"),
+            numpy_helper.from_array(rng.standard_normal((hidden, 1)).astype(np.float32), "w2"),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION)
+    onnx.checker.check_model(model)
+    return model
+
+
+def wide_spec_document(features: int = 512, **changes: Any) -> dict[str, Any]:
+    """A CPU spec whose signature matches `wide_model(features)`, without batching (batch 1 only)."""
+    document = scorer_spec_document(serving={}, **changes)
+    document["signature"]["inputs"][0]["shape"] = [None, features]
+    return document

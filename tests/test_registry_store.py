@@ -18,7 +18,7 @@ from inferstack.spec.model import ModelSpec
 from tests.aws_fixtures import ModelStores
 from tests.onnx_models import save, scorer_model, scorer_spec_document
 
-FAST = {"warmup": 1, "min_iterations": 3, "max_iterations": 5, "time_budget_s": 0.5}
+FAST = {"warmup": 1, "min_iterations": 100, "max_iterations": 100, "time_budget_s": 0.5}
 SPEC = ModelSpec.model_validate(scorer_spec_document())
 
 

@@ -5,7 +5,7 @@
 - snapshot.py: the offline snapshot the plan reads.
 """
 
-from inferstack.registry.records import ApprovalRecord, VersionEntry, VersionMetadata
+from inferstack.registry.records import ApprovalRecord, UnusableVersion, VersionEntry, VersionMetadata
 from inferstack.registry.snapshot import RegistrySnapshot, SnapshotVersion, load_registry_snapshot, take_snapshot
 from inferstack.registry.store import ModelRegistry, PromotionRefused, RegistryError, promote
 
@@ -16,6 +16,7 @@ __all__ = [
     "RegistryError",
     "RegistrySnapshot",
     "SnapshotVersion",
+    "UnusableVersion",
     "VersionEntry",
     "VersionMetadata",
     "load_registry_snapshot",

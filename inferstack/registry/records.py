@@ -2,12 +2,16 @@
 
 Layout in an environment's model store bucket::
 
-    models/<team>/<name>/<version>/model.onnx            the artifact (SSE-KMS)
-    models/<team>/<name>/<version>/metadata.json         VersionMetadata, written last
+    models/<team>/<name>/<version>/model.onnx            a one-file artifact (SSE-KMS)
+    models/<team>/<name>/<version>/artifact/<path>       every file of a multi-file artifact (ONNX with
+                                                         external data, huggingface or Triton folder)
+    models/<team>/<name>/<version>/metadata.json         VersionMetadata with the artifact's manifest, written last
     models/<team>/<name>/<version>/approvals/<stage>.json  ApprovalRecord, one per stage
 
 A version exists only once its metadata.json exists; every record is written
-once (conditional write) and never changed.
+once (conditional write) and never changed. The manifest in metadata.json
+(`files`: path, key, sha256, size, ETag of every stored file) is what promote,
+snapshot and deploy verify the stored artifact against.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from inferstack.spec.model import ApprovalStage, Lineage
 METADATA_FORMAT = "inferstack.registry.version/v1"
 APPROVAL_FORMAT = "inferstack.registry.approval/v1"
 ARTIFACT_FILE = "model.onnx"
+ARTIFACT_DIR = "artifact"
 METADATA_FILE = "metadata.json"
 APPROVALS_DIR = "approvals"
 MODELS_PREFIX = "models/"
@@ -39,6 +44,18 @@ def version_prefix(team: str, name: str, version: str) -> str:
 def artifact_key(team: str, name: str, version: str) -> str:
     """Key of the artifact file of one version."""
     return version_prefix(team, name, version) + ARTIFACT_FILE
+
+
+def artifact_file_key(team: str, name: str, version: str, kind: str, path: str) -> str:
+    """Key of one artifact file: model.onnx for a one-file artifact, artifact/<path> otherwise (names kept for external data)."""
+    if kind == "file":
+        return artifact_key(team, name, version)
+    return f"{version_prefix(team, name, version)}{ARTIFACT_DIR}/{path}"
+
+
+def artifact_prefix(team: str, name: str, version: str, kind: str) -> str:
+    """What storage_uri points at: the version prefix for a one-file artifact, its artifact/ folder otherwise."""
+    return version_prefix(team, name, version) + ("" if kind == "file" else f"{ARTIFACT_DIR}/")
 
 
 def metadata_key(team: str, name: str, version: str) -> str:
@@ -83,6 +100,16 @@ class GateSummary(RegistryRecord):
         )
 
 
+class StoredFile(RegistryRecord):
+    """One stored file of a version's artifact: where it is and what it must hash to."""
+
+    path: str = Field(description="Path inside the artifact (the manifest's).")
+    key: str = Field(description="S3 key in this store.")
+    sha256: str
+    size_bytes: int
+    etag: str | None = Field(default=None, description="ETag S3 gave the stored object; any rewrite changes it.")
+
+
 class VersionMetadata(RegistryRecord):
     """metadata.json: who owns a version, where it came from, what the gate measured."""
 
@@ -94,10 +121,14 @@ class VersionMetadata(RegistryRecord):
     description: str
     environment: Environment = Field(description="Environment whose store holds this copy.")
     bucket: str
-    artifact_key: str
-    storage_uri: str = Field(description="s3://<bucket>/models/<team>/<name>/<version>/ (what KServe loads).")
-    sha256: str
-    size_bytes: int
+    artifact_key: str = Field(description="Key of the ONNX entry point the gate loaded.")
+    storage_uri: str = Field(
+        description="s3://<bucket>/models/<team>/<name>/<version>/ (artifact/ for a multi-file artifact): what KServe loads."
+    )
+    sha256: str = Field(description="The artifact's SHA-256: the file's for one file, else of its manifest text.")
+    size_bytes: int = Field(description="Total size of the artifact's files.")
+    artifact_kind: str = Field(default="file", description="file, onnx-external-data or directory (the gate's manifest kind).")
+    files: list[StoredFile] = Field(default_factory=list, description="Every stored file; empty in records older than manifests.")
     sse: str = Field(description="Server-side encryption of the stored artifact as S3 reports it (aws:kms).")
     kms_key_id: str | None = Field(description="KMS key S3 reports for the artifact.")
     lineage: Lineage | None
@@ -108,6 +139,12 @@ class VersionMetadata(RegistryRecord):
     published_at: str
     publish_id: str = Field(description="Unique id of the publish (or promotion copy) that wrote this record.")
     promoted_from: Environment | None = Field(default=None, description="Store this copy was promoted from.")
+
+    def stored_files(self) -> list[StoredFile]:
+        """The manifest of stored files (a record older than manifests: its one artifact file)."""
+        if self.files:
+            return list(self.files)
+        return [StoredFile(path=ARTIFACT_FILE, key=self.artifact_key, sha256=self.sha256, size_bytes=self.size_bytes)]
 
 
 class ApprovalRecord(RegistryRecord):
@@ -123,6 +160,17 @@ class ApprovalRecord(RegistryRecord):
     approved_at: str
     source_environment: Environment
     gate: GateSummary
+
+
+class UnusableVersion(BaseModel):
+    """A version whose records or artifact cannot be trusted: listed with the reason, never served or snapshotted as approved."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str
+    team: str
+    version: str
+    reason: str = Field(description="What is wrong, in one line.")
 
 
 class VersionEntry(BaseModel):

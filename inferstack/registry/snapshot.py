@@ -24,10 +24,17 @@ Format (JSON, one object)::
           "peak_memory_mib": 19.2,            # GPU memory on CUDA, else host RSS delta
           "approvals": [{"stage": "staging", "approved_by": "arn:...", "approved_at": "..."}]
         }
+      ],
+      "unusable": [                           # versions that cannot be trusted: never approved here
+        {"model": "fraud-scorer", "team": "risk", "version": "3.1.0",
+         "reason": "artifact fails its manifest: s3://.../model.onnx was rewritten after publish (...)"}
       ]
     }
 
-(model, version) pairs are unique within a snapshot.
+(model, version) pairs are unique within a snapshot. Every version's stored
+files are checked against its manifest when the snapshot is taken (a HEAD per
+file: size, ETag, recorded sha256); a malformed record or a changed artifact
+puts the version under "unusable", so the plan sees it at stage "none".
 """
 
 from __future__ import annotations
@@ -41,7 +48,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from inferstack.constants import Environment
 from inferstack.problems import InputError, Problem, display_path, problems_from_validation
-from inferstack.registry.records import PromotionStage, VersionEntry
+from inferstack.registry.records import PromotionStage, UnusableVersion, VersionEntry
 from inferstack.registry.store import ModelRegistry
 from inferstack.spec.model import ApprovalStage
 
@@ -113,6 +120,9 @@ class RegistrySnapshot(BaseModel):
     bucket: str
     taken_at: str
     versions: list[SnapshotVersion]
+    unusable: list[UnusableVersion] = Field(
+        default_factory=list, description="Versions with a malformed record or an artifact that fails its manifest."
+    )
 
     @model_validator(mode="after")
     def _unique_versions(self) -> RegistrySnapshot:
@@ -151,12 +161,14 @@ class RegistrySnapshot(BaseModel):
 
 
 def take_snapshot(registry: ModelRegistry) -> RegistrySnapshot:
-    """Snapshot every visible version of a store."""
+    """Snapshot every visible version of a store, each verified against its manifest (bad ones under `unusable`)."""
+    inventory = registry.inventory(verify=True)
     return RegistrySnapshot(
         environment=registry.environment,
         bucket=registry.bucket,
         taken_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        versions=[SnapshotVersion.of(entry) for entry in registry.list_versions()],
+        versions=[SnapshotVersion.of(entry) for entry in inventory.entries],
+        unusable=inventory.unusable,
     )
 
 

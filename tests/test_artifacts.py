@@ -145,7 +145,12 @@ def test_multi_file_artifact_publish_promote_snapshot(
     else:
         artifact = huggingface_folder(tmp_path / "hf-export")
         local_root = artifact
-        the_spec = spec(artifact={"format": "huggingface", "version": "1.0.0"})
+        # huggingface runs on vLLM, which needs a GPU and batches continuously (runtime catalogue, issue 14).
+        the_spec = spec(
+            artifact={"format": "huggingface", "version": "1.0.0"},
+            accelerator={"gpu_type": "l4", "gpus_per_replica": 1, "gpu_memory_gib": 16},
+            serving={},
+        )
     local = {p.relative_to(local_root).as_posix(): p for p in sorted(local_root.rglob("*")) if p.is_file()}
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

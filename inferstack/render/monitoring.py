@@ -31,6 +31,7 @@ from inferstack.render import promql
 from inferstack.render.inference_service import isvc_name
 from inferstack.render.labels import platform_labels, team_labels
 from inferstack.render.team import team_models
+from inferstack.spec.drift import DriftSpec
 
 TEMPLATES = Path(__file__).parent / "templates"
 PREDICTOR_METRICS_PORT = 8080
@@ -121,19 +122,54 @@ def model_alerts(deployment: ModelDeployment) -> list[Alert]:
             )
         )
     if spec.monitoring.drift is not None:
-        drift = spec.monitoring.drift
-        alerts.append(
-            Alert(
-                name="ModelFeatureDrift",
-                expr=f"{promql.drift_psi(spec.name)} > {drift.psi_threshold:g}",
-                duration=f"{drift.window_minutes}m",
-                severity="warning",
-                summary=f"{spec.name}: feature PSI above {drift.psi_threshold:g} over {drift.window_minutes} minutes",
-                runbook_url=runbook,
-                labels=labels,
-            )
-        )
+        alerts.extend(drift_alerts(spec.name, spec.monitoring.drift, runbook, labels))
     return alerts
+
+
+DRIFT_STALE_WINDOWS = 3
+"""The detector-stale alert fires after this many windows without a finished run."""
+
+
+def drift_alerts(model: str, drift: DriftSpec, runbook: str, labels: tuple[tuple[str, str], ...]) -> list[Alert]:
+    """Warn and page on the detector's drift levels, and an alert when the detector stops reporting."""
+    numeric_warn, numeric_page = drift.numeric.thresholds
+    categorical_warn, categorical_page = drift.categorical.thresholds
+    thresholds = (
+        f"{drift.numeric.statistic} {numeric_warn:g}/{numeric_page:g} (numeric), "
+        f"{drift.categorical.statistic} {categorical_warn:g}/{categorical_page:g} (categorical)"
+    )
+    window = drift.window_minutes
+    return [
+        Alert(
+            name="ModelFeatureDrift",
+            expr=f"{promql.drift_level(model)} >= 1",
+            duration="0m",
+            severity="warning",
+            summary=f"{model}: a watched feature or the predictions drifted past the warn threshold over {window} minutes "
+            f"(warn/page: {thresholds})",
+            runbook_url=runbook,
+            labels=labels,
+        ),
+        Alert(
+            name="ModelFeatureDriftPage",
+            expr=f"{promql.drift_level(model)} >= 2",
+            duration="0m",
+            severity="critical",
+            summary=f"{model}: drift past the page threshold over {window} minutes; the retraining trigger "
+            f"({drift.trigger.kind}) fires once per window",
+            runbook_url=runbook,
+            labels=labels,
+        ),
+        Alert(
+            name="ModelDriftDetectorStale",
+            expr=f"{promql.drift_staleness_seconds(model)} > {DRIFT_STALE_WINDOWS * window * 60}",
+            duration="0m",
+            severity="warning",
+            summary=f"{model}: the drift detector has not finished a run for {DRIFT_STALE_WINDOWS} windows ({DRIFT_STALE_WINDOWS * window} minutes)",
+            runbook_url=runbook,
+            labels=labels,
+        ),
+    ]
 
 
 def platform_alerts(blueprint: Blueprint) -> list[Alert]:
@@ -254,6 +290,21 @@ def _dashboard_configmap(name: str, file_name: str, dashboard: str, labels: dict
     }
 
 
+def drift_panel(deployment: ModelDeployment) -> dict[str, str | None]:
+    """Template values of a model's drift panel (None queries when drift is off)."""
+    drift = deployment.spec.monitoring.drift
+    if drift is None:
+        return {"drift_query": None, "drift_level_query": None, "drift_thresholds": ""}
+    numeric_warn, numeric_page = drift.numeric.thresholds
+    categorical_warn, categorical_page = drift.categorical.thresholds
+    return {
+        "drift_query": promql.drift_statistic(deployment.name),
+        "drift_level_query": promql.drift_level(deployment.name),
+        "drift_thresholds": f"{drift.numeric.statistic} warn {numeric_warn:g} page {numeric_page:g}; "
+        f"{drift.categorical.statistic} warn {categorical_warn:g} page {categorical_page:g}",
+    }
+
+
 def render_team_dashboard(team: TeamPlan, blueprint: Blueprint) -> dict[str, Any]:
     """The team's Grafana dashboard (latency, errors, replicas, GPU use per model) as a ConfigMap."""
     models = [
@@ -267,6 +318,7 @@ def render_team_dashboard(team: TeamPlan, blueprint: Blueprint) -> dict[str, Any
             if deployment.spec.accelerator.gpu_type != "none"
             else None,
             "latency_slo_ms": f"{deployment.spec.monitoring.latency_p95_ms:g}",
+            **drift_panel(deployment),
         }
         for deployment in team_models(team, blueprint)
     ]

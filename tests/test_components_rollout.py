@@ -231,7 +231,8 @@ def test_serverless_canary_is_one_inference_service_split_by_kserve(fleet: Run) 
     predictor = _manifest(children["-isvc"])["spec"]["predictor"]
     assert predictor["canaryTrafficPercent"] == 20
     assert predictor["model"]["storageUri"].endswith("/canary-sls/1.0.0/")
-    assert predictor["logger"]["storage"]["path"] == "/payload-logs/rollouts/canary-sls/primary"
+    assert predictor["logger"]["storage"]["path"] == "canary-sls/primary"
+    assert predictor["logger"]["url"].endswith("/payload-logs/rollouts")
 
 
 def test_blue_green_routes_everything_to_the_active_colour(fleet: Run) -> None:

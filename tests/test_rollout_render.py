@@ -237,7 +237,9 @@ def test_shadow_mirrors_a_share_of_live_traffic_to_the_candidate(repo_root: Path
     _validate(objects)
     services = _by_name(objects)
     assert services["demo-model-shadow"]["metadata"]["labels"][LABEL_ROLLOUT_ROLE] == "shadow"
-    assert services["demo-model-shadow"]["spec"]["predictor"]["logger"]["storage"]["path"] == "/payload-logs/demo/demo-model/shadow"
+    logger = services["demo-model-shadow"]["spec"]["predictor"]["logger"]
+    assert logger["storage"]["path"] == "demo-model/shadow"
+    assert logger["url"].endswith("/payload-logs/demo")
     (route,) = objects.traffic
     if routing == "gateway-api":
         (rule,) = route["spec"]["rules"]

@@ -389,7 +389,8 @@ def drift_run(
 
     from boto3.session import Session
 
-    from inferstack.drift.run import DriftJob, parse_since, run_drift
+    from inferstack.drift.job import DriftJob
+    from inferstack.drift.run import parse_since, run_drift
     from inferstack.registry.store import ModelRegistry
     from inferstack.spec import load_environment
 

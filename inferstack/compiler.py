@@ -12,6 +12,7 @@ from typing import Protocol
 from inferstack.blueprint import Blueprint, ModelDeployment, TeamPlan
 from inferstack.placement import PlacementRequest, place
 from inferstack.pricing.catalog import Catalog, load_catalog
+from inferstack.drift.job import detector_config_problems
 from inferstack.problems import InputError, Problem
 from inferstack.spec.environment import EnvironmentConfig
 from inferstack.spec.loader import LoadedSpec, cross_spec_problems
@@ -89,6 +90,7 @@ def compile_blueprint(
             disabled.append(item.spec.name)
         else:
             resolved.append((spec, item.source))
+    problems.extend(detector_config_problems(resolved, config))
     if problems:
         raise InputError(problems)
 

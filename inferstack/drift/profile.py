@@ -16,10 +16,12 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
+from inferstack.drift.keys import PROFILE_FILE
 from inferstack.spec.drift import FeatureType
 
+__all__ = ["PROFILE_FILE", "FeatureProfile", "ReferenceProfile", "build_profile", "profile_feature"]
+
 PROFILE_FORMAT = "inferstack.drift.profile/v1"
-PROFILE_FILE = "reference-profile.json"
 NUMERIC_BINS = 20
 """Quantile bins per numeric feature (ventiles: PSI's usual 10 would blur KS to 10% steps)."""
 MAX_CATEGORIES = 100

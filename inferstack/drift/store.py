@@ -15,34 +15,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
 
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
-from inferstack.drift.profile import PROFILE_FILE, ReferenceProfile
+from inferstack.drift.keys import profile_key, reports_prefix, trigger_marker_key
+from inferstack.drift.profile import ReferenceProfile
 from inferstack.problems import InputError, Problem
-from inferstack.registry.records import version_prefix
 from inferstack.registry.store import NOT_FOUND_CODES, ModelRegistry, RegistryError
 from inferstack.render.payload_logging import payload_log_prefix
 
-REPORTS_ROOT = "drift-reports"
-TRIGGERS_DIR = "triggers"
-
-
-def profile_key(team: str, name: str, version: str) -> str:
-    """Key of a version's reference profile, next to its metadata.json."""
-    return version_prefix(team, name, version) + PROFILE_FILE
-
-
-def reports_prefix(team: str, name: str) -> str:
-    """Key prefix of a model's drift reports and trigger markers."""
-    return f"{REPORTS_ROOT}/{team}/{name}/"
-
-
-def trigger_marker_key(team: str, name: str, window_start: str) -> str:
-    """Key of the marker that says a window's trigger fired."""
-    return f"{reports_prefix(team, name)}{TRIGGERS_DIR}/{window_start}.json"
+__all__ = ["profile_key", "reports_prefix", "trigger_marker_key"]
 
 
 def _code(error: ClientError) -> str:
@@ -139,19 +122,3 @@ def claim_window(registry: ModelRegistry, key: str, body: bytes) -> bool:
 def release_window(registry: ModelRegistry, key: str) -> None:
     """Delete a marker whose trigger failed, so the next run of the window tries again."""
     registry.s3.delete_object(Bucket=registry.bucket, Key=key)
-
-
-def head_exists(registry: ModelRegistry, key: str) -> bool:
-    """Whether an object exists."""
-    try:
-        registry.s3.head_object(Bucket=registry.bucket, Key=key)
-    except ClientError as error:
-        if _code(error) in NOT_FOUND_CODES:
-            return False
-        raise
-    return True
-
-
-def describe(value: Any) -> str:
-    """Short text of a stored value for messages."""
-    return str(value)[:200]

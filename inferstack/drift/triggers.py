@@ -16,12 +16,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from inferstack.drift.keys import EVENT_SOURCE, GITHUB_TOKEN_ENV, retraining_topic_name
 from inferstack.spec.drift import EventBridgeTrigger, GithubDispatchTrigger, NoTrigger, SnsTrigger
 
-GITHUB_TOKEN_ENV = "INFERSTACK_GITHUB_TOKEN"
 GITHUB_API_ENV = "INFERSTACK_GITHUB_API_URL"
 GITHUB_API = "https://api.github.com"
-EVENT_SOURCE = "inferstack.drift"
 DEFAULT_EVENT_BUS = "default"
 MAX_CLIENT_PAYLOAD_KEYS = 10
 """GitHub accepts at most 10 top-level properties in client_payload."""
@@ -30,11 +29,6 @@ TIMEOUT_S = 10
 
 class TriggerFailed(Exception):
     """The trigger could not be delivered; one line for the report."""
-
-
-def retraining_topic_name(environment: str, model: str) -> str:
-    """Name of the SNS topic the platform creates for a model's sns trigger."""
-    return f"inferstack-{environment}-{model}-retraining"
 
 
 def fire(

@@ -264,3 +264,35 @@ def check_drift_features(drift: DriftSpec, signature: Signature | None) -> None:
             raise ValueError(
                 f"monitoring.drift.features {feature.name} is numeric but its input is a string tensor; expected type categorical"
             )
+
+
+IMAGE_REFERENCE = r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d+)?(/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$"
+
+
+class DriftPlatformConfig(_Strict):
+    """Stack config `inferstack:drift`: how the platform runs drift detectors (one CronJob per model that watches drift)."""
+
+    image: str | None = Field(
+        default=None,
+        max_length=512,
+        pattern=IMAGE_REFERENCE,
+        description="Detector image (built from docker/drift/Dockerfile), registry/repository pinned by tag or digest; "
+        "required when a model watches drift.",
+    )
+    pushgateway_url: str | None = Field(
+        default=None,
+        max_length=256,
+        pattern=r"^https?://[a-z0-9.-]+(:\d+)?/?$",
+        description="Prometheus Pushgateway the detector pushes its metrics to (Prometheus scrapes it); "
+        "without it the metrics stay in the stored reports and the drift alerts cannot fire.",
+    )
+    cpu: float = Field(default=1.0, ge=0.1, le=16, description="CPU cores of the detector container (requests = limits).")
+    memory_gib: float = Field(default=2.0, ge=0.25, le=64, description="Memory of the detector container in GiB (requests = limits).")
+    deadline_minutes: int = Field(default=30, ge=1, le=1440, description="A run longer than this is stopped (the Job's activeDeadlineSeconds).")
+
+    @field_validator("image")
+    @classmethod
+    def _pinned(cls, image: str | None) -> str | None:
+        if image is not None and image.endswith(":latest"):
+            raise ValueError(f"image {image} uses the tag latest; expected a pinned tag or @sha256 digest")
+        return image

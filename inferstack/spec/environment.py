@@ -14,6 +14,7 @@ from pydantic import Field, model_validator
 
 from inferstack.accelerators import GpuType
 from inferstack.constants import Environment
+from inferstack.spec.drift import DriftPlatformConfig
 from inferstack.spec.model import DNS_LABEL, DeploymentMode, StrictModel
 
 Enforcement = Literal["mandatory", "advisory", "disabled"]
@@ -208,6 +209,9 @@ class EnvironmentConfig(StrictModel):
     alerts: AlertConfig
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     serving: ServingConfig = Field(default_factory=ServingConfig)
+    drift: DriftPlatformConfig = Field(
+        default_factory=DriftPlatformConfig, description="Drift detectors: image, Pushgateway, resources (inferstack/spec/drift.py)."
+    )
     price_overrides: dict[Annotated[str, Field(pattern=r"^[a-z0-9]+\.[a-z0-9]+$")], Annotated[float, Field(gt=0)]] = Field(
         default_factory=dict, description="Negotiated on-demand USD/hour per instance type, replacing the catalogue."
     )

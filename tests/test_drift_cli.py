@@ -323,3 +323,89 @@ def test_reference_data_problems_get_one_line_each(model_stores: ModelStores, tm
     assert code == 2 and "bad.csv: line 3, column amount: 'abc' is not a number" in err
     code, _, err = invoke("gate", str(model), "--spec", MODEL, "--specs", str(specs), "--reference-data", str(tmp_path / "x.parquet"))
     assert code == 2 and "--reference-data" in err
+
+
+def _queue_for(stores: ModelStores) -> tuple[object, str, str]:
+    import boto3
+
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.create_queue(QueueName="retraining")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return sqs, url, arn
+
+
+def _messages(sqs: Any, url: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        if not batch:
+            return found
+        found.extend(batch)
+        for message in batch:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+@pytest.mark.parametrize("kind", ["sns", "eventbridge"])
+def test_sns_and_eventbridge_triggers_deliver_once_per_window(model_stores: ModelStores, tmp_path: Path, kind: str) -> None:
+    import boto3
+
+    from inferstack.drift.keys import EVENT_SOURCE, retraining_topic_name
+
+    sqs, queue_url, queue_arn = _queue_for(model_stores)
+    if kind == "sns":
+        sns = boto3.client("sns", region_name="us-east-1")
+        topic = sns.create_topic(Name=retraining_topic_name("dev", MODEL))["TopicArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    else:
+        events = boto3.client("events", region_name="us-east-1")
+        pattern = {"source": [EVENT_SOURCE], "detail": {"model": [MODEL]}}
+        events.put_rule(Name="retrain", EventPattern=json.dumps(pattern), EventBusName="default")
+        events.put_targets(Rule="retrain", EventBusName="default", Targets=[{"Id": "queue", "Arn": queue_arn}])
+    specs, model = setup(tmp_path, {"kind": kind})
+    rng = np.random.default_rng(11)
+    reference = write_reference_csv(tmp_path / "reference.csv", rows(rng, 3000, 0.0))
+    common = ["--specs", str(specs), "--stacks", str(model_stores.stacks_dir)]
+    code, _, err = invoke("publish", str(model), "--spec", MODEL, "--version", "1.0.0", "--reference-data", str(reference), *common)
+    assert code == 0, err
+    put_traffic(model_stores, "dev", rows(rng, 1000, 1.0))
+    for _ in range(2):
+        code, out, err = drift_run(specs, model_stores, tmp_path / "m.prom")
+        assert code == 0, out + err
+    messages = _messages(sqs, queue_url)
+    assert len(messages) == 1
+    body = json.loads(messages[0]["Body"])
+    payload = json.loads(body["Message"]) if kind == "sns" else body["detail"]
+    assert payload["model"] == MODEL and payload["level"] == "page" and payload["version"] == "1.0.0"
+
+
+def test_metrics_are_pushed_to_the_pushgateway(model_stores: ModelStores, tmp_path: Path) -> None:
+    received: list[tuple[str, str, bytes]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_PUT(self) -> None:  # noqa: N802 - http.server's naming
+            received.append((self.command, self.path, self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            return
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        specs, model = setup(tmp_path, {"kind": "none"})
+        rng = np.random.default_rng(12)
+        reference = write_reference_csv(tmp_path / "reference.csv", rows(rng, 2000, 0.0))
+        common = ["--specs", str(specs), "--stacks", str(model_stores.stacks_dir)]
+        assert invoke("publish", str(model), "--spec", MODEL, "--version", "1.0.0", "--reference-data", str(reference), *common)[0] == 0
+        put_traffic(model_stores, "dev", rows(rng, 400, 0.0))
+        gateway = f"http://127.0.0.1:{server.server_address[1]}"
+        code, _, err = invoke("drift", "run", "--model", MODEL, "--stack", "dev", *common, "--pushgateway", gateway)
+        assert code == 0, err
+    finally:
+        server.shutdown()
+        server.server_close()
+    [(method, path, body)] = received
+    assert path == "/metrics/job/inferstack-drift/model/fraud-scorer/environment/dev"
+    assert b"# TYPE inferstack_drift_level gauge" in body and b"inferstack_drift_samples" in body

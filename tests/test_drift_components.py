@@ -172,3 +172,29 @@ def test_logged_model_rule_fails_without_a_detector_and_passes_with_one() -> Non
     assert _violations(watched) == []
     elsewhere = patched(secure_stack("prod"), [{"resource": "defect-detector", "set": LOGGER}, {"add": _drift_cron_job("defect-detector", "risk")}], "prod")
     assert len(_violations(elsewhere)) == 1
+
+
+def test_payload_log_keys_land_where_the_writer_and_the_detector_may_go(workspace: Path) -> None:
+    """KServe v0.20.0 (pkg/logger/store.go) keys an object <url path>/<namespace>/<isvc>/<component>/<storage path>/<id>-<side>.json.
+
+    The logger used to carry the team prefix in its storage path, which KServe puts after the namespace,
+    so logs landed under <namespace>/..., outside the serving role's `payload-logs/<team>/*` grant.
+    """
+    from urllib.parse import urlparse
+
+    from inferstack.render.payload_logging import payload_log_object_key
+
+    code, output, resources, _ = plan(workspace)
+    assert code == 0, output
+    isvc = next(resource for resource in resources.values() if resource["type"] == p.K8S_INFERENCE_SERVICE and resource["name"].endswith("fraud-scorer-isvc"))
+    logger = isvc["inputs"]["spec"]["predictor"]["logger"]
+    url = urlparse(logger["url"])
+    metadata = isvc["inputs"]["metadata"]
+    parts = [url.path.strip("/"), metadata["namespace"], metadata["name"], "predictor", logger["storage"]["path"].strip("/")]
+    key = "/".join(part for part in parts if part) + "/abc-request.json"
+    assert key == payload_log_object_key("risk", metadata["namespace"], metadata["name"], "predictor", "fraud-scorer", "primary", "abc", "request")
+    writer = json.loads(resources[f"{PLATFORM}-team-risk-write-payload-logs"]["inputs"]["policy"])
+    (grant,) = [statement["Resource"][0] for statement in writer["Statement"] if statement["Action"] == ["s3:PutObject"]]
+    assert key.startswith(grant.split(":::", 1)[1].split("/", 1)[1].removesuffix("*"))
+    reader = {item["Sid"]: item for item in json.loads(resources[f"{DETECTOR}-policy"]["inputs"]["policy"])["Statement"]}
+    assert key.startswith(reader["ReadTeamPayloadLogs"]["Resource"][0].split("/", 1)[1].removesuffix("*"))

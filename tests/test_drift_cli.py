@@ -409,3 +409,15 @@ def test_metrics_are_pushed_to_the_pushgateway(model_stores: ModelStores, tmp_pa
     [(method, path, body)] = received
     assert path == "/metrics/job/inferstack-drift/model/fraud-scorer/environment/dev"
     assert b"# TYPE inferstack_drift_level gauge" in body and b"inferstack_drift_samples" in body
+
+
+def test_promote_carries_the_reference_profile(model_stores: ModelStores, tmp_path: Path) -> None:
+    specs, model = setup(tmp_path, {"kind": "none"})
+    reference = write_reference_csv(tmp_path / "reference.csv", rows(np.random.default_rng(13), 1000, 0.0))
+    common = ["--specs", str(specs), "--stacks", str(model_stores.stacks_dir)]
+    assert invoke("publish", str(model), "--spec", MODEL, "--version", "1.0.0", "--reference-data", str(reference), *common)[0] == 0
+    code, _, err = invoke("promote", MODEL, "1.0.0", "--to", "staging", "--stacks", str(model_stores.stacks_dir))
+    assert code == 0, err
+    staged = model_stores.s3("staging").get_object(Bucket=model_stores.buckets["staging"], Key=profile_key(TEAM, MODEL, "1.0.0"))["Body"].read()
+    dev = model_stores.s3().get_object(Bucket=model_stores.buckets["dev"], Key=profile_key(TEAM, MODEL, "1.0.0"))["Body"].read()
+    assert staged == dev

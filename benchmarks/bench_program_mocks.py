@@ -37,12 +37,16 @@ def write_specs(directory: Path, count: int) -> None:
             "description": "Benchmark model.",
             "artifact": {"format": "onnx", "version": "1.0.0"},
             "accelerator": accelerator,
+            "signature": {
+                "inputs": [{"name": "x", "dtype": "float32", "shape": [None, 4], "columns": ["a", "b", "c", "d"]}],
+                "outputs": [{"name": "y", "dtype": "float32", "shape": [None, 1]}],
+            },
             "serving": {"resources": {"cpu": 2, "memory_gib": 4}, "batching": {"max_batch_size": 8, "max_latency_ms": 10}},
             "scaling": {"min_replicas": 1 + index % 3, "max_replicas": 4, "metric": metric, "target": 50},
             "monitoring": {
                 "runbook_url": "https://runbooks.example.com/x",
                 "alert_route": "slack:#x",
-                **({"drift": {"psi_threshold": 0.2}} if index % 2 else {}),
+                **({"drift": {"numeric": {"statistic": "psi", "warn": 0.1, "page": 0.2}}} if index % 2 else {}),
             },
         }
         (directory / f"model_{index:04d}.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")

@@ -1,6 +1,6 @@
 """ServingIdentity: a team's namespace, ServiceAccount and IRSA role that reads only the team's model prefix.
 
-While a model of the team logs payloads (canary, shadow and A/B rollouts), the
+While a model of the team logs payloads (canary, shadow and A/B rollouts, or a drift watch), the
 role may also write, and only write, under the team's payload-log prefix.
 """
 
@@ -18,7 +18,7 @@ from inferstack.constants import SERVING_SERVICE_ACCOUNT, TYPE_SERVING_IDENTITY
 from inferstack.render.iam import POLICY_VERSION, irsa_trust_policy, model_reader_policy
 from inferstack.render.labels import team_tags
 from inferstack.render.payload_logging import payload_log_writer_statements
-from inferstack.render.rollout import LOGGED_STRATEGIES
+from inferstack.render.rollout import logs_payloads as model_logs_payloads
 from inferstack.render.team import render_namespace, render_service_account, team_models
 
 
@@ -36,8 +36,8 @@ class ServingIdentityArgs:
 
 
 def logs_payloads(team: TeamPlan, blueprint: Blueprint) -> bool:
-    """Whether any of the team's models runs a rollout whose variants log payloads to the model store."""
-    return any(deployment.spec.rollout.strategy in LOGGED_STRATEGIES for deployment in team_models(team, blueprint))
+    """Whether any of the team's models logs payloads to the model store (a compared rollout, or a drift watch)."""
+    return any(model_logs_payloads(deployment) for deployment in team_models(team, blueprint))
 
 
 class ServingIdentity(pulumi.ComponentResource):

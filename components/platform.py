@@ -8,6 +8,7 @@ import pulumi
 
 from components.addons import ClusterAddons, ClusterAddonsArgs
 from components.cluster import Cluster, ClusterArgs
+from components.drift import DriftDetector, DriftDetectorArgs
 from components.identity import ServingIdentity, ServingIdentityArgs
 from components.karpenter import KarpenterCapacity, KarpenterCapacityArgs
 from components.model_service import TeamModelServices, TeamModelServicesArgs
@@ -17,6 +18,7 @@ from components.node_pool import GpuNodePool, GpuNodePoolArgs
 from components.team_namespace import TeamNamespace, TeamNamespaceArgs
 from inferstack.blueprint import Blueprint
 from inferstack.constants import TYPE_PLATFORM
+from inferstack.render.drift import needs_detector
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,8 @@ class Platform(pulumi.ComponentResource):
     identities: dict[str, ServingIdentity]
     model_services: dict[str, TeamModelServices]
     """Model name -> the component of its team that serves it."""
+    drift_detectors: dict[str, DriftDetector]
+    """Model name -> its drift detector (models that watch drift)."""
 
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_PLATFORM, name, None, opts)
@@ -115,6 +119,7 @@ class Platform(pulumi.ComponentResource):
         ingress = (config.serving.gateway_namespace,)
         self.identities = {}
         self.model_services = {}
+        self.drift_detectors = {}
         for team in blueprint.teams:
             identity = ServingIdentity(
                 f"{name}-team-{team.name}",
@@ -144,6 +149,24 @@ class Platform(pulumi.ComponentResource):
             )
             if not team.models:
                 continue
+            for model_name in team.models:
+                deployment = blueprint.model(model_name)
+                if needs_detector(deployment):
+                    self.drift_detectors[model_name] = DriftDetector(
+                        f"{name}-drift-{model_name}",
+                        DriftDetectorArgs(
+                            deployment=deployment,
+                            blueprint=blueprint,
+                            bucket_arn=self.model_store.bucket_arn,
+                            kms_key_arn=self.model_store.kms_key_arn,
+                            oidc_provider_arn=cluster.oidc_provider_arn,
+                            oidc_issuer_url=cluster.oidc_issuer_url,
+                            account_id=cluster.account_id,
+                            provider=cluster.provider,
+                            namespace=identity.namespace,
+                        ),
+                        opts=child,
+                    )
             services = TeamModelServices(
                 f"{name}-models-{team.name}",
                 TeamModelServicesArgs(

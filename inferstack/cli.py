@@ -194,6 +194,10 @@ DEFAULT_GATE_ITERATIONS = 300
 
 SpecOption = Annotated[str, typer.Option("--spec", help="Name of the model spec the artifact belongs to.")]
 SpecsOption = Annotated[Path, typer.Option("--specs", help="Folder (or file) of model specs.")]
+ReferenceDataOption = Annotated[
+    Path | None,
+    typer.Option("--reference-data", help="CSV sample of training data: its drift reference profile (needed when the spec watches drift)."),
+]
 StacksOption = Annotated[Path, typer.Option("--stacks", help="Folder of stack files (Pulumi.<env>.yaml).")]
 
 
@@ -290,11 +294,17 @@ def gate(
         bool, typer.Option("--quantize-advice", metavar=FLAG, help="Also report what dynamic int8 quantization would save (advice).")
     ] = False,
     max_artifact_gib: MaxArtifactOption = None,
+    reference_data: ReferenceDataOption = None,
+    profile_out: Annotated[
+        Path | None, typer.Option("--profile-out", help="Where --reference-data's profile goes; default: <model>.reference-profile.json.")
+    ] = None,
 ) -> None:
     """Load, check, smoke-test and measure an ONNX model against its spec. Exit 0 pass, 1 gate failed or inconclusive, 2 bad input."""
+    from inferstack.drift.commands import gate_profile
     from inferstack.gate import max_artifact_bytes, run_gate
 
     spec = find_spec(specs, spec_name)
+    profile_line = gate_profile(reference_data, spec, model, profile_out)
     with progress_lines(f"gate {spec_name}") as progress:
         report = run_gate(
             model,
@@ -310,6 +320,8 @@ def gate(
         typer.echo(report.model_dump_json(indent=2))
     else:
         print_gate_report(report)
+    if profile_line:
+        err_console.print(profile_line, markup=False)
     if not report.passed:
         raise typer.Exit(EXIT_FAILED)
 
@@ -390,14 +402,20 @@ def publish(
         bool, typer.Option("--allow-failed-gate", metavar=FLAG, help="Record a version whose gate failed (it can never reach staging).")
     ] = False,
     max_artifact_gib: MaxArtifactOption = None,
+    reference_data: ReferenceDataOption = None,
+    reference_profile: Annotated[
+        Path | None, typer.Option("--reference-profile", help="Reuse the profile `inferstack gate --reference-data` wrote.")
+    ] = None,
 ) -> None:
     """Gate the model, then upload every file of it and its metadata to the model store (SSE-KMS, never overwriting a version)."""
+    from inferstack.drift.commands import prepare_publish_profile, store_publish_profile
     from inferstack.gate import collect_artifact, max_artifact_bytes, run_gate
     from inferstack.registry.store import ModelRegistry, check_version
 
     check_version(version)
     check_stack_name(stack)
     spec = find_spec(specs, spec_name)
+    pending_profile = prepare_publish_profile(spec, reference_data, reference_profile)
     registry = ModelRegistry.for_stack(stacks, stack)
     with progress_lines(f"publish {spec_name} {version}") as progress:
         artifact = collect_artifact(model, max_bytes=max_artifact_bytes(max_artifact_gib), progress=progress)
@@ -419,6 +437,9 @@ def publish(
         f"(sha256 {metadata.sha256[:12]}...{files}, {metadata.sse} {metadata.kms_key_id or 'bucket default key'}, by {metadata.published_by})",
         markup=False,
     )
+    profile_uri = store_publish_profile(registry, spec, version, pending_profile)
+    if profile_uri:
+        console.print(f"reference profile stored at {profile_uri}", markup=False)
 
 
 @app.command()
@@ -453,6 +474,9 @@ def promote(
     check_promotion_source(source.environment, stage)
     with progress_lines(f"promote {name} {version}") as progress:
         record = promote_version(source, target, name, version, stage, progress=progress)
+    from inferstack.drift.commands import promote_profile
+
+    promote_profile(source, target, name, version)
     console.print(
         f"promoted {name} {version} to {stage} by {record.approved_by} at {record.approved_at} "
         f"(gate passed: {record.gate.passed}, p95 at batch 1: {record.gate.p95_ms_batch1} ms)",
@@ -584,6 +608,70 @@ def registry_snapshot(
         )
     for bad in snapshot.unusable:
         err_console.print(f"unusable: {bad.team}/{bad.model} {bad.version}: {bad.reason}", markup=False)
+
+
+drift_app = typer.Typer(help="Drift detection: compare logged traffic with the version's reference profile.", no_args_is_help=True)
+app.add_typer(drift_app, name="drift")
+
+
+@drift_app.command("run")
+@handles_bad_input
+@handles_registry_errors
+def drift_run(
+    model: Annotated[str | None, typer.Option("--model", help="Model (spec) name.")] = None,
+    stack: Annotated[str | None, typer.Option("--stack", help="Environment whose model store holds the logs.")] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Window start: ISO 8601 time or a duration back (90m, 6h); default: the spec's window.")
+    ] = None,
+    job: Annotated[Path | None, typer.Option("--job", help="A drift job file (what the CronJob mounts) instead of --model/--stack.")] = None,
+    textfile: Annotated[Path | None, typer.Option("--textfile", help="Write the Prometheus metrics to this file (textfile collector).")] = None,
+    pushgateway: Annotated[
+        str | None, typer.Option("--pushgateway", envvar="INFERSTACK_PUSHGATEWAY_URL", help="Push the metrics to this Pushgateway URL.")
+    ] = None,
+    specs: SpecsOption = DEFAULT_SPECS,
+    stacks: StacksOption = DEFAULT_STACKS,
+) -> None:
+    """Grade the drift of a window of payload logs; write the report and metrics; on a page fire the trigger once per window.
+
+    Exit 0 (whatever the drift level), 1 the store or the trigger failed, 2 bad input (no reference profile, unknown model).
+    """
+    from datetime import UTC, datetime
+
+    from boto3.session import Session
+
+    from inferstack.drift.job import DriftJob
+    from inferstack.drift.run import parse_since, run_drift
+    from inferstack.registry.store import ModelRegistry
+    from inferstack.spec import load_environment
+
+    if job is not None:
+        drift_job = DriftJob.load(job)
+    else:
+        if model is None or stack is None:
+            raise InputError([Problem("--model", "model", "--model and --stack are needed (or --job FILE)")])
+        check_stack_name(stack)
+        drift_job = DriftJob.for_spec(find_spec(specs, model), load_environment(stacks, stack))
+    now = datetime.now(UTC)
+    registry = ModelRegistry.connect(drift_job.environment, drift_job.bucket, drift_job.region, drift_job.kms_key_id)
+    result = run_drift(
+        drift_job,
+        registry,
+        Session(region_name=drift_job.region),
+        now=now,
+        since=parse_since(since, now) if since else None,
+        textfile=textfile,
+        pushgateway=pushgateway,
+    )
+    report = result.report
+    breaches = ", ".join(f"{item.name} {item.statistic} {item.value:.4g} ({item.level})" for item in report.breaches if item.value is not None)
+    console.print(
+        f"drift {report.model} {report.version} ({report.environment}): level {report.level}; {report.rows:,} rows, "
+        f"{report.malformed_total:,} malformed skipped{'; ' + breaches if breaches else ''}; trigger: {report.trigger_outcome}; "
+        f"report {result.report_uri}",
+        markup=False,
+    )
+    if result.trigger_failed:
+        raise typer.Exit(EXIT_FAILED)
 
 
 policy_app = typer.Typer(help="Policy rules: the generated rules table.", no_args_is_help=True)

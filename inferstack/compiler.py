@@ -12,6 +12,7 @@ from typing import Protocol
 from inferstack.blueprint import Blueprint, ModelDeployment, TeamPlan
 from inferstack.placement import PlacementRequest, place
 from inferstack.pricing.catalog import Catalog, load_catalog
+from inferstack.drift.job import detector_config_problems
 from inferstack.problems import InputError, Problem
 from inferstack.runtimes import scaling_problem
 from inferstack.spec.environment import EnvironmentConfig
@@ -135,6 +136,7 @@ def compile_blueprint(
             problems.extend(standard_scale_to_zero_problems(spec, item.source, config))
             resolved.append((spec, item.source))
     problems.extend(runtime_scaling_problems(resolved, config, environment))
+    problems.extend(detector_config_problems(resolved, config))
     if problems:
         raise InputError(problems)
 

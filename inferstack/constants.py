@@ -23,6 +23,7 @@ TYPE_MODEL_STORE: Final = "inferstack:storage:ModelStore"
 TYPE_SERVING_IDENTITY: Final = "inferstack:identity:ServingIdentity"
 TYPE_TEAM_NAMESPACE: Final = "inferstack:serving:TeamNamespace"
 TYPE_MONITORING: Final = "inferstack:monitoring:Monitoring"
+TYPE_DRIFT_DETECTOR: Final = "inferstack:monitoring:DriftDetector"
 
 # Kubernetes label / annotation keys and AWS tag keys. The same keys are used on
 # both sides so that cost and policy reports can join them.

@@ -5,7 +5,6 @@ from inferstack.spec import (
     Artifact,
     Batching,
     Capacity,
-    Drift,
     EnvironmentOverride,
     Lineage,
     ModelSpec,
@@ -43,7 +42,6 @@ query_embedder = ModelSpec(
     monitoring=Monitoring(
         latency_p95_ms=30,
         error_rate_percent=0.5,
-        drift=Drift(psi_threshold=0.25, window_minutes=120),
         runbook_url="https://runbooks.example.com/search/query-embedder",
         alert_route="slack:#search-alerts",
     ),

@@ -231,10 +231,8 @@ def test_serverless_canary_is_one_inference_service_split_by_kserve(fleet: Run) 
     predictor = _manifest(children["-isvc"])["spec"]["predictor"]
     assert predictor["canaryTrafficPercent"] == 20
     assert predictor["model"]["storageUri"].endswith("/canary-sls/1.0.0/")
-    logger = predictor["logger"]
-    # KServe 0.20 keys: <url path>/<namespace>/<isvc>/<component>/<storage.path>/..., inside the team's IAM prefix.
-    assert logger["url"].endswith("/payload-logs/rollouts")
-    assert logger["storage"]["path"] == "primary"
+    assert predictor["logger"]["storage"]["path"] == "canary-sls/primary"
+    assert predictor["logger"]["url"].endswith("/payload-logs/rollouts")
 
 
 def test_blue_green_routes_everything_to_the_active_colour(fleet: Run) -> None:

@@ -250,8 +250,8 @@ def test_shadow_mirrors_a_share_of_live_traffic_to_the_candidate(repo_root: Path
     services = _by_name(objects)
     assert services["demo-model-shadow"]["metadata"]["labels"][LABEL_ROLLOUT_ROLE] == "shadow"
     logger = services["demo-model-shadow"]["spec"]["predictor"]["logger"]
+    assert logger["storage"]["path"] == "demo-model/shadow"
     assert logger["url"].endswith("/payload-logs/demo")
-    assert logger["storage"]["path"] == "shadow"
     (route,) = objects.traffic
     if routing == "gateway-api":
         (rule,) = route["spec"]["rules"]

@@ -42,6 +42,7 @@ K8S_PDB: Final = "kubernetes:policy/v1:PodDisruptionBudget"
 K8S_INFERENCE_SERVICE: Final = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 K8S_PROMETHEUS_RULE: Final = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 K8S_HELM_RELEASE: Final = "kubernetes:helm.sh/v3:Release"
+K8S_CRON_JOB: Final = "kubernetes:batch/v1:CronJob"
 
 # InferenceService annotations set by the serving component.
 APPROVED_STAGE_ANNOTATION: Final = "inferstack.io/approved-stage"

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from inferstack.render.payload_logging import payload_logger
 from inferstack.render.kserve_models import (
     KSERVE_CONFIGURATION,
     V1beta1Batcher,
@@ -290,6 +291,10 @@ def render_inference_service(
     deployment: ModelDeployment, blueprint: Blueprint, variant: ServingVariant = ServingVariant()
 ) -> dict[str, Any]:
     """The InferenceService manifest (camelCase keys, no nulls) of one model variant."""
-    manifest = to_manifest(build_inference_service(deployment, blueprint, variant))
+    isvc = build_inference_service(deployment, blueprint, variant)
+    if deployment.spec.monitoring.drift is not None and isvc.spec is not None:
+        # The drift detector reads the predictor's payload logs (rollouts add the logger in render/rollout.py).
+        isvc.spec.predictor.logger = payload_logger(deployment, blueprint, variant.role)
+    manifest = to_manifest(isvc)
     assert isinstance(manifest, dict)
     return manifest

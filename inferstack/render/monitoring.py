@@ -33,6 +33,7 @@ from inferstack.render.inference_service import isvc_name
 from inferstack.render.labels import platform_labels, team_labels
 from inferstack.render.team import team_models
 from inferstack.runtimes import RUNTIMES, RuntimeEntry
+from inferstack.spec.drift import DriftSpec
 
 TEMPLATES = Path(__file__).parent / "templates"
 GPU_MEMORY_PRESSURE_RATIO = 0.9
@@ -204,19 +205,54 @@ def model_alerts(deployment: ModelDeployment) -> list[Alert]:
             )
         )
     if spec.monitoring.drift is not None:
-        drift = spec.monitoring.drift
-        alerts.append(
-            Alert(
-                name="ModelFeatureDrift",
-                expr=f"{promql.drift_psi(spec.name)} > {drift.psi_threshold:g}",
-                duration=f"{drift.window_minutes}m",
-                severity="warning",
-                summary=f"{spec.name}: feature PSI above {drift.psi_threshold:g} over {drift.window_minutes} minutes",
-                runbook_url=runbook,
-                labels=labels,
-            )
-        )
+        alerts.extend(drift_alerts(spec.name, spec.monitoring.drift, runbook, labels))
     return alerts
+
+
+DRIFT_STALE_WINDOWS = 3
+"""The detector-stale alert fires after this many windows without a finished run."""
+
+
+def drift_alerts(model: str, drift: DriftSpec, runbook: str, labels: tuple[tuple[str, str], ...]) -> list[Alert]:
+    """Warn and page on the detector's drift levels, and an alert when the detector stops reporting."""
+    numeric_warn, numeric_page = drift.numeric.thresholds
+    categorical_warn, categorical_page = drift.categorical.thresholds
+    thresholds = (
+        f"{drift.numeric.statistic} {numeric_warn:g}/{numeric_page:g} (numeric), "
+        f"{drift.categorical.statistic} {categorical_warn:g}/{categorical_page:g} (categorical)"
+    )
+    window = drift.window_minutes
+    return [
+        Alert(
+            name="ModelFeatureDrift",
+            expr=f"{promql.drift_level(model)} >= 1",
+            duration="0m",
+            severity="warning",
+            summary=f"{model}: a watched feature or the predictions drifted past the warn threshold over {window} minutes "
+            f"(warn/page: {thresholds})",
+            runbook_url=runbook,
+            labels=labels,
+        ),
+        Alert(
+            name="ModelFeatureDriftPage",
+            expr=f"{promql.drift_level(model)} >= 2",
+            duration="0m",
+            severity="critical",
+            summary=f"{model}: drift past the page threshold over {window} minutes; the retraining trigger "
+            f"({drift.trigger.kind}) fires once per window",
+            runbook_url=runbook,
+            labels=labels,
+        ),
+        Alert(
+            name="ModelDriftDetectorStale",
+            expr=f"{promql.drift_staleness_seconds(model)} > {DRIFT_STALE_WINDOWS * window * 60}",
+            duration="0m",
+            severity="warning",
+            summary=f"{model}: the drift detector has not finished a run for {DRIFT_STALE_WINDOWS} windows ({DRIFT_STALE_WINDOWS * window} minutes)",
+            runbook_url=runbook,
+            labels=labels,
+        ),
+    ]
 
 
 def platform_alerts(blueprint: Blueprint) -> list[Alert]:
@@ -383,6 +419,24 @@ def _model_panels(deployment: ModelDeployment) -> list[dict[str, Any]]:
          "threshold": None, "exprs": load},
         {"title": f"{deployment.name}: " + ("GPU utilisation (%)" if gpu else "CPU model (no GPU)"), "unit": "percent",
          "threshold": None, "exprs": [gpu] if gpu else []},
+        *_drift_panels(deployment),
+    ]
+
+
+def _drift_panels(deployment: ModelDeployment) -> list[dict[str, Any]]:
+    """A model's drift panel when it watches drift: the statistic per feature and its level (0 ok, 1 warn, 2 page)."""
+    drift = deployment.spec.monitoring.drift
+    if drift is None:
+        return []
+    numeric_warn, numeric_page = drift.numeric.thresholds
+    categorical_warn, categorical_page = drift.categorical.thresholds
+    thresholds = (
+        f"{drift.numeric.statistic} warn {numeric_warn:g} page {numeric_page:g}; "
+        f"{drift.categorical.statistic} warn {categorical_warn:g} page {categorical_page:g}"
+    )
+    return [
+        {"title": f"{deployment.name}: drift ({thresholds})", "unit": "short", "threshold": None,
+         "exprs": [promql.drift_statistic(deployment.name), promql.drift_level(deployment.name)]},
     ]
 
 

@@ -2,9 +2,16 @@
 
 Canary, shadow and A/B variants log every request and response (`mode: all`)
 so candidate and stable can be compared offline and drift can be analysed.
-The sink is KServe's blob-storage logger (KServe 0.15+, S3 only): the logger
-agent beside the predictor writes JSON objects to
-`s3://<model store bucket>/payload-logs/<team>/<namespace>/<isvc>/predictor/<role>/`.
+The sink is KServe's blob-storage logger (KServe 0.15+, S3 only). The logger
+agent beside the predictor writes one JSON object per logged request or
+response at `<url path>/<namespace>/<isvc>/<component>/<storage path>/<id>-<request|response>.json`
+(kserve/kserve v0.20.0, pkg/logger/store.go, getObjectPrefix/getObjectKey: the
+URL's path comes first, the storage path only after namespace, InferenceService
+and component). So the team prefix goes in the URL
+(`s3://<model store bucket>/payload-logs/<team>`) and the storage path is
+`<model>/<role>`: every object then lands under `payload-logs/<team>/`, the only
+prefix the writer statements below allow, e.g.
+`payload-logs/risk/risk/fraud-scorer/predictor/fraud-scorer/primary/<id>-request.json`.
 
 Where the objects land (kserve/kserve v0.20.0 pkg/logger/store.go, BlobStore.getObjectKey):
 `<url path>/<namespace>/<inferenceservice>/<component>/<storage.path>/<id>-<type>.<ext>`. The URL
@@ -54,23 +61,28 @@ def payload_log_prefix(team: str) -> str:
     return f"{PAYLOAD_LOG_ROOT}/{team}/"
 
 
-def payload_log_url(deployment: ModelDeployment, blueprint: Blueprint) -> str:
-    """The logger URL: the model store with the team's prefix, under which KServe adds namespace, service and component."""
-    return f"s3://{blueprint.config.model_store.bucket}/{payload_log_prefix(deployment.team).rstrip('/')}"
+def payload_log_url(bucket: str, team: str) -> str:
+    """The logger URL: the bucket and the team's prefix (KServe puts the URL's path first in every object key)."""
+    return f"s3://{bucket}/{payload_log_prefix(team).rstrip('/')}"
 
 
-def payload_log_path(role: str) -> str:
-    """`storage.path`: the last folder of a variant's log keys (the rollout role)."""
-    return role
+def payload_log_path(deployment: ModelDeployment, role: str) -> str:
+    """The logger's storage path: model and variant (KServe places it after namespace/InferenceService/component)."""
+    return f"{deployment.name}/{role}"
+
+
+def payload_log_object_key(team: str, namespace: str, isvc: str, component: str, model: str, role: str, request_id: str, side: str) -> str:
+    """The key KServe v0.20.0's blob store gives one logged record (pkg/logger/store.go getObjectKey, JSON format)."""
+    return f"{payload_log_prefix(team)}{namespace}/{isvc}/{component}/{model}/{role}/{request_id}-{side}.json"
 
 
 def payload_logger(deployment: ModelDeployment, blueprint: Blueprint, role: str) -> V1beta1LoggerSpec:
     """The predictor's logger: every request and response, as JSON, into the model store under payload-logs/."""
     return V1beta1LoggerSpec(local_vars_configuration=KSERVE_CONFIGURATION,
         mode=LOGGER_MODE,
-        url=payload_log_url(deployment, blueprint),
+        url=payload_log_url(blueprint.config.model_store.bucket, deployment.team),
         storage=V1beta1LoggerStorageSpec(local_vars_configuration=KSERVE_CONFIGURATION,
-            path=payload_log_path(role),
+            path=payload_log_path(deployment, role),
             parameters={"type": "s3", "format": LOGGER_FORMAT},
             key=LOGGER_STORAGE_KEY,
             service_account_name=SERVING_SERVICE_ACCOUNT,

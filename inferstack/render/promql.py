@@ -27,10 +27,16 @@ if TYPE_CHECKING:
 GPU_UTILIZATION = DCGM_GPU_UTILIZATION
 GPU_MEMORY_USED = DCGM_FB_USED
 GPU_MEMORY_FREE = DCGM_FB_FREE
-DRIFT_PSI = "inferstack_feature_drift_psi"
-"""Gauge the drift monitor exports per model (label `model`): PSI against the training distribution."""
 KUBE_STATE_METRICS = frozenset({"kube_pod_status_ready", "kube_pod_labels"})
 """kube-state-metrics series the queries use besides the runtime's and DCGM's."""
+DRIFT_STATISTIC = "inferstack_drift_statistic"
+"""Gauge the drift detector exports per model and feature (labels model, feature, kind, statistic): the drift figure."""
+DRIFT_LEVEL = "inferstack_drift_level"
+"""Gauge per model and feature: 0 within thresholds, 1 warn, 2 page (the detector compares with the spec's thresholds)."""
+DRIFT_SAMPLES = "inferstack_drift_samples"
+"""Gauge per model: logged rows the last run compared."""
+DRIFT_LAST_RUN = "inferstack_drift_last_run_timestamp_seconds"
+"""Gauge per model: when the detector last finished (Unix seconds)."""
 
 
 def predictor_selector(namespace: str, isvc_name: str) -> str:
@@ -173,6 +179,16 @@ def gpu_memory_ratio(namespace: str, isvc_name: str) -> str:
     )
 
 
-def drift_psi(model: str) -> str:
-    """Largest feature PSI the drift monitor reports for the model."""
-    return f'max({DRIFT_PSI}{{model="{model}"}})'
+def drift_level(model: str) -> str:
+    """Drift level of each watched feature of the model (0 ok, 1 warn, 2 page)."""
+    return f'max by (feature) ({DRIFT_LEVEL}{{model="{model}"}})'
+
+
+def drift_statistic(model: str) -> str:
+    """The drift figure of each watched feature of the model."""
+    return f'max by (feature, statistic) ({DRIFT_STATISTIC}{{model="{model}"}})'
+
+
+def drift_staleness_seconds(model: str) -> str:
+    """Seconds since the model's drift detector last finished."""
+    return f'time() - max({DRIFT_LAST_RUN}{{model="{model}"}})'

@@ -65,6 +65,11 @@ LOGGED_STRATEGIES = frozenset({"canary", "shadow", "ab"})
 """Strategies whose variants log payloads (both sides, so they can be compared)."""
 
 
+def logs_payloads(deployment: ModelDeployment) -> bool:
+    """Whether the model's predictors log payloads: a compared rollout, or a drift watch (the detector reads the logs)."""
+    return deployment.spec.rollout.strategy in LOGGED_STRATEGIES or deployment.spec.monitoring.drift is not None
+
+
 @dataclass(frozen=True, slots=True)
 class RolloutVariant:
     """One InferenceService of a rollout: what it serves, its share of live traffic, its replica bounds."""
@@ -252,7 +257,7 @@ def _inference_service(
     if split == "knative":
         # Knative revisions keep their pod labels: the version label tells stable and candidate pods apart.
         predictor.labels = {**(predictor.labels or {}), LABEL_MODEL_VERSION: variant.version}
-    if strategy in LOGGED_STRATEGIES:
+    if logs_payloads(deployment):
         predictor.logger = payload_logger(deployment, blueprint, variant.role)
     manifest = to_manifest(isvc)
     assert isinstance(manifest, dict)

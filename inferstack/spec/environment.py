@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from inferstack.accelerators import GpuType
 from inferstack.constants import STACK_NAME_MAX_LENGTH, STACK_NAME_PATTERN, Environment
+from inferstack.spec.drift import DriftPlatformConfig
 from inferstack.spec.model import DNS_LABEL, DeploymentMode, StrictModel
 
 VPC_PRIVATE_BLOCKS = (
@@ -423,6 +424,9 @@ class EnvironmentConfig(StrictModel):
     alerts: AlertConfig
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     serving: ServingConfig = Field(default_factory=ServingConfig)
+    drift: DriftPlatformConfig = Field(
+        default_factory=DriftPlatformConfig, description="Drift detectors: image, Pushgateway, resources (inferstack/spec/drift.py)."
+    )
     price_overrides: dict[
         Annotated[str, Field(pattern=r"^[a-z0-9]+\.[a-z0-9]+$")], Annotated[float, Field(gt=0, allow_inf_nan=False)]
     ] = Field(

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from inferstack.accelerators import GPUS, GpuType, gpu_memory_gib
 from inferstack.constants import Environment
 from inferstack.runtimes import NoRuntime, batching_plan, select_runtime
+from inferstack.spec.drift import DriftSpec, check_drift_features
 
 DNS_LABEL = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
 """A Kubernetes DNS-1035 label: lowercase letters, digits and '-', starting with a letter."""
@@ -89,6 +90,11 @@ class TensorSpec(StrictModel):
         max_length=8,
         description="Dimensions; null (or -1) for a dynamic dimension such as the batch.",
     )
+    columns: list[Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z_][A-Za-z0-9_.:-]*$")]] | None = Field(
+        default=None,
+        max_length=4096,
+        description="Tabular inputs of shape [batch, N]: the names of the N columns, in order (drift watches them by name).",
+    )
 
     @field_validator("shape")
     @classmethod
@@ -97,6 +103,20 @@ class TensorSpec(StrictModel):
             if dim is not None and dim != -1 and dim < 1:
                 raise ValueError(f"shape[{index}] is {dim}; expected a positive size, or null/-1 for a dynamic dimension")
         return [None if dim == -1 else dim for dim in shape]
+
+    @model_validator(mode="after")
+    def _columns_fit_shape(self) -> TensorSpec:
+        if self.columns is None:
+            return self
+        if len(self.shape) != 2 or self.shape[1] is None:
+            raise ValueError(
+                f"columns given for shape {self.shape}; expected a tabular shape [batch, N] with a fixed N"
+            )
+        if len(self.columns) != self.shape[1]:
+            raise ValueError(f"columns has {len(self.columns)} names for shape[1] {self.shape[1]}; expected {self.shape[1]}")
+        if len(set(self.columns)) != len(self.columns):
+            raise ValueError("columns repeat a name; expected distinct column names")
+        return self
 
 
 class Signature(StrictModel):
@@ -300,11 +320,8 @@ class Rollout(StrictModel):
         return self
 
 
-class Drift(StrictModel):
-    """Data drift thresholds, compared against the training distribution."""
-
-    psi_threshold: float = Field(default=0.2, gt=0, le=10, description="Population Stability Index that raises an alert.")
-    window_minutes: int = Field(default=60, ge=5, le=10_080, description="Window the drift statistic is computed over.")
+Drift = DriftSpec
+"""The drift watch (`monitoring.drift`), defined in inferstack/spec/drift.py."""
 
 
 class Monitoring(StrictModel):
@@ -312,7 +329,9 @@ class Monitoring(StrictModel):
 
     latency_p95_ms: float = Field(default=500, gt=0, le=600_000, description="p95 latency objective in ms.")
     error_rate_percent: float = Field(default=1.0, gt=0, le=100, description="Highest acceptable error rate in percent.")
-    drift: Drift | None = Field(default=None, description="Drift alerting; off when absent.")
+    drift: DriftSpec | None = Field(
+        default=None, description="Drift detection against the version's reference profile, alerts and retraining trigger; off when absent."
+    )
     runbook_url: str = Field(
         pattern=r"^https://[^\s]+$", max_length=512, description="https:// runbook linked from every alert of this model."
     )
@@ -450,6 +469,8 @@ class ModelSpec(StrictModel):
         runtime_problem = _runtime_problem(self)
         if runtime_problem:
             raise ValueError(runtime_problem)
+        if self.monitoring.drift is not None:
+            check_drift_features(self.monitoring.drift, self.signature)
         if self.rollout.strategy != "direct" and self.rollout.stable_version == self.artifact.version:
             raise ValueError(
                 f"rollout.stable_version equals artifact.version ({self.artifact.version}); expected the candidate to differ"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from inferstack.constants import KSERVE_DEPLOYMENT_MODE_ANNOTATION, LABEL_ROLLOUT_ROLE
+from inferstack.constants import KSERVE_DEPLOYMENT_MODE_ANNOTATION, LABEL_MODEL, LABEL_ROLLOUT_ROLE
 from inferstack.policy.model import PolicyContext, PolicyResource, Rule, enforcement_by_env
 from inferstack.policy.props import (
     AWS_EKS_NODE_GROUP,
+    K8S_CRON_JOB,
     K8S_HELM_RELEASE,
     K8S_INFERENCE_SERVICE,
     K8S_PDB,
@@ -25,6 +26,9 @@ from inferstack.policy.props import (
 )
 
 RAW_DEPLOYMENT_MODES = frozenset({"RawDeployment", "Standard"})
+DRIFT_COMPONENT_LABEL = "app.kubernetes.io/component"
+DRIFT_COMPONENT = "drift-detector"
+"""How the platform labels a model's drift detector CronJob (inferstack/render/drift.py)."""
 
 
 def _min_replicas(resource: PolicyResource) -> int:
@@ -233,6 +237,25 @@ def check_prod_nat_per_zone(resources: Sequence[PolicyResource], ctx: PolicyCont
         )
 
 
+def check_logged_model_watches_drift(resources: Sequence[PolicyResource], ctx: PolicyContext) -> Iterable[tuple[str, str]]:
+    """A model whose predictors log payloads also runs a drift detector over those logs."""
+    watched = {
+        (k8s_namespace(job.props), str(k8s_labels(job.props).get(LABEL_MODEL)))
+        for job in resources
+        if job.type == K8S_CRON_JOB and k8s_labels(job.props).get(DRIFT_COMPONENT_LABEL) == DRIFT_COMPONENT
+    }
+    for isvc in resources:
+        if isvc.type != K8S_INFERENCE_SERVICE or get(isvc_predictor(isvc.props), "logger") is None:
+            continue
+        namespace = k8s_namespace(isvc.props)
+        model = str(k8s_labels(isvc.props).get(LABEL_MODEL) or get(isvc.props, "metadata", "name") or isvc.name)
+        if (namespace, model) not in watched:
+            yield isvc.urn, (
+                f"model {model} logs its payloads but nothing watches them for drift; expected monitoring.drift in its spec "
+                "(a drift detector CronJob over the logs), or no payload logging"
+            )
+
+
 RELIABILITY_RULES: tuple[Rule, ...] = (
     Rule(
         id="ISP-REL-001",
@@ -330,5 +353,17 @@ RELIABILITY_RULES: tuple[Rule, ...] = (
         docs_url="https://docs.aws.amazon.com/vpc/latest/userguide/vpc-nat-gateway.html",
         default_enforcement=enforcement_by_env("disabled", "advisory", "mandatory"),
         stack_check=check_prod_nat_per_zone,
+    ),
+    Rule(
+        id="ISP-REL-009",
+        name="logged-model-watches-drift",
+        category="reliability",
+        severity="low",
+        description="A prod model whose predictors log payloads (canary, shadow, A/B) also watches them for drift "
+        "(monitoring.drift: a detector CronJob, alerts and a retraining trigger).",
+        remediation="Add monitoring.drift to the spec (features, thresholds, trigger) and publish the version with --reference-data.",
+        docs_url="https://github.com/inferstack/inferstack/blob/main/docs/drift.md",
+        default_enforcement=enforcement_by_env("disabled", "disabled", "advisory"),
+        stack_check=check_logged_model_watches_drift,
     ),
 )

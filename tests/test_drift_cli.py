@@ -191,7 +191,7 @@ def test_gate_publish_then_no_drift_warn_page_and_exactly_one_trigger(model_stor
     textfile = tmp_path / "metrics" / "drift.prom"
 
     # 1. gate with reference data writes the profile; publish carries it next to the version's metadata.
-    code, _, err = invoke("gate", str(model), "--spec", MODEL, "--specs", str(specs), "--iterations", "20", "--reference-data", str(reference))
+    code, _, err = invoke("gate", str(model), "--spec", MODEL, "--specs", str(specs), "--iterations", "100", "--reference-data", str(reference))
     assert code == 0, err
     profile_file = tmp_path / "model.reference-profile.json"
     assert "reference profile: 4,000 rows, 4 distribution(s)" in err and profile_file.is_file()

@@ -65,9 +65,9 @@ def test_all_inputs_expand_columns_and_per_row_tensors_with_types() -> None:
 
 # (case id, drift block, signature or None, field path the line names, phrase)
 BAD: list[tuple[str, dict[str, Any], dict[str, Any] | None, str, str]] = [
-    ("unknown-feature", {"features": [{"name": "amout", "type": "numeric"}]}, TABULAR_SIGNATURE, "(top level)", "amout, not a watchable input"),
-    ("no-signature", {}, None, "(top level)", "declares no signature"),
-    ("numeric-string", {"features": [{"name": "country", "type": "numeric"}]}, TABULAR_SIGNATURE, "(top level)", "expected type categorical"),
+    ("unknown-feature", {"features": [{"name": "amout", "type": "numeric"}]}, TABULAR_SIGNATURE, "monitoring.drift.features", "amout, not a watchable input"),
+    ("no-signature", {}, None, "monitoring.drift", "declares no signature"),
+    ("numeric-string", {"features": [{"name": "country", "type": "numeric"}]}, TABULAR_SIGNATURE, "monitoring.drift.features", "expected type categorical"),
     ("warn-above-page", {"numeric": {"statistic": "psi", "warn": 0.3, "page": 0.2}}, TABULAR_SIGNATURE, "monitoring.drift.numeric", "warn 0.3 is not below page 0.2"),
     ("ks-over-one", {"numeric": {"statistic": "ks", "page": 1.5}}, TABULAR_SIGNATURE, "monitoring.drift.numeric", "ranges 0..1"),
     ("categorical-psi", {"categorical": {"statistic": "psi"}}, TABULAR_SIGNATURE, "monitoring.drift", "expected chi-square or jensen-shannon"),
@@ -90,7 +90,7 @@ BAD: list[tuple[str, dict[str, Any], dict[str, Any] | None, str, str]] = [
         "columns-mismatch",
         {},
         {"inputs": [{"name": "x", "dtype": "float32", "shape": [None, 2], "columns": ["a"]}], "outputs": TABULAR_SIGNATURE["outputs"]},
-        "signature.inputs.0",
+        "signature.inputs[0]",
         "columns has 1 names for shape[1] 2",
     ),
 ]

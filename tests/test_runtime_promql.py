@@ -27,7 +27,7 @@ from inferstack.render.monitoring import (
     render_team_pod_monitor,
     render_team_rules,
 )
-from inferstack.render.promql import DRIFT_PSI, KUBE_STATE_METRICS, model_runtime
+from inferstack.render.promql import DRIFT_LAST_RUN, DRIFT_LEVEL, DRIFT_SAMPLES, DRIFT_STATISTIC, KUBE_STATE_METRICS, model_runtime
 from inferstack.render.rollout import rollout_variants
 from inferstack.render.rollout_alerts import rollout_alerts
 from inferstack.runtimes import DCGM_METRICS, RUNTIMES, RuntimeEntry, available_signals, select_runtime
@@ -80,7 +80,7 @@ def _blueprint(repo_root: Path, *documents: dict[str, Any]) -> Blueprint:
 
 
 def _allowed(entry: RuntimeEntry) -> set[str]:
-    return set(entry.metrics.names()) | set(DCGM_METRICS) | set(KUBE_STATE_METRICS) | {DRIFT_PSI}
+    return set(entry.metrics.names()) | set(DCGM_METRICS) | set(KUBE_STATE_METRICS) | {DRIFT_STATISTIC, DRIFT_LEVEL, DRIFT_SAMPLES, DRIFT_LAST_RUN}
 
 
 def _fleet_documents() -> list[dict[str, Any]]:
@@ -97,7 +97,6 @@ def _fleet_documents() -> list[dict[str, Any]]:
         for signal in available_signals(entry, has_gpu=True):
             document = _document(model_format, protocol, signal, 50, rollout=strategies[index % len(strategies)])
             document["name"] = f"m{index:02d}-{model_format}"[:40]
-            document["monitoring"]["drift"] = {"psi_threshold": 0.3, "window_minutes": 60}
             documents.append(document)
             index += 1
     for model_format, protocol, entry in COMBINATIONS:

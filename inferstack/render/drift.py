@@ -222,9 +222,18 @@ def render_egress_policy(deployment: ModelDeployment, blueprint: Blueprint) -> d
         "spec": {
             "podSelector": {"matchLabels": {LABEL_MODEL: deployment.name, DRIFT_COMPONENT_LABEL: DRIFT_COMPONENT}},
             "policyTypes": ["Egress"],
-            "egress": [{"ports": [{"protocol": "TCP", "port": port}]}],
+            "egress": [{"to": [pushgateway_peer(parsed.hostname or "", blueprint)], "ports": [{"protocol": "TCP", "port": port}]}],
         },
     }
+
+
+def pushgateway_peer(host: str, blueprint: Blueprint) -> dict[str, Any]:
+    """Who the detector may reach on the Pushgateway's port: the namespace of an in-cluster Service
+    (`<service>.<namespace>.svc[.cluster.local]`), else the VPC (egress never opens to the internet)."""
+    parts = host.split(".")
+    if len(parts) >= 3 and parts[2] == "svc":
+        return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": parts[1]}}}
+    return {"ipBlock": {"cidr": blueprint.config.network.vpc_cidr}}
 
 
 def eventbridge_rule_pattern(deployment: ModelDeployment) -> dict[str, Any]:

@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 from inferstack.constants import ENVIRONMENTS
+from inferstack.extras import MissingExtra
 from inferstack.problems import InputError, Problem
 
 app = typer.Typer(
@@ -49,7 +50,7 @@ def report_problems(problems: list[Problem]) -> None:
 
 
 def handles_bad_input(function: F) -> F:
-    """Turn InputError into one line per problem and exit code 2."""
+    """Turn InputError into one line per problem, and a missing extra into one line; exit code 2."""
 
     @wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -57,6 +58,9 @@ def handles_bad_input(function: F) -> F:
             return function(*args, **kwargs)
         except InputError as error:
             report_problems(error.problems)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except MissingExtra as error:  # an optional dependency set is not installed: one line, the install command
+            err_console.print(str(error), markup=False)
             raise typer.Exit(EXIT_BAD_INPUT) from None
 
     return wrapper  # type: ignore[return-value]

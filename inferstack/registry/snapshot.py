@@ -35,14 +35,17 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from inferstack.constants import Environment
 from inferstack.problems import InputError, Problem, display_path, problems_from_validation
 from inferstack.registry.records import PromotionStage, VersionEntry
-from inferstack.registry.store import ModelRegistry
 from inferstack.spec.model import ApprovalStage
+
+if TYPE_CHECKING:  # the registry client needs the `registry` extra (boto3); reading a snapshot does not
+    from inferstack.registry.store import ModelRegistry
 
 SNAPSHOT_FORMAT = "inferstack.registry-snapshot/v1"
 

@@ -38,13 +38,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
-from pydantic import ValidationError
+from inferstack.extras import require_extra
 
-from inferstack.constants import ENVIRONMENTS, Environment
-from inferstack.gate import GateReport, file_sha256
-from inferstack.problems import InputError, Problem, display_path
-from inferstack.registry.records import (
+require_extra("registry")  # one line naming the install command, instead of a ModuleNotFoundError below
+
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError  # noqa: E402
+from pydantic import ValidationError  # noqa: E402
+
+from inferstack.constants import ENVIRONMENTS, Environment  # noqa: E402
+from inferstack.gate_report import GateReport, file_sha256  # noqa: E402
+from inferstack.problems import InputError, Problem, display_path  # noqa: E402
+from inferstack.registry.records import (  # noqa: E402
     ARTIFACT_FILE,
     METADATA_FILE,
     MODELS_PREFIX,
@@ -58,7 +62,7 @@ from inferstack.registry.records import (
     metadata_key,
     version_prefix,
 )
-from inferstack.spec.model import ModelSpec
+from inferstack.spec.model import ModelSpec  # noqa: E402
 
 VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 CONFLICT_CODES = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict", "409"})

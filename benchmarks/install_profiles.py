@@ -1,0 +1,59 @@
+"""Installed size and cold-install time of the install profiles (needs PyPI; not part of the test suite).
+
+Each profile is installed from uv.lock into a fresh virtual environment with an empty uv cache,
+so the time includes downloading every wheel. Prints the README's table (`--markdown`).
+
+    uv run python benchmarks/install_profiles.py [--markdown]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PROFILES: dict[str, tuple[str, ...]] = {
+    "preview (plan, policy pack, `pulumi up`)": ("--no-dev",),
+    "preview + registry (the deploy job)": ("--no-dev", "--extra", "registry"),
+    "full (default `uv sync`: gate, registry, test tools)": (),
+}
+
+
+def _size_bytes(folder: Path) -> int:
+    return sum(path.lstat().st_size for path in folder.rglob("*") if path.is_file() and not path.is_symlink())
+
+
+def measure(arguments: tuple[str, ...]) -> tuple[float, int]:
+    """(seconds, bytes) of one cold install of a profile."""
+    uv = shutil.which("uv")
+    assert uv is not None, "uv is not on PATH"
+    with tempfile.TemporaryDirectory(prefix="inferstack-profile-") as folder:
+        env = dict(os.environ, UV_CACHE_DIR=f"{folder}/cache", UV_PROJECT_ENVIRONMENT=f"{folder}/venv")
+        start = time.perf_counter()
+        subprocess.run([uv, "sync", "--locked", "--quiet", *arguments], cwd=REPO_ROOT, env=env, check=True)
+        seconds = time.perf_counter() - start
+        return seconds, _size_bytes(Path(folder) / "venv")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--markdown", action="store_true", help="print the README table")
+    options = parser.parse_args()
+    rows = [(name, " ".join(("uv sync --locked", *arguments)), *measure(arguments)) for name, arguments in PROFILES.items()]
+    if options.markdown:
+        print("| profile | command | installed size | cold install |")
+        print("|---|---|---:|---:|")
+    for name, command, seconds, size in rows:
+        if options.markdown:
+            print(f"| {name} | `{command}` | {size / 1e6:,.0f} MB | {seconds:.0f} s |")
+        else:
+            print(f"{name:55} {size / 1e6:8,.0f} MB {seconds:6.1f} s   ({command})")
+
+
+if __name__ == "__main__":
+    main()

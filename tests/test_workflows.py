@@ -124,6 +124,7 @@ def test_bad_input_reaches_the_comment(repo_root: Path) -> None:
     plan_step = next(step for step in workflows["preview.yml"]["jobs"]["plan"]["steps"] if step.get("id") == "plan")
     assert 'mkdir -p "$GITHUB_WORKSPACE/plan"' in plan_step["run"]
     assert "errors.txt" in plan_step["run"]
+    assert "python -m inferstack.plan.report bad-input" in plan_step["run"]
     script = workflows["preview-comment.yml"]["jobs"]["comment"]["steps"][-1]["with"]["script"]
     assert "errors.txt" in script and "bad input" in script
 

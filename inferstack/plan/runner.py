@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from inferstack.plan.diff import PlanDiff, diff_plans
 from inferstack.plan.document import PlanDocument, PlanResource, dumps, load_plan, summarize
 from inferstack.plan.manifests import render_manifest_files
 from inferstack.plan.redact import redact_inputs
-from inferstack.plan.report import ModelRow, render_report
+from inferstack.plan.report import FULL_REPORT_FILE, ModelRow, cost_summary, fit_report, render_report
 from inferstack.policy.checkov import CheckovReport, CheckovUnavailable, run_checkov
 from inferstack.policy.evaluate import PolicyReport, evaluate
 from inferstack.policy.model import CostFigures, PolicyContext, PolicyResource
@@ -119,20 +120,10 @@ def model_rows(blueprint: Blueprint, cost: CostEstimate) -> list[ModelRow]:
                 capacity=_capacity_text(deployment, blueprint),
                 traffic=traffic_summary(deployment, blueprint),
                 monthly_usd=model_cost.monthly_usd if model_cost else None,
+                peak_monthly_usd=model_cost.peak_monthly_usd if model_cost else None,
             )
         )
     return rows
-
-
-def _cost_delta(baseline: PlanDocument, cost: CostEstimate) -> tuple[dict[str, float], float | None]:
-    before = baseline.summary.get("cost") or {}
-    before_models: dict[str, float] = {str(k): float(v) for k, v in (before.get("by_model") or {}).items()}
-    now = {name: item.monthly_usd for name, item in cost.by_model.items()}
-    deltas = {name: round(now.get(name, 0.0) - before_models.get(name, 0.0), 2) for name in sorted(set(now) | set(before_models))}
-    total = None
-    if "monthly_usd" in before:
-        total = round(cost.monthly_usd - float(before["monthly_usd"]), 2)
-    return deltas, total
 
 
 def _scan_with_checkov(manifests: dict[str, str]) -> tuple[CheckovReport | None, str | None]:
@@ -162,6 +153,8 @@ def _write_outputs(out_dir: Path, files: dict[str, str], manifests: dict[str, st
             shutil.rmtree(old_manifests)
         for name in files:
             (staging / name).replace(out_dir / name)
+        if FULL_REPORT_FILE not in files:  # a shortened report of an earlier plan in this folder
+            (out_dir / FULL_REPORT_FILE).unlink(missing_ok=True)
         (staging / MANIFEST_DIR).replace(old_manifests)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -284,10 +277,7 @@ def run_plan(
         summary["models"] = len(blueprint.models)
         summary["disabled_models"] = list(blueprint.disabled_models)
         summary["node_pools"] = len(blueprint.node_pools)
-        summary["cost"] = {
-            "monthly_usd": cost_json["monthly_usd"],
-            "by_model": {name: item["monthly_usd"] for name, item in cost_json["by_model"].items()},
-        }
+        summary["cost"] = cost_summary(cost_json)
         policy_json = policy.to_json()
         if checkov_report is not None:
             policy_json["violations"] = policy_json["violations"] + checkov_report.violations()
@@ -307,8 +297,8 @@ def run_plan(
         diff = diff_plans(baseline, document) if baseline is not None else None
         if diff is not None:
             document.summary["diff"] = diff.to_json()
-        cost_delta, total_delta = _cost_delta(baseline, cost) if baseline is not None else ({}, None)
-        report = render_report(
+        render = partial(
+            render_report,
             stack=stack,
             summary=document.summary,
             models=model_rows(blueprint, cost),
@@ -317,16 +307,18 @@ def run_plan(
             policy_note=None,
             cost=cost_json,
             diff=diff,
-            cost_delta=cost_delta,
-            total_cost_delta=total_delta,
+            baseline_cost=baseline.summary.get("cost") if baseline is not None else None,
             not_run=not_run,
         )
+        report, full_report = fit_report(render)
         files = {
             "plan.json": dumps(document),
             "policy.json": json.dumps(policy_json, indent=1, sort_keys=True) + "\n",
             "cost.json": json.dumps(cost_json, indent=1, sort_keys=True) + "\n",
             "report.md": report,
         }
+        if full_report is not None:
+            files[FULL_REPORT_FILE] = full_report
 
     step("write outputs")
     with timings.phase("write"):

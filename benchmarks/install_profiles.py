@@ -1,15 +1,18 @@
 """Installed size and cold-install time of the install profiles (needs PyPI; not part of the test suite).
 
 Each profile is installed from uv.lock into a fresh virtual environment with an empty uv cache,
-so the time includes downloading every wheel. Prints the README's table (`--markdown`).
+so the time includes downloading every wheel. `--record` writes benchmarks/results/install_profiles.json,
+from which README.md's table is generated (`uv run python -m inferstack.docs_sections --write`).
 
-    uv run python benchmarks/install_profiles.py [--markdown]
+    uv run python benchmarks/install_profiles.py [--record]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import platform
 import shutil
 import subprocess
 import tempfile
@@ -41,18 +44,26 @@ def measure(arguments: tuple[str, ...]) -> tuple[float, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--markdown", action="store_true", help="print the README table")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--record", action="store_true", help="write benchmarks/results/install_profiles.json")
     options = parser.parse_args()
-    rows = [(name, " ".join(("uv sync --locked", *arguments)), *measure(arguments)) for name, arguments in PROFILES.items()]
-    if options.markdown:
-        print("| profile | command | installed size | cold install |")
-        print("|---|---|---:|---:|")
-    for name, command, seconds, size in rows:
-        if options.markdown:
-            print(f"| {name} | `{command}` | {size / 1e6:,.0f} MB | {seconds:.0f} s |")
-        else:
-            print(f"{name:55} {size / 1e6:8,.0f} MB {seconds:6.1f} s   ({command})")
+    rows = []
+    for name, arguments in PROFILES.items():
+        seconds, size = measure(arguments)
+        command = " ".join(("uv sync --locked", *arguments))
+        rows.append({"profile": name, "command": command, "bytes": size, "seconds": round(seconds, 1)})
+        print(f"{name:55} {size / 1e6:8,.0f} MB {seconds:6.1f} s   ({command})")
+    if options.record:
+        result = {
+            "date": time.strftime("%Y-%m-%d"),
+            "machine": f"{os.cpu_count()}-core {platform.machine()} {platform.system()}, Python {platform.python_version()}",
+            "command": "uv run python benchmarks/install_profiles.py --record",
+            "profiles": rows,
+        }
+        path = REPO_ROOT / "benchmarks" / "results" / "install_profiles.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {path.relative_to(REPO_ROOT)}")
 
 
 if __name__ == "__main__":

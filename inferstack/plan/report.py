@@ -375,6 +375,13 @@ def _policy_section(policy: Mapping[str, Any] | None, policy_note: str | None, l
         f"{verdict} {policy.get('checked', 0)} resources checked: "
         f"{len(mandatory)} mandatory, {len(advisory)} advisory violations."
     )
+    # Approvals no registry snapshot vouched for (policy.json's not_evaluated): the specs' claims only.
+    unverified = [item for item in policy.get("not_evaluated", []) if str(item.get("reason", "")).startswith("approval unverified")]
+    if unverified:
+        lines.append(
+            f"⚠️ {len(unverified)} approval(s) unverified: no registry snapshot of this stack's store was given "
+            "(`--registry-snapshot`), so the approved stages are the specs' claims."
+        )
     if violations:
         lines += ["", "| enforcement | policy | severity | resource | message |", "|---|---|---|---|---|"]
         for item in violations[:listed]:

@@ -126,6 +126,9 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--stack", default="prod", help="Stack to plan against (prod allows every GPU type the fleet uses).")
     parser.add_argument("--repeat", type=int, default=3, help="Runs per size; each figure is its minimum over them (shared machines are noisy).")
+    parser.add_argument(
+        "--record", action="store_true", help="write benchmarks/results/plan_scale.json (README's speed table is generated from it)"
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="inferstack-plan-scale-"))
     results: dict[int, dict[str, Any]] = {}
@@ -157,6 +160,40 @@ def main() -> None:
     if 100 in results and 1000 in results:
         print(f"1,000/100 end-to-end ratio: {results[1000]['cli_s'] / results[100]['cli_s']:.2f} (target <= 10)")
         print(f"1,000/100 plan-time ratio: {results[1000]['plan_s'] / results[100]['plan_s']:.2f}")
+    if args.record:
+        _record(results, args)
+
+
+def _record(results: dict[int, dict[str, Any]], args: argparse.Namespace) -> None:
+    """benchmarks/results/plan_scale.json, rendered into README.md by inferstack.docs_sections."""
+    import platform
+
+    sizes = []
+    for size, result in results.items():
+        share = 100 * result["ours_s"] / result["plan_s"] if result["plan_s"] else 0.0
+        sizes.append(
+            {
+                "models": size,
+                "cli_s": f"{result['cli_s']:.1f}",
+                "plan_s": f"{result['plan_s']:.1f}",
+                "engine_s": f"{result['phases'].get(ENGINE_PHASE, 0.0):.1f}",
+                "ours_s": f"{result['ours_s']:.2f}",
+                "ours_share": f"{share:.0f}%",
+                "resources": int(result["resources"]),
+                "peak_mib": round(result["peak_rss_mib"]),
+            }
+        )
+    record = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"a {os.cpu_count()}-core {platform.machine()} machine",
+        "command": f"uv run python benchmarks/plan_scale.py --repeat {args.repeat} --stack {args.stack} --record",
+        "note": f"fleets from benchmarks/fleet.py, {args.stack} stack, every run in a fresh process, each figure its minimum over {args.repeat} rounds.",
+        "sizes": sizes,
+    }
+    path = REPO / "benchmarks" / "results" / "plan_scale.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {path.relative_to(REPO)}")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 
 from inferstack.constants import ENVIRONMENTS
+from inferstack.extras import MissingExtra
 from inferstack.problems import InputError, Problem
 
 app = typer.Typer(
@@ -89,7 +90,7 @@ def report_internal_error(error: BaseException) -> int:
 
 
 def handles_bad_input(function: F) -> F:
-    """Turn InputError into one line per problem and exit code 2; any other crash into exit code 3 and a log file."""
+    """Turn InputError into one line per problem, and a missing extra into one line (exit code 2); any other crash into exit code 3 and a log file."""
     import click
 
     @wraps(function)
@@ -101,6 +102,9 @@ def handles_bad_input(function: F) -> F:
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.ClickException, click.exceptions.Abort):
             raise
+        except MissingExtra as error:  # an optional dependency set is not installed: one line, the install command
+            err_console.print(str(error), markup=False)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
         except Exception as error:  # noqa: BLE001 - the one place a crash becomes "internal error", exit 3
             raise typer.Exit(report_internal_error(error)) from None
 

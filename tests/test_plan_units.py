@@ -147,14 +147,13 @@ def test_report_has_every_section_and_the_diff() -> None:
         resources=after.resources,
         policy={"violations": [{"policy": "s3-kms", "severity": "high", "enforcement": "mandatory", "urn": "u", "message": "x"}], "checked": 3},
         policy_note=None,
-        cost={"monthly_usd": 812.4, "naive_monthly_usd": 2000.0},
+        cost={"monthly_usd": 812.4, "peak_monthly_usd": 1200.0, "total_monthly_usd": 812.4, "by_model": {"m": {"monthly_usd": 812.4}}},
         diff=diff_plans(before, after),
-        cost_delta={"m": 120.0},
-        total_cost_delta=120.0,
+        baseline_cost={"monthly_usd": 692.4, "peak_monthly_usd": 1000.0, "total_monthly_usd": 692.4, "by_model": {"m": 692.4}},
         not_run=["checkov (not requested)"],
     )
     assert report.startswith(REPORT_MARKER)
-    for phrase in ("### Models", "| m | vision | 1 x l4 |", "❌", "1 mandatory", "$812/month", "59% below", "1 to add", "+$120", "```mermaid", "checkov"):
+    for phrase in ("### Models", "| m | vision | 1 x l4 |", "❌", "1 mandatory", "$812/month", "1 to add", "+$120", "```mermaid", "checkov"):
         assert phrase in report, phrase
     graph = mermaid_graph(after.resources)
     assert "Platform x1" in graph and "-->|1|" in graph

@@ -20,7 +20,11 @@ from inferstack.drift.job import JOB_FORMAT
 
 __all__ = ["JOB_FORMAT", "DriftJob", "RunResult", "parse_since", "run_drift", "window_start"]
 
-from inferstack.drift import metrics
+from inferstack.extras import require_extra
+
+require_extra("drift")  # one clear line, not an ImportError, in a lean install
+
+from inferstack.drift import metrics  # noqa: E402
 from inferstack.drift import report as markdown_report
 from inferstack.drift import store
 from inferstack.drift.detector import DriftReport, PayloadMatcher, ProfileMismatch, WindowCounts, evaluate

@@ -1,6 +1,8 @@
 """Compare two plans: what is added, changed (which inputs), removed, and replaced.
 
-Resources are matched by URN. A change is called a replacement when it touches an
+Resources are matched by URN. Each change carries its old and new values, path by path
+(lists of the same length element by element, JSON documents held in strings such as IAM
+policies key by key), for the report. A change is called a replacement when it touches an
 input that the provider cannot update in place; the table below lists those for the
 resource types inferstack creates (from the providers' documented force-new
 arguments). It is an offline approximation of `pulumi preview`'s replace decision.
@@ -8,6 +10,7 @@ arguments). It is an offline approximation of `pulumi preview`'s replace decisio
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,15 +42,47 @@ REPLACE_ON_CHANGE: dict[str, tuple[str, ...]] = {
 KUBERNETES_REPLACE_ON_CHANGE = ("metadata.name", "metadata.namespace")
 
 
+class Absent:
+    """The value of an input that one side of a change does not have."""
+
+    _instance: Absent | None = None
+
+    def __new__(cls) -> Absent:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+ABSENT = Absent()
+"""Old value of an added input, new value of a removed one."""
+
+
+@dataclass(frozen=True, slots=True)
+class InputChange:
+    """One changed value: its path (`spec.rules[0].backendRefs[1].weight`), old and new (ABSENT when missing)."""
+
+    path: str
+    old: Any
+    new: Any
+
+
 @dataclass(frozen=True, slots=True)
 class ChangedResource:
-    """A resource present in both plans whose inputs differ."""
+    """A resource present in both plans whose inputs differ.
+
+    `changed_inputs` names the changed inputs down to the first list (`spec.rules`);
+    `changes` has every changed value with its old and new value.
+    """
 
     urn: str
     type: str
     changed_inputs: tuple[str, ...]
     replaced: bool
     replace_reasons: tuple[str, ...]
+    changes: tuple[InputChange, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,16 +115,41 @@ class PlanDiff:
         }
 
 
-def _changed_paths(before: Any, after: Any, prefix: str = "") -> Iterator[str]:
+def _json_document(value: Any) -> Any:
+    """A str holding a JSON object or array (an IAM policy, a dashboard), parsed; else None."""
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _changes(before: Any, after: Any, prefix: str = "") -> Iterator[InputChange]:
     if isinstance(before, dict) and isinstance(after, dict):
-        for key in sorted(set(before) | set(after)):
+        for key in sorted(set(before) | set(after), key=str):
             path = f"{prefix}.{key}" if prefix else str(key)
-            if key not in before or key not in after:
-                yield path
+            if key not in before:
+                yield InputChange(path, ABSENT, after[key])
+            elif key not in after:
+                yield InputChange(path, before[key], ABSENT)
             else:
-                yield from _changed_paths(before[key], after[key], path)
+                yield from _changes(before[key], after[key], path)
+    elif isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        for index, (old, new) in enumerate(zip(before, after, strict=True)):
+            yield from _changes(old, new, f"{prefix}[{index}]")
     elif before != after:
-        yield prefix or "(value)"
+        old_document, new_document = _json_document(before), _json_document(after)
+        if old_document is not None and new_document is not None:
+            yield from _changes(old_document, new_document, f"{prefix}(json)")
+        else:
+            yield InputChange(prefix or "(value)", before, after)
+
+
+def _input_name(path: str) -> str:
+    """The path down to its first list index or JSON document: what `changed_inputs` lists."""
+    cut = min((index for index in (path.find("["), path.find("(json)")) if index >= 0), default=len(path))
+    return path[:cut]
 
 
 def _replace_reasons(resource_type: str, paths: tuple[str, ...]) -> tuple[str, ...]:
@@ -118,7 +178,8 @@ def diff_plans(baseline: PlanDocument, current: PlanDocument) -> PlanDiff:
         old, new = before[urn], after[urn]
         if old.inputs == new.inputs:
             continue
-        paths = tuple(_changed_paths(old.inputs, new.inputs))
+        changes = tuple(_changes(old.inputs, new.inputs))
+        paths = tuple(dict.fromkeys(_input_name(change.path) for change in changes))
         reasons = _replace_reasons(new.type, paths)
-        changed.append(ChangedResource(urn, new.type, paths, bool(reasons), reasons))
+        changed.append(ChangedResource(urn, new.type, paths, bool(reasons), reasons, changes))
     return PlanDiff(added, removed, tuple(changed))

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from inferstack.plan.document import PlanDocument, PlanResource, dumps, load_pla
 from inferstack.plan.manifests import render_manifest_files
 from inferstack.plan.disruption import find_disruptions
 from inferstack.plan.redact import redact_inputs, register_secret_values
-from inferstack.plan.report import ModelRow, render_report
+from inferstack.plan.report import FULL_REPORT_FILE, ModelRow, cost_summary, disruption_section, fit_report, render_report
 from inferstack.policy.checkov import CheckovReport, CheckovUnavailable, run_checkov
 from inferstack.policy.evaluate import PolicyReport, evaluate
 from inferstack.policy.model import CostFigures, PolicyContext, PolicyResource
@@ -124,20 +125,10 @@ def model_rows(blueprint: Blueprint, cost: CostEstimate) -> list[ModelRow]:
                 capacity=_capacity_text(deployment, blueprint),
                 traffic=traffic_summary(deployment, blueprint),
                 monthly_usd=model_cost.monthly_usd if model_cost else None,
+                peak_monthly_usd=model_cost.peak_monthly_usd if model_cost else None,
             )
         )
     return rows
-
-
-def _cost_delta(baseline: PlanDocument, cost: CostEstimate) -> tuple[dict[str, float], float | None]:
-    before = baseline.summary.get("cost") or {}
-    before_models: dict[str, float] = {str(k): float(v) for k, v in (before.get("by_model") or {}).items()}
-    now = {name: item.monthly_usd for name, item in cost.by_model.items()}
-    deltas = {name: round(now.get(name, 0.0) - before_models.get(name, 0.0), 2) for name in sorted(set(now) | set(before_models))}
-    total = None
-    if "monthly_usd" in before:
-        total = round(cost.monthly_usd - float(before["monthly_usd"]), 2)
-    return deltas, total
 
 
 def _scan_with_checkov(manifests: dict[str, str]) -> tuple[CheckovReport | None, str | None]:
@@ -167,6 +158,8 @@ def _write_outputs(out_dir: Path, files: dict[str, str], manifests: dict[str, st
             shutil.rmtree(old_manifests)
         for name in files:
             (staging / name).replace(out_dir / name)
+        if FULL_REPORT_FILE not in files:  # a shortened report of an earlier plan in this folder
+            (out_dir / FULL_REPORT_FILE).unlink(missing_ok=True)
         (staging / MANIFEST_DIR).replace(old_manifests)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -299,10 +292,7 @@ def run_plan(
         summary["models"] = len(blueprint.models)
         summary["disabled_models"] = list(blueprint.disabled_models)
         summary["node_pools"] = len(blueprint.node_pools)
-        summary["cost"] = {
-            "monthly_usd": cost_json["monthly_usd"],
-            "by_model": {name: item["monthly_usd"] for name, item in cost_json["by_model"].items()},
-        }
+        summary["cost"] = cost_summary(cost_json)
         policy_json = policy.to_json()
         policy_json["violations"] = policy_json["violations"] + readiness.violations()
         policy_json["mandatory"] = sum(1 for item in policy_json["violations"] if item["enforcement"] == "mandatory")
@@ -332,8 +322,8 @@ def run_plan(
                 {"urn": item.urn, "action": item.action, "reason": item.reason, "models": list(item.models)}
                 for item in disruptions
             ]
-        cost_delta, total_delta = _cost_delta(baseline, cost) if baseline is not None else ({}, None)
-        report = render_report(
+        render = partial(
+            render_report,
             stack=stack,
             summary=document.summary,
             models=model_rows(blueprint, cost),
@@ -342,17 +332,19 @@ def run_plan(
             policy_note=None,
             cost=cost_json,
             diff=diff,
-            disruptions=disruptions,
-            cost_delta=cost_delta,
-            total_cost_delta=total_delta,
+            baseline_cost=baseline.summary.get("cost") if baseline is not None else None,
+            leading_sections=(disruption_section(disruptions),) if disruptions is not None else (),
             not_run=not_run,
         )
+        report, full_report = fit_report(render)
         files = {
             "plan.json": dumps(document),
             "policy.json": json.dumps(policy_json, indent=1, sort_keys=True) + "\n",
             "cost.json": json.dumps(cost_json, indent=1, sort_keys=True) + "\n",
             "report.md": report,
         }
+        if full_report is not None:
+            files[FULL_REPORT_FILE] = full_report
 
     step("write outputs")
     with timings.phase("write"):

@@ -21,7 +21,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from inferstack.constants import Environment
-from inferstack.gate import GateReport
+from inferstack.gate_report import GateReport
 from inferstack.spec.model import ApprovalStage, Lineage
 
 METADATA_FORMAT = "inferstack.registry.version/v1"

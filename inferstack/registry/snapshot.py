@@ -49,10 +49,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from inferstack.constants import Environment
 from inferstack.problems import InputError, Problem, display_path, problems_from_validation
 from inferstack.registry.records import PromotionStage, UnusableVersion, VersionEntry
-from inferstack.registry.store import ModelRegistry
 from inferstack.spec.model import ApprovalStage
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the registry client needs the `registry` extra (boto3); reading a snapshot does not
+    from inferstack.registry.store import ModelRegistry
     from inferstack.spec.environment import EnvironmentConfig
 
 SNAPSHOT_FORMAT = "inferstack.registry-snapshot/v1"

@@ -48,7 +48,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import (
+from inferstack.extras import require_extra
+
+require_extra("registry")  # one line naming the install command, instead of a ModuleNotFoundError below
+
+from botocore.exceptions import (  # noqa: E402
     BotoCoreError,
     ClientError,
     ConfigNotFound,
@@ -62,12 +66,12 @@ from botocore.exceptions import (
     TokenRetrievalError,
     UnknownCredentialError,
 )
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError  # noqa: E402
 
-from inferstack.constants import ENVIRONMENTS, Environment
-from inferstack.gate import GateReport, LocalArtifact, collect_artifact
-from inferstack.problems import InputError, Problem
-from inferstack.registry.records import (
+from inferstack.constants import ENVIRONMENTS, Environment  # noqa: E402
+from inferstack.gate_report import GateReport, LocalArtifact  # noqa: E402
+from inferstack.problems import InputError, Problem, display_path  # noqa: E402
+from inferstack.registry.records import (  # noqa: E402
     ARTIFACT_FILE,
     METADATA_FILE,
     MODELS_PREFIX,
@@ -85,7 +89,7 @@ from inferstack.registry.records import (
     metadata_key,
     version_prefix,
 )
-from inferstack.spec.model import ModelSpec
+from inferstack.spec.model import ModelSpec  # noqa: E402
 
 VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 CONFLICT_CODES = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict", "409"})
@@ -477,6 +481,8 @@ class ModelRegistry:
         check_version(version)
         say = progress or (lambda _: None)
         if artifact is None:
+            from inferstack.gate import collect_artifact  # the gate extra: only a publish that collects files needs it
+
             artifact = collect_artifact(model_path, max_bytes=max_bytes, progress=say)
         manifest = artifact.manifest
         label = str(artifact.given)

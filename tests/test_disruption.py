@@ -8,7 +8,7 @@ from inferstack.constants import LABEL_MODEL, LABEL_NODE_POOL
 from inferstack.plan.diff import diff_plans
 from inferstack.plan.disruption import find_disruptions
 from inferstack.plan.document import PlanDocument, PlanResource
-from inferstack.plan.report import REPORT_MARKER, render_report
+from inferstack.plan.report import REPORT_MARKER, disruption_section, render_report
 
 GROUP = "aws:eks/nodeGroup:NodeGroup"
 TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
@@ -79,7 +79,7 @@ def test_report_md_opens_with_the_disruption_section() -> None:
     diff = diff_plans(PlanDocument(stack="prod", resources=before), PlanDocument(stack="prod", resources=before[1:]))
     report = render_report(
         stack="prod", summary={}, models=[], resources=before[1:], policy=None, policy_note=None, cost=None,
-        diff=diff, disruptions=disruptions,
+        diff=diff, leading_sections=(disruption_section(disruptions),),
     )
     lines = report.splitlines()
     assert lines[0] == REPORT_MARKER
@@ -88,7 +88,7 @@ def test_report_md_opens_with_the_disruption_section() -> None:
     assert "| removed | `l4-spot-ng` | `NodeGroup` | capacity removed | m1 |" in report
     quiet = render_report(stack="prod", summary={}, models=[], resources=[], policy=None, policy_note=None, cost=None,
                           diff=diff_plans(PlanDocument(stack="prod", resources=[]), PlanDocument(stack="prod", resources=[])),
-                          disruptions=[])
+                          leading_sections=(disruption_section([]),))
     assert next(line for line in quiet.splitlines() if line.startswith("### ")) == "### Disruption"
 
 

@@ -18,7 +18,8 @@ _FOLDERS = "|".join(re.escape(folder) for folder in TOP_FOLDERS)
 PATH = re.compile(
     r"`((?:%s)/[^`\s]*)`"  # `inferstack/plan/report.py`
     r"|\]\(((?!https?:|#|mailto:)[^)\s]+)\)"  # [text](relative/link.md)
-    r"|(?<![\w/.-])((?:%s)/[\w./-]+\.(?:ya?ml|py|json|md|toml))" % (_FOLDERS, _FOLDERS)  # bare, e.g. in a command
+    r"|(?<![\w/.:@-])((?:%s)/[\w./-]+\.(?:ya?ml|py|json|md|toml))" % (_FOLDERS, _FOLDERS)  # bare, e.g. in a command
+    # (not after `repo@tag:`: an upstream citation names the upstream repository's file, not ours)
 )
 
 

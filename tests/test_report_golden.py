@@ -121,8 +121,9 @@ def test_gpu_type_change(repo_root: Path, tmp_path: Path, baselines: dict[str, P
 
     code, report = _change_and_plan(repo_root, tmp_path, baselines, "dev", change)
     assert code == EXIT_OK
-    assert "#### Node capacity" in report and "**removed** `inferstack-dev-pool-a10g-spot-ng`" in report
-    assert "matchExpressions[0].values[0]`: `a10g-spot` → `l4-spot`" in report
+    assert "### ⚠️ Disruption" in report.split("### Changes against the baseline")[0]
+    assert "#### Node capacity" in report and "**removed** `inferstack-dev-pool-a10g-spot-1x-8c-32g-ng`" in report
+    assert "matchExpressions[0].values[0]`: `a10g-spot-1x-8c-32g` → `l4-spot-1x-8c-32g`" in report
     check_golden("gpu-type-change", report)
 
 

@@ -33,6 +33,7 @@ from inferstack.constants import (
     TYPE_MONITORING,
 )
 from inferstack.render.labels import platform_labels, platform_tags
+from inferstack.render.pushgateway import render_pushgateway
 from inferstack.render.monitoring import (
     render_dcgm_service_monitor,
     render_gpu_fleet_dashboard,
@@ -212,6 +213,7 @@ class Monitoring(pulumi.ComponentResource):
             parent=self, provider=args.provider, depends_on=[self.ready] if self.ready else []
         )
         custom_resource(f"{name}-dcgm-monitor", render_dcgm_service_monitor(blueprint), after_stack)
+        self._pushgateway(name, blueprint, args, after_stack)
         custom_resource(f"{name}-platform-alerts", render_platform_rules(blueprint), after_stack)
         for manifest in [render_gpu_fleet_dashboard(blueprint), *(render_team_dashboard(team, blueprint) for team in blueprint.teams)]:
             k8s.core.v1.ConfigMap(
@@ -219,6 +221,24 @@ class Monitoring(pulumi.ComponentResource):
             )
         self.topic_arn = self._cloud_alarms(name, args)
         self.register_outputs({"topic_arn": self.topic_arn})
+
+    def _pushgateway(
+        self, name: str, blueprint: Blueprint, args: MonitoringArgs, after_stack: pulumi.ResourceOptions
+    ) -> None:
+        """The Pushgateway drift detectors push to (inferstack/render/pushgateway.py), on the system nodes."""
+        on_nodes = pulumi.ResourceOptions.merge(after_stack, pulumi.ResourceOptions(depends_on=list(args.nodes_ready)))
+        for manifest in render_pushgateway(blueprint):
+            kind = manifest["kind"]
+            if kind == "Deployment":
+                k8s.apps.v1.Deployment(
+                    f"{name}-pushgateway", metadata=manifest["metadata"], spec=manifest["spec"], opts=on_nodes
+                )
+            elif kind == "Service":
+                k8s.core.v1.Service(
+                    f"{name}-pushgateway-service", metadata=manifest["metadata"], spec=manifest["spec"], opts=after_stack
+                )
+            else:
+                custom_resource(f"{name}-pushgateway-monitor", manifest, after_stack)
 
     def _grafana_admin_secret(self, name: str, args: MonitoringArgs) -> k8s.core.v1.Secret:
         """The Grafana admin Secret, with a password from the OS's CSPRNG, held as a Pulumi secret.

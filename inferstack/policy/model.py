@@ -103,6 +103,7 @@ class PolicyContext:
     allowed_managed_policies: tuple[str, ...] = ()
     allowed_external_accounts: tuple[str, ...] = ()
     max_public_cidr_prefix: int = 8
+    """cluster.public_access_widest_prefix: the one setting that bounds the allow-list, in validation and in the pack."""
     adopted: frozenset[str] = frozenset()
     """What the stack adopts instead of creating: "cluster", "model_store", "monitoring"."""
     approvals_verified: bool = False
@@ -153,7 +154,7 @@ class PolicyContext:
             },
             allowed_managed_policies=tuple(getattr(config.policy, "allowed_managed_policies", ())),
             allowed_external_accounts=tuple(getattr(config.policy, "allowed_external_accounts", ())),
-            max_public_cidr_prefix=getattr(config.policy, "max_public_cidr_prefix", 8),
+            max_public_cidr_prefix=config.cluster.public_access_widest_prefix,
             adopted=frozenset(
                 kind
                 for kind, created in (

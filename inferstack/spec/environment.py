@@ -310,12 +310,6 @@ class PolicyConfig(StrictModel):
     allowed_external_accounts: list[Annotated[str, Field(pattern=r"^\d{12}$")]] = Field(
         default_factory=list, description="Other AWS accounts that bucket and key policies may grant access to."
     )
-    max_public_cidr_prefix: int = Field(
-        default=8,
-        ge=1,
-        le=32,
-        description="The public endpoint's CIDR allow-list, taken as a union, must cover less than one /N of addresses.",
-    )
 
 
 class ModelStoreConfig(StrictModel):

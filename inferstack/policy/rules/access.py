@@ -96,7 +96,7 @@ def check_public_cidr_union(resource: PolicyResource, ctx: PolicyContext) -> Ite
         shown = ", ".join(str(network) for network in networks[:6]) + (" ..." if len(networks) > 6 else "")
         yield (
             f"vpcConfig.publicAccessCidrs ({shown}) together cover {covered:,} public addresses, at least a "
-            f"/{ctx.max_public_cidr_prefix} ({limit:,}); expected an allow-list narrower than policy.max_public_cidr_prefix"
+            f"/{ctx.max_public_cidr_prefix} ({limit:,}); expected an allow-list narrower than cluster.public_access_widest_prefix"
         )
     if any(isinstance(network, ipaddress.IPv6Network) and network.prefixlen < 32 for network in networks):
         yield "vpcConfig.publicAccessCidrs has an IPv6 network wider than /32; expected specific networks"
@@ -258,7 +258,7 @@ ACCESS_RULES: tuple[Rule, ...] = (
         category="security",
         severity="high",
         description="A public endpoint's CIDR allow-list is judged as a union: valid CIDRs that together cover less than "
-        "one /N of the public IPv4 space (policy.max_public_cidr_prefix, default 8), so 0.0.0.0/1 + 128.0.0.0/1 fails "
+        "one /N of the public IPv4 space (cluster.public_access_widest_prefix, default 8), so 0.0.0.0/1 + 128.0.0.0/1 fails "
         "like 0.0.0.0/0.",
         remediation="List only the networks that must reach the API (office egress, VPN), each as narrow as possible.",
         docs_url="https://docs.aws.amazon.com/eks/latest/userguide/cluster-endpoint.html",

@@ -3,7 +3,7 @@
 Parses: numbers, strings, vector selectors (metric names with ':' too, `{...}` matchers
 =, !=, =~, !~), range selectors `[5m]`, `offset`, aggregations (sum, avg, max, min,
 count with `by`/`without`, before or after the argument), functions (rate, increase,
-histogram_quantile, clamp_min, clamp_max, scalar, vector, abs, absent), unary minus,
+histogram_quantile, clamp_min, clamp_max, scalar, vector, abs, absent, time), unary minus,
 arithmetic (+ - * / %), comparisons (== != > < >= <=, with `bool`), set operators
 (and, or, unless) and vector matching (`on`, `ignoring`, `group_left`, `group_right`),
 with Prometheus' operator precedence. Anything else is a `PromQLError`: an expression we
@@ -28,7 +28,7 @@ from typing import Union
 LOOKBACK_SECONDS = 300.0
 DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0, "y": 31536000.0}
 AGGREGATIONS = frozenset({"sum", "avg", "max", "min", "count"})
-FUNCTIONS = frozenset({"rate", "increase", "histogram_quantile", "clamp_min", "clamp_max", "scalar", "vector", "abs", "absent"})
+FUNCTIONS = frozenset({"rate", "increase", "histogram_quantile", "clamp_min", "clamp_max", "scalar", "vector", "abs", "absent", "time"})
 COMPARISONS = ("==", "!=", ">=", "<=", ">", "<")
 SET_OPERATORS = ("and", "or", "unless")
 KEYWORDS = frozenset({"by", "without", "on", "ignoring", "group_left", "group_right", "offset", "bool", *SET_OPERATORS})
@@ -523,6 +523,10 @@ def _eval(node: Node, store: SeriesStore, time: float) -> Value:
 
 def _call(node: Call, store: SeriesStore, time: float) -> Value:
     name, args = node.name, node.args
+    if name == "time":
+        if args:
+            raise PromQLError("time() takes no argument")
+        return time  # a scalar: the evaluation time in Unix seconds
     if name in ("rate", "increase"):
         (selector,) = args
         if not isinstance(selector, Selector):

@@ -83,6 +83,15 @@ def _allowed(entry: RuntimeEntry) -> set[str]:
     return set(entry.metrics.names()) | set(DCGM_METRICS) | set(KUBE_STATE_METRICS) | {DRIFT_STATISTIC, DRIFT_LEVEL, DRIFT_SAMPLES, DRIFT_LAST_RUN}
 
 
+DRIFT_SIGNATURE: dict[str, Any] = {
+    "inputs": [
+        {"name": "features", "dtype": "float32", "shape": [None, 2], "columns": ["amount", "hour"]},
+        {"name": "country", "dtype": "string", "shape": [None]},
+    ],
+    "outputs": [{"name": "probability", "dtype": "float32", "shape": [None, 1]}],
+}
+
+
 def _fleet_documents() -> list[dict[str, Any]]:
     """One model per (format, protocol, scaling signal the runtime offers), with rollouts mixed in."""
     documents: list[dict[str, Any]] = []
@@ -97,6 +106,10 @@ def _fleet_documents() -> list[dict[str, Any]]:
         for signal in available_signals(entry, has_gpu=True):
             document = _document(model_format, protocol, signal, 50, rollout=strategies[index % len(strategies)])
             document["name"] = f"m{index:02d}-{model_format}"[:40]
+            if index % 3 == 0:
+                # A valid drift watch (numeric columns and a categorical input of the tabular signature).
+                document["signature"] = DRIFT_SIGNATURE
+                document["monitoring"]["drift"] = {"window_minutes": 60}
             documents.append(document)
             index += 1
     for model_format, protocol, entry in COMBINATIONS:
@@ -109,6 +122,19 @@ def _fleet_documents() -> list[dict[str, Any]]:
         documents.append(document)
         index += 1
     return documents
+
+
+def _drift_series(store: SeriesStore, model: str, end: float, level: float, last_run: float | None = None) -> None:
+    """The drift detector's gauges (pushed through the Pushgateway) for two features, every STEP_SECONDS up to `end`."""
+    time = STEP_SECONDS
+    while time <= end:
+        for feature, kind, statistic in (("amount", "numeric", "psi"), ("country", "categorical", "jensen-shannon")):
+            labels = {"model": model, "feature": feature, "kind": kind, "statistic": statistic}
+            store.add(DRIFT_LEVEL, labels, time, level)
+            store.add(DRIFT_STATISTIC, labels, time, 0.3 * level)
+        store.add(DRIFT_SAMPLES, {"model": model}, time, 5000.0)
+        store.add(DRIFT_LAST_RUN, {"model": model}, time, time if last_run is None else last_run)
+        time += STEP_SECONDS
 
 
 def _all_expressions(blueprint: Blueprint, deployment: ModelDeployment) -> list[str]:
@@ -140,14 +166,27 @@ def test_every_format_protocol_lands_on_a_cited_runtime() -> None:
 def test_every_emitted_expression_parses_and_reads_only_its_runtime_metrics(repo_root: Path) -> None:
     blueprint = _blueprint(repo_root, *_fleet_documents())
     checked = 0
+    drift_rules = 0
     for deployment in blueprint.models:
         entry = model_runtime(deployment.spec)
         allowed = _allowed(entry)
+        store = SeriesStore()
+        end = 0.0
+        for variant in rollout_variants(deployment):
+            end = simulate(store, entry, deployment.namespace, isvc_name(deployment, variant.serving), [(600, HEALTHY)], pods=2)
+        _drift_series(store, deployment.name, end, level=0.0)
         for expression in _all_expressions(blueprint, deployment):
-            names = metric_names(parse(expression))
+            tree = parse(expression)
+            names = metric_names(tree)
             assert names, expression
             assert names <= allowed, f"{deployment.name} on {entry.name}: {sorted(names - allowed)} in {expression}"
+            # Evaluated too: every emitted expression runs on the synthetic series of its own runtime.
+            value = evaluate(tree, store, end)
+            assert isinstance(value, list), expression
+            drift_rules += any(name.startswith("inferstack_drift_") for name in names)
             checked += 1
+    # The drift watch's alert expressions are among them (a valid DriftSpec on every third model).
+    assert drift_rules >= 3 * sum(deployment.spec.monitoring.drift is not None for deployment in blueprint.models) > 0
     for team in blueprint.teams:
         panels = render_team_dashboard(team, blueprint)["data"]
         for text in panels.values():
@@ -387,3 +426,24 @@ def test_alerts_a_runtime_cannot_feed_are_left_out(repo_root: Path) -> None:
     assert "ModelErrorRateSLOBreached" not in names and "ModelLatencySLOBreached" in names
     names = {alert.name for alert in model_alerts(torch)}
     assert "ModelErrorRateSLOBreached" in names and "ModelLatencySLOBreached" not in names
+
+
+def test_drift_alerts_fire_on_drift_and_on_a_silent_detector(repo_root: Path) -> None:
+    """The drift rules (a valid DriftSpec, 60-minute window) evaluated on the detector's gauges."""
+    document = _document("sklearn", "v2", "rps", 10, signature=DRIFT_SIGNATURE)
+    document["monitoring"]["drift"] = {"window_minutes": 60}
+    deployment = _blueprint(repo_root, document).models[0]
+    alerts = [alert for alert in model_alerts(deployment) if alert.name.startswith(("ModelFeatureDrift", "ModelDriftDetector"))]
+    assert {alert.name for alert in alerts} == {"ModelFeatureDrift", "ModelFeatureDriftPage", "ModelDriftDetectorStale"}
+    end = 4 * 3600.0
+    for level, firing in ((0.0, set()), (1.0, {"ModelFeatureDrift"}), (2.0, {"ModelFeatureDrift", "ModelFeatureDriftPage"})):
+        store = SeriesStore()
+        _drift_series(store, deployment.name, end, level)
+        fired = {alert.name for alert in alerts if _firing_times(alert, store, end - 600, end)}
+        assert fired == firing, level
+    # The detector stops finishing runs at 1h: three 60-minute windows later (4h) the staleness alert fires, not before.
+    store = SeriesStore()
+    _drift_series(store, deployment.name, 5 * 3600.0, 0.0, last_run=3600.0)
+    stale = _alert(alerts, "ModelDriftDetectorStale")
+    fired = _firing_times(stale, store, 3600, 5 * 3600.0, step=60)
+    assert fired and 4 * 3600 < fired[0] <= 4 * 3600 + 60

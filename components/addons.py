@@ -105,12 +105,15 @@ class ClusterAddons(pulumi.ComponentResource):
     """
 
     serving_ready: list[pulumi.Resource]
+    gateway_ready: list[pulumi.Resource]
+    """What objects in the Gateway's namespace wait for (its Namespace and the Gateway; empty for an existing Gateway)."""
 
     def __init__(self, name: str, args: ClusterAddonsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_CLUSTER_ADDONS, name, None, opts)
         blueprint = args.blueprint
         self._provider = args.provider
         self.serving_ready = []
+        self.gateway_ready = []
         self._nodes_ready = list(args.nodes_ready)
         if any(pool.is_gpu for pool in blueprint.node_pools):
             self._release(name, "nvidia-device-plugin", "kube-system", device_plugin_values(blueprint))
@@ -196,6 +199,7 @@ class ClusterAddons(pulumi.ComponentResource):
             spec=manifest["spec"],
             opts=pulumi.ResourceOptions(parent=self, provider=self._provider, depends_on=[crds, istiod, namespace]),
         )
+        self.gateway_ready = [namespace, gateway]
         return [crds, gateway]
 
     def _release(

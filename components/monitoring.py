@@ -36,6 +36,7 @@ from inferstack.render.labels import platform_labels, platform_tags
 from inferstack.render.pushgateway import render_pushgateway
 from inferstack.render.monitoring import (
     render_dcgm_service_monitor,
+    render_gateway_pod_monitor,
     render_gpu_fleet_dashboard,
     render_platform_rules,
     render_team_dashboard,
@@ -70,6 +71,8 @@ class MonitoringArgs:
     provider: k8s.Provider
     nodes_ready: Sequence[pulumi.Resource] = field(default_factory=tuple)
     """What the Helm release waits for: the system node group (empty for an adopted cluster)."""
+    gateway_ready: Sequence[pulumi.Resource] = field(default_factory=tuple)
+    """What the Gateway's PodMonitor waits for besides the stack: the Gateway's namespace (ClusterAddons.gateway_ready)."""
 
 
 def alerts_key_policy(account_id: str) -> str:
@@ -213,6 +216,11 @@ class Monitoring(pulumi.ComponentResource):
             parent=self, provider=args.provider, depends_on=[self.ready] if self.ready else []
         )
         custom_resource(f"{name}-dcgm-monitor", render_dcgm_service_monitor(blueprint), after_stack)
+        custom_resource(
+            f"{name}-gateway-monitor",
+            render_gateway_pod_monitor(blueprint),
+            pulumi.ResourceOptions.merge(after_stack, pulumi.ResourceOptions(depends_on=list(args.gateway_ready))),
+        )
         self._pushgateway(name, blueprint, args, after_stack)
         custom_resource(f"{name}-platform-alerts", render_platform_rules(blueprint), after_stack)
         for manifest in [render_gpu_fleet_dashboard(blueprint), *(render_team_dashboard(team, blueprint) for team in blueprint.teams)]:

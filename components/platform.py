@@ -113,6 +113,7 @@ class Platform(pulumi.ComponentResource):
                 account_id=cluster.account_id,
                 provider=cluster.provider,
                 nodes_ready=cluster.system_nodes,
+                gateway_ready=self.addons.gateway_ready,
             ),
             opts=child,
         )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from inferstack.promqlite import SeriesStore
 from inferstack.runtimes import RuntimeEntry
-from inferstack.runtimes.catalogue import DCGM_FB_FREE, DCGM_FB_USED, DCGM_GPU_UTILIZATION
+from inferstack.runtimes.catalogue import DCGM_FB_FREE, DCGM_FB_USED, DCGM_GPU_UTILIZATION, ISTIO_GATEWAY
 
 STEP_SECONDS = 30.0
 
@@ -42,8 +42,14 @@ def simulate(
     phases: list[tuple[float, Load]],
     pods: int = 1,
     start: float = 0.0,
+    gateway: str | None = None,
 ) -> float:
-    """Append samples every STEP_SECONDS for each (duration, load) phase; returns the end time."""
+    """Append samples every STEP_SECONDS for each (duration, load) phase; returns the end time.
+
+    With `gateway` (its namespace), the shared Gateway's Envoy also reports the requests it sent to the
+    predictor Service `<isvc>-predictor`: 200s, and the failed share as 503s (Istio standard metrics,
+    reporter="source"), plus the other direction (reporter="destination") that the SLI must not count.
+    """
     metrics = entry.metrics
     error_names = {series.name for series in metrics.errors}
     counters: dict[tuple[str, str, str], float] = {}
@@ -110,4 +116,15 @@ def simulate(
                 store.add(DCGM_FB_USED, labels, time, 1000.0)
                 store.add(DCGM_FB_FREE, labels, time, 15000.0)
                 store.add("kube_pod_status_ready", {**labels, "condition": "true"}, time, 1.0)
+            if gateway is not None:
+                requests = load.rps * STEP_SECONDS * pods
+                failed = requests * load.error_ratio
+                envoy = {"namespace": gateway, "pod": "inference-gateway-istio-5d8f7-abcde"}
+                service = {
+                    ISTIO_GATEWAY.service_namespace_label: namespace,
+                    ISTIO_GATEWAY.service_label: f"{isvc}-predictor",
+                }
+                for reporter, code, value in (("source", "200", requests - failed), ("source", "503", failed), ("destination", "500", requests)):
+                    series = {**envoy, **service, "reporter": reporter, "response_code": code}
+                    store.add(ISTIO_GATEWAY.requests.name, series, time, bump(f"gateway-{reporter}", isvc, value, code))
     return time

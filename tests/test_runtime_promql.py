@@ -22,6 +22,7 @@ from inferstack.render.inference_service import isvc_name, render_inference_serv
 from inferstack.render.monitoring import (
     Alert,
     model_alerts,
+    render_gateway_pod_monitor,
     render_platform_rules,
     render_team_dashboard,
     render_team_pod_monitor,
@@ -31,12 +32,15 @@ from inferstack.render.promql import DRIFT_LAST_RUN, DRIFT_LEVEL, DRIFT_SAMPLES,
 from inferstack.render.rollout import rollout_variants
 from inferstack.render.rollout_alerts import rollout_alerts
 from inferstack.runtimes import DCGM_METRICS, RUNTIMES, RuntimeEntry, available_signals, select_runtime
+from inferstack.runtimes.catalogue import ISTIO_GATEWAY, error_sli_source
 from inferstack.spec import ModelSpec, load_environment
 from inferstack.spec.loader import LoadedSpec
 from tests.runtime_series import STEP_SECONDS, Load, simulate
 from tests.test_runtime_spec import check_against_crd
 from tests.spec_factory import spec_document
 
+GATEWAY_NAMESPACE = "gateway-system"
+"""The stacks' serving.gateway_namespace (ServingConfig's default)."""
 FORMATS = ("onnx", "pytorch", "tensorflow", "sklearn", "xgboost", "lightgbm", "triton", "huggingface")
 
 
@@ -79,8 +83,10 @@ def _blueprint(repo_root: Path, *documents: dict[str, Any]) -> Blueprint:
     return compile_blueprint(loaded, config)
 
 
-def _allowed(entry: RuntimeEntry) -> set[str]:
-    return set(entry.metrics.names()) | set(DCGM_METRICS) | set(KUBE_STATE_METRICS) | {DRIFT_STATISTIC, DRIFT_LEVEL, DRIFT_SAMPLES, DRIFT_LAST_RUN}
+def _allowed(entry: RuntimeEntry, deployment_mode: str) -> set[str]:
+    """The runtime's catalogue metrics, DCGM, kube-state-metrics, drift gauges, and the Gateway's where it supplies the error SLI."""
+    gateway = set(ISTIO_GATEWAY.names()) if error_sli_source(entry, deployment_mode) == "gateway" else set()
+    return set(entry.metrics.names()) | gateway | set(DCGM_METRICS) | set(KUBE_STATE_METRICS) | {DRIFT_STATISTIC, DRIFT_LEVEL, DRIFT_SAMPLES, DRIFT_LAST_RUN}
 
 
 DRIFT_SIGNATURE: dict[str, Any] = {
@@ -138,7 +144,7 @@ def _drift_series(store: SeriesStore, model: str, end: float, level: float, last
 
 
 def _all_expressions(blueprint: Blueprint, deployment: ModelDeployment) -> list[str]:
-    expressions = [alert.expr for alert in model_alerts(deployment)]
+    expressions = [alert.expr for alert in model_alerts(deployment, GATEWAY_NAMESPACE)]
     expressions += [alert.expr for alert in rollout_alerts(deployment, blueprint)]
     for variant in rollout_variants(deployment):
         predictor = render_inference_service(deployment, blueprint, variant.serving)["spec"]["predictor"]
@@ -169,11 +175,12 @@ def test_every_emitted_expression_parses_and_reads_only_its_runtime_metrics(repo
     drift_rules = 0
     for deployment in blueprint.models:
         entry = model_runtime(deployment.spec)
-        allowed = _allowed(entry)
+        allowed = _allowed(entry, deployment.deployment_mode)
         store = SeriesStore()
         end = 0.0
         for variant in rollout_variants(deployment):
-            end = simulate(store, entry, deployment.namespace, isvc_name(deployment, variant.serving), [(600, HEALTHY)], pods=2)
+            isvc = isvc_name(deployment, variant.serving)
+            end = simulate(store, entry, deployment.namespace, isvc, [(600, HEALTHY)], pods=2, gateway=GATEWAY_NAMESPACE)
         _drift_series(store, deployment.name, end, level=0.0)
         for expression in _all_expressions(blueprint, deployment):
             tree = parse(expression)
@@ -338,21 +345,26 @@ def _alert(alerts: list[Alert], name: str, **labels: str) -> Alert:
 
 
 HEALTHY = Load(rps=20, latency_s=0.12, error_ratio=0.002, gpu_percent=55)
-ERROR_RUNTIMES = [(f, p, e) for f, p, e in COMBINATIONS if e.metrics.errors]
+ERROR_RUNTIMES = COMBINATIONS
+"""Every runtime has an error SLI in standard mode: its own error counter, or the Gateway's 5xx (issue 14)."""
 LATENCY_RUNTIMES = [(f, p, e) for f, p, e in COMBINATIONS if e.metrics.latency_histogram or e.metrics.latency_summary]
 
 
 @pytest.mark.parametrize(("model_format", "protocol", "entry"), ERROR_RUNTIMES, ids=[f"{c[0]}-{c[1]}" for c in ERROR_RUNTIMES])
 def test_injected_errors_fire_the_error_alerts(repo_root: Path, model_format: str, protocol: str, entry: RuntimeEntry) -> None:
-    blueprint = _blueprint(repo_root, _document(model_format, protocol, "concurrency", 10))
+    blueprint = _blueprint(repo_root, _document(model_format, protocol, available_signals(entry, has_gpu=True)[0], 10))
     deployment = blueprint.models[0]
-    alerts = model_alerts(deployment)
+    alerts = model_alerts(deployment, GATEWAY_NAMESPACE)
+    source = error_sli_source(entry, deployment.deployment_mode)
+    reads_gateway = {ISTIO_GATEWAY.requests.name} <= metric_names(parse(_alert(alerts, "ModelErrorBudgetBurn", long_window="1h").expr))
+    assert reads_gateway == (source == "gateway") and source != "none", (entry.name, source)
     store = SeriesStore()
-    healthy_end = simulate(store, entry, deployment.namespace, deployment.name, [(7200, HEALTHY)])
+    simulation = {"gateway": GATEWAY_NAMESPACE}
+    healthy_end = simulate(store, entry, deployment.namespace, deployment.name, [(7200, HEALTHY)], **simulation)
     for alert in alerts:
         assert not _firing_times(alert, store, 3600, healthy_end), f"{alert.name} fires on healthy traffic"
     # 20% of requests fail from healthy_end on (budget 1%).
-    end = simulate(store, entry, deployment.namespace, deployment.name, [(3600, Load(rps=20, latency_s=0.12, error_ratio=0.2, gpu_percent=55))], start=healthy_end)
+    end = simulate(store, entry, deployment.namespace, deployment.name, [(3600, Load(rps=20, latency_s=0.12, error_ratio=0.2, gpu_percent=55))], start=healthy_end, **simulation)
     threshold = _alert(alerts, "ModelErrorRateSLOBreached")
     fired = _firing_times(threshold, store, healthy_end, end)
     # The 5m ratio crosses 1% within a minute of the fault; `for: 10m` then holds it.
@@ -363,11 +375,39 @@ def test_injected_errors_fire_the_error_alerts(repo_root: Path, model_format: st
     assert fired and healthy_end + 2400 <= fired[0] <= healthy_end + 2700 + 120
 
 
+def test_gateway_error_sli_counts_only_the_models_predictor_service(repo_root: Path) -> None:
+    """5xx the Gateway returns for another model's Service, or reports as the destination side, do not fire this model's alerts."""
+    blueprint = _blueprint(repo_root, _document("huggingface", "v2", "queue-depth", 10))
+    deployment = blueprint.models[0]
+    entry = model_runtime(deployment.spec)
+    assert not entry.metrics.errors  # vLLM exports no error counter: the Gateway supplies the SLI
+    alerts = model_alerts(deployment, GATEWAY_NAMESPACE)
+    store = SeriesStore()
+    end = simulate(store, entry, deployment.namespace, deployment.name, [(3 * 3600, HEALTHY)], gateway=GATEWAY_NAMESPACE)
+    # A neighbour behind the same Gateway fails half its requests; its predictor pods are not this model's.
+    simulate(store, entry, deployment.namespace, "neighbour", [(3 * 3600, Load(rps=50, latency_s=0.1, error_ratio=0.5))], gateway=GATEWAY_NAMESPACE)
+    for alert in alerts:
+        assert not _firing_times(alert, store, 3600, end, step=120), alert.name
+    # Without the Gateway's series (no PodMonitor on its Envoy) the error SLI is empty: the ratio is no sample, never a 0.
+    bare = SeriesStore()
+    end = simulate(bare, entry, deployment.namespace, deployment.name, [(1800, Load(rps=20, latency_s=0.1, error_ratio=0.5))])
+    assert evaluate(_alert(alerts, "ModelErrorRateSLOBreached").expr, bare, end) == []
+
+
+def test_serverless_models_without_an_error_counter_get_no_gateway_sli(repo_root: Path) -> None:
+    document = _document("sklearn", "v1", "rps", 10)
+    document["serving"]["deployment_mode"] = "serverless"
+    deployment = _blueprint(repo_root, document).models[0]
+    names = {alert.name for alert in model_alerts(deployment, GATEWAY_NAMESPACE)}
+    assert "ModelErrorRateSLOBreached" not in names and "ModelErrorBudgetBurn" not in names
+    assert error_sli_source(model_runtime(deployment.spec), "serverless") == "none"
+
+
 @pytest.mark.parametrize(("model_format", "protocol", "entry"), LATENCY_RUNTIMES, ids=[f"{c[0]}-{c[1]}" for c in LATENCY_RUNTIMES])
 def test_injected_latency_fires_the_latency_alerts(repo_root: Path, model_format: str, protocol: str, entry: RuntimeEntry) -> None:
     blueprint = _blueprint(repo_root, _document(model_format, protocol, "concurrency", 10))
     deployment = blueprint.models[0]
-    alerts = model_alerts(deployment)
+    alerts = model_alerts(deployment, GATEWAY_NAMESPACE)
     store = SeriesStore()
     healthy = Load(rps=20, latency_s=0.12, gpu_percent=55)
     healthy_end = simulate(store, entry, deployment.namespace, deployment.name, [(3600, healthy)])
@@ -388,7 +428,7 @@ def test_slow_burn_opens_a_ticket_and_pages_nobody(repo_root: Path) -> None:
     """1.5% errors against a 1% budget: only the 3d/6h tier (burn rate 1) fires; 14.4x and 6x stay quiet."""
     blueprint = _blueprint(repo_root, _document("onnx", "v2", "concurrency", 10))
     deployment = blueprint.models[0]
-    alerts = model_alerts(deployment)
+    alerts = model_alerts(deployment, GATEWAY_NAMESPACE)
     store = SeriesStore()
     end = simulate(store, select_runtime("onnx", "v2"), deployment.namespace, deployment.name, [(8 * 3600, Load(rps=20, latency_s=0.05, error_ratio=0.015, gpu_percent=55))])
     ticket = _alert(alerts, "ModelErrorBudgetBurn", long_window="3d")
@@ -415,16 +455,18 @@ def test_candidate_regression_fires_against_stable(repo_root: Path) -> None:
 
 
 def test_alerts_a_runtime_cannot_feed_are_left_out(repo_root: Path) -> None:
-    """KServe's Python servers and vLLM export no error counter; TorchServe no latency distribution."""
+    """KServe's Python servers export no error counter (the Gateway supplies it); TorchServe no latency distribution."""
     blueprint = _blueprint(
         repo_root,
         _document("sklearn", "v1", "rps", 10),
         _document("pytorch", "v2", "rps", 10),
     )
     sklearn, torch = (blueprint.model(f"m-{f}") for f in ("sklearn-v1", "pytorch-v2"))
-    names = {alert.name for alert in model_alerts(sklearn)}
-    assert "ModelErrorRateSLOBreached" not in names and "ModelLatencySLOBreached" in names
-    names = {alert.name for alert in model_alerts(torch)}
+    alerts = model_alerts(sklearn, GATEWAY_NAMESPACE)
+    names = {alert.name for alert in alerts}
+    assert "ModelErrorRateSLOBreached" in names and "ModelLatencySLOBreached" in names
+    assert "istio_requests_total" in _alert(alerts, "ModelErrorRateSLOBreached").expr
+    names = {alert.name for alert in model_alerts(torch, GATEWAY_NAMESPACE)}
     assert "ModelErrorRateSLOBreached" in names and "ModelLatencySLOBreached" not in names
 
 
@@ -433,7 +475,7 @@ def test_drift_alerts_fire_on_drift_and_on_a_silent_detector(repo_root: Path) ->
     document = _document("sklearn", "v2", "rps", 10, signature=DRIFT_SIGNATURE)
     document["monitoring"]["drift"] = {"window_minutes": 60}
     deployment = _blueprint(repo_root, document).models[0]
-    alerts = [alert for alert in model_alerts(deployment) if alert.name.startswith(("ModelFeatureDrift", "ModelDriftDetector"))]
+    alerts = [alert for alert in model_alerts(deployment, GATEWAY_NAMESPACE) if alert.name.startswith(("ModelFeatureDrift", "ModelDriftDetector"))]
     assert {alert.name for alert in alerts} == {"ModelFeatureDrift", "ModelFeatureDriftPage", "ModelDriftDetectorStale"}
     end = 4 * 3600.0
     for level, firing in ((0.0, set()), (1.0, {"ModelFeatureDrift"}), (2.0, {"ModelFeatureDrift", "ModelFeatureDriftPage"})):
@@ -447,3 +489,20 @@ def test_drift_alerts_fire_on_drift_and_on_a_silent_detector(repo_root: Path) ->
     stale = _alert(alerts, "ModelDriftDetectorStale")
     fired = _firing_times(stale, store, 3600, 5 * 3600.0, step=60)
     assert fired and 4 * 3600 < fired[0] <= 4 * 3600 + 60
+
+
+def test_the_gateways_envoy_is_scraped_for_the_error_sli(repo_root: Path) -> None:
+    """The Gateway's PodMonitor: Istio's automated Gateway pods, Envoy's stats port, only the standard request metric."""
+    blueprint = _blueprint(repo_root, _document("sklearn", "v1", "rps", 10))
+    serving = blueprint.config.serving
+    monitor = render_gateway_pod_monitor(blueprint)
+    check_against_crd(monitor, "prometheus-operator-v0.83.0/monitoring.coreos.com_podmonitors.yaml")
+    assert monitor["metadata"]["namespace"] == serving.gateway_namespace == GATEWAY_NAMESPACE
+    # istio/istio 1.30.3 kube-gateway.yaml: pods labelled gateway.networking.k8s.io/gateway-name: <Gateway>, port 15090 http-envoy-prom.
+    assert monitor["spec"]["selector"] == {"matchLabels": {"gateway.networking.k8s.io/gateway-name": serving.gateway_name}}
+    (endpoint,) = monitor["spec"]["podMetricsEndpoints"]
+    assert (endpoint["port"], endpoint["path"]) == ("http-envoy-prom", "/stats/prometheus")
+    assert re.fullmatch(endpoint["metricRelabelings"][0]["regex"], "istio_requests_total")
+    # The alerts select the scrape target's namespace: the Gateway's, where this PodMonitor lives.
+    expr = _alert(model_alerts(blueprint.models[0], serving.gateway_namespace), "ModelErrorRateSLOBreached").expr
+    assert f'namespace="{monitor["metadata"]["namespace"]}"' in expr and 'destination_service_name="m-sklearn-v1-predictor"' in expr

@@ -277,3 +277,14 @@ def test_every_model_of_the_200_model_fleet_has_its_scaling_signal(repo_root: Pa
     assert result["missing"] == []
     assert result["with_signal"] == result["models"] == 200
     assert result["with_signal_under_request_predict_seconds"] == 0
+
+
+def test_every_model_of_the_200_model_fleet_has_an_error_sli(repo_root: Path) -> None:
+    """benchmarks/runtime_signals.py: 200/200 with the Gateway's 5xx; 178/200 from the runtimes' own error counters."""
+    from benchmarks.runtime_signals import count
+
+    result = count(200, 7, repo_root / "stacks")
+    assert result["no_error_sli"] == []
+    assert result["with_error_sli"] == result["models"] == 200
+    # vLLM (huggingface) exports no error counter: those models need the Gateway.
+    assert result["with_error_sli_from_runtime_only"] == 200 - result["per_runtime"]["kserve-huggingfaceserver"]  # type: ignore[index]

@@ -33,6 +33,7 @@ from inferstack.render.inference_service import isvc_name
 from inferstack.render.labels import platform_labels, team_labels
 from inferstack.render.team import team_models
 from inferstack.runtimes import RUNTIMES, RuntimeEntry
+from inferstack.runtimes.catalogue import ISTIO_GATEWAY
 from inferstack.spec.drift import DriftSpec
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -171,15 +172,26 @@ def burn_rate_alerts(
     return alerts
 
 
-def model_alerts(deployment: ModelDeployment) -> list[Alert]:
-    """SLO (threshold and burn-rate), GPU and drift alerts of one model, on the metrics its runtime exports."""
+def model_queries(deployment: ModelDeployment, gateway_namespace: str) -> promql.RuntimeQueries:
+    """The queries of the model's primary InferenceService: its runtime's metrics, and the Gateway's for a missing error SLI."""
+    return promql.runtime_queries(
+        promql.model_runtime(deployment.spec), deployment.namespace, isvc_name(deployment), gateway_namespace, deployment.deployment_mode
+    )
+
+
+def model_alerts(deployment: ModelDeployment, gateway_namespace: str) -> list[Alert]:
+    """SLO (threshold and burn-rate), GPU and drift alerts of one model, on the metrics its runtime exports.
+
+    Where the runtime exports no error counter, the error SLO reads the shared Gateway's 5xx
+    (`gateway_namespace`: where its Envoy pods run and the Gateway PodMonitor scrapes them).
+    """
     spec = deployment.spec
     name = isvc_name(deployment)
     namespace = deployment.namespace
     runbook = spec.monitoring.runbook_url
     route = spec.monitoring.alert_route
     labels = (("team", spec.team), ("model", spec.name), ("route", route))
-    queries = promql.runtime_queries(promql.model_runtime(spec), namespace, name)
+    queries = model_queries(deployment, gateway_namespace)
     alerts = _slo_alerts(deployment, queries, labels) + burn_rate_alerts(deployment, queries, labels)
     if spec.accelerator.gpu_type != "none":
         alerts.append(
@@ -292,7 +304,7 @@ def platform_alerts(blueprint: Blueprint) -> list[Alert]:
 def render_team_rules(team: TeamPlan, blueprint: Blueprint) -> dict[str, Any]:
     """One PrometheusRule with every alert of the team's models."""
     groups = [
-        {"name": f"{deployment.name}.rules", "rules": [alert.rule() for alert in model_alerts(deployment)]}
+        {"name": f"{deployment.name}.rules", "rules": [alert.rule() for alert in model_alerts(deployment, blueprint.config.serving.gateway_namespace)]}
         for deployment in team_models(team, blueprint)
     ]
     return {
@@ -356,6 +368,39 @@ def render_team_pod_monitor(team: TeamPlan, blueprint: Blueprint) -> dict[str, A
     }
 
 
+def render_gateway_pod_monitor(blueprint: Blueprint) -> dict[str, Any]:
+    """Scrape the shared Gateway's Envoy pods (Istio standard metrics): the error SLI of runtimes without an error counter.
+
+    Pods and port from the runtime catalogue's `ISTIO_GATEWAY` (istio/istio 1.30.3
+    manifests/charts/istio-control/istio-discovery/files/kube-gateway.yaml: Istio's automated Gateway
+    deployment labels its pods with the Gateway's name and serves Envoy's stats on 15090 http-envoy-prom).
+    """
+    serving = blueprint.config.serving
+    return {
+        "apiVersion": PROMETHEUS_OPERATOR_API_VERSION,
+        "kind": "PodMonitor",
+        "metadata": {
+            "name": f"{serving.gateway_name}-envoy",
+            "namespace": serving.gateway_namespace,
+            "labels": platform_labels(blueprint.environment, blueprint.config.cost_center),
+        },
+        "spec": {
+            "selector": {"matchLabels": {ISTIO_GATEWAY.pod_label: serving.gateway_name}},
+            "podMetricsEndpoints": [
+                {
+                    "port": ISTIO_GATEWAY.port_name,
+                    "path": ISTIO_GATEWAY.path,
+                    "interval": "30s",
+                    # Only the standard request metrics: Envoy's own stats are many and unused here.
+                    "metricRelabelings": [
+                        {"action": "keep", "sourceLabels": ["__name__"], "regex": "|".join(sorted(ISTIO_GATEWAY.names()))}
+                    ],
+                }
+            ],
+        },
+    }
+
+
 def render_dcgm_service_monitor(blueprint: Blueprint) -> dict[str, Any]:
     """Scrape the DCGM exporter, keeping the workload's namespace/pod labels (honorLabels)."""
     return {
@@ -399,11 +444,11 @@ def _dashboard_configmap(name: str, file_name: str, dashboard: str, labels: dict
     }
 
 
-def _model_panels(deployment: ModelDeployment) -> list[dict[str, Any]]:
+def _model_panels(deployment: ModelDeployment, gateway_namespace: str) -> list[dict[str, Any]]:
     """The dashboard panels of one model: what its runtime exports, and why a panel is empty where it does not."""
     name = isvc_name(deployment)
     entry = promql.model_runtime(deployment.spec)
-    queries = promql.runtime_queries(entry, deployment.namespace, name)
+    queries = model_queries(deployment, gateway_namespace)
     slo = f"{deployment.spec.monitoring.latency_p95_ms:g}"
     latency = queries.latency_p95_ms()
     traffic = [query for query in (queries.requests_per_second(), queries.error_ratio()) if query]
@@ -442,7 +487,7 @@ def _drift_panels(deployment: ModelDeployment) -> list[dict[str, Any]]:
 
 def render_team_dashboard(team: TeamPlan, blueprint: Blueprint) -> dict[str, Any]:
     """The team's Grafana dashboard (latency, traffic and errors, load, GPU use per model) as a ConfigMap."""
-    models = [{"name": deployment.name, "panels": _model_panels(deployment)} for deployment in team_models(team, blueprint)]
+    models = [{"name": deployment.name, "panels": _model_panels(deployment, blueprint.config.serving.gateway_namespace)} for deployment in team_models(team, blueprint)]
     dashboard = render_dashboard_json(
         "team-dashboard.json.j2", team=team.name, environment=blueprint.environment, models=models
     )

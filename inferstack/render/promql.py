@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from inferstack.constants import KSERVE_PREDICTOR_DEPLOYMENT_SUFFIX
 from inferstack.runtimes import RuntimeEntry, Series, select_runtime
-from inferstack.runtimes.catalogue import DCGM_FB_FREE, DCGM_FB_USED, DCGM_GPU_UTILIZATION
+from inferstack.runtimes.catalogue import DCGM_FB_FREE, DCGM_FB_USED, DCGM_GPU_UTILIZATION, ISTIO_GATEWAY, error_sli_source
 
 if TYPE_CHECKING:
     from inferstack.spec.model import ModelSpec
@@ -68,12 +68,15 @@ class RuntimeQueries:
     """Expressions over one runtime's metrics for pods matching `selector`.
 
     `join` is appended to every instant/range selection (e.g. a `* on (namespace, pod) group_left ...`
-    join on kube_pod_labels that keeps one version's pods of a Knative canary).
+    join on kube_pod_labels that keeps one version's pods of a Knative canary). `gateway_selector`
+    (set where the error SLI comes from the Gateway, `error_sli_source`) selects the shared Gateway's
+    series of the model's predictor Service.
     """
 
     entry: RuntimeEntry
     selector: str
     join: str = ""
+    gateway_selector: str | None = None
 
     def _matchers(self, series: tuple[Series, ...], extra: str = "") -> str:
         return _selection(series, self.selector, extra)
@@ -130,8 +133,16 @@ class RuntimeQueries:
         """Share of requests that failed, 0..1 (NaN without traffic, so comparisons stay false)."""
         metrics = self.entry.metrics
         if not metrics.errors or not metrics.requests:
-            return None
+            return self.gateway_error_ratio(window)
         return f"({self._rate(metrics.errors, window)} / {self._rate(metrics.requests, window)})"
+
+    def gateway_error_ratio(self, window: str = "5m") -> str | None:
+        """Share of the predictor Service's requests the Gateway answered with a 5xx (None without a gateway selector)."""
+        if self.gateway_selector is None:
+            return None
+        errors = f"sum(rate({_selection((ISTIO_GATEWAY.errors,), self.gateway_selector, '')}[{window}]))"
+        requests = f"sum(rate({_selection((ISTIO_GATEWAY.requests,), self.gateway_selector, '')}[{window}]))"
+        return f"({errors} / {requests})"
 
     def latency_bucket(self, threshold_ms: float) -> float | None:
         """The histogram bound (in its unit) the latency SLI counts as fast: the smallest bound >= the threshold."""
@@ -160,9 +171,29 @@ def model_runtime(spec: ModelSpec) -> RuntimeEntry:
     return select_runtime(spec.artifact.format, spec.serving.protocol, spec.serving.runtime)
 
 
-def runtime_queries(entry: RuntimeEntry, namespace: str, isvc_name: str) -> RuntimeQueries:
-    """Queries over one InferenceService's predictor pods on its runtime."""
-    return RuntimeQueries(entry, predictor_selector(namespace, isvc_name))
+def gateway_selector(gateway_namespace: str, namespace: str, isvc_name: str) -> str:
+    """Label matcher for the shared Gateway's series about one InferenceService's predictor Service.
+
+    `namespace` is the scrape target's (the Gateway's PodMonitor), so only the Gateway's Envoy counts.
+    """
+    return (
+        f'namespace="{gateway_namespace}",{ISTIO_GATEWAY.service_namespace_label}="{namespace}",'
+        f'{ISTIO_GATEWAY.service_label}="{isvc_name}{KSERVE_PREDICTOR_DEPLOYMENT_SUFFIX}"'
+    )
+
+
+def runtime_queries(
+    entry: RuntimeEntry, namespace: str, isvc_name: str, gateway_namespace: str | None = None, deployment_mode: str = "standard"
+) -> RuntimeQueries:
+    """Queries over one InferenceService's predictor pods on its runtime.
+
+    With `gateway_namespace`, a runtime without an error counter gets its error SLI from the Gateway
+    (`error_sli_source`: standard mode only).
+    """
+    gateway = None
+    if gateway_namespace is not None and error_sli_source(entry, deployment_mode) == "gateway":
+        gateway = gateway_selector(gateway_namespace, namespace, isvc_name)
+    return RuntimeQueries(entry, predictor_selector(namespace, isvc_name), gateway_selector=gateway)
 
 
 def gpu_utilization_percent(namespace: str, isvc_name: str) -> str:

@@ -210,7 +210,7 @@ def _kserve_python(name: str, server: str, model_format: str, image: str, args: 
             KSERVE_PY_MODEL,
             KSERVE_BATCHER,
         ),
-        notes=("No error counter: request_predict_seconds times failed requests too; error SLO alerts need another source.",),
+        notes=("No error counter: request_predict_seconds times failed requests too; the error SLO reads the Gateway's 5xx (ISTIO_GATEWAY).",),
     )
 
 
@@ -447,7 +447,7 @@ HUGGINGFACE = RuntimeEntry(
         "we also pass --tensor-parallel-size explicitly.",
         "vLLM metric names read at vllm commit 005a810 (the v0.24.0 tag could not be mirrored): "
         "num_requests_running/waiting, kv_cache_usage_perc, request_success, e2e_request_latency_seconds.",
-        "No error counter (request_success counts finished requests by finish reason).",
+        "No error counter (request_success counts finished requests by finish reason): the error SLO reads the Gateway's 5xx (ISTIO_GATEWAY).",
     ),
     extra_args=("--backend=vllm",),
 )
@@ -460,3 +460,78 @@ DCGM_FB_USED = "DCGM_FI_DEV_FB_USED"
 DCGM_FB_FREE = "DCGM_FI_DEV_FB_FREE"
 DCGM_METRICS = frozenset({DCGM_GPU_UTILIZATION, DCGM_FB_USED, DCGM_FB_FREE})
 """DCGM exporter default counters we use (gauges with the workload's namespace/pod labels)."""
+
+# --- The serving Gateway's Envoy (Istio 1.30.3): the error SLI of runtimes without an error counter -----
+
+ISTIO_TAG = "1.30.3"
+ErrorSliSource = Literal["runtime", "gateway", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayMetrics:
+    """Request metrics the shared Gateway's Envoy reports per backend Service (Istio standard metrics).
+
+    The Gateway is the client of a predictor Service, so its Envoy reports with reporter="source" and
+    names the Service (`destination_service_name`, `destination_service_namespace`) from the endpoint
+    metadata, also when the predictor pod runs outside the mesh. `response_code` is the HTTP status the
+    Gateway returned, so 5xx counts the runtime's own failures and the Gateway's (no ready endpoint: 503).
+    """
+
+    requests: Series
+    errors: Series
+    service_label: str
+    service_namespace_label: str
+    pod_label: str
+    """Label of the Gateway's Envoy pods naming their Gateway (Istio's automated deployment sets it)."""
+    port_name: str
+    port: int
+    path: str
+    sources: tuple[Source, ...]
+    notes: tuple[str, ...]
+
+    def names(self) -> frozenset[str]:
+        """Every metric name of the gateway SLI."""
+        return frozenset({self.requests.name, self.errors.name})
+
+
+ISTIO_GATEWAY = GatewayMetrics(
+    requests=Series("istio_requests_total", ('reporter="source"',)),
+    errors=Series("istio_requests_total", ('reporter="source"', 'response_code=~"5.."')),
+    service_label="destination_service_name",
+    service_namespace_label="destination_service_namespace",
+    pod_label="gateway.networking.k8s.io/gateway-name",
+    port_name="http-envoy-prom",
+    port=15090,
+    path="/stats/prometheus",
+    sources=(
+        # REQUEST_COUNT -> istio_requests_total (metricToPrometheusMetric, the stats filter's Prometheus names).
+        Source("istio/istio", ISTIO_TAG, "pilot/pkg/model/telemetry.go"),
+        # Gateway pods: label gateway.networking.k8s.io/gateway-name, container istio-proxy, port 15090 http-envoy-prom.
+        Source("istio/istio", ISTIO_TAG, "manifests/charts/istio-control/istio-discovery/files/kube-gateway.yaml"),
+        # A gateway's requests: istio_requests_total{source_workload="istio-ingressgateway", reporter="source"}.
+        Source("istio/istio", ISTIO_TAG, "manifests/addons/dashboards/istio-performance-dashboard.json"),
+        # Error share: istio_requests_total{reporter=~"source|waypoint",response_code=~"5.."}.
+        Source("istio/istio", ISTIO_TAG, "manifests/addons/dashboards/istio-mesh-dashboard.gen.json"),
+        # Labels destination_service_name / destination_service_namespace / response_code, also for an out-of-mesh server.
+        Source("istio/istio", ISTIO_TAG, "tests/integration/telemetry/api/stats_test.go"),
+        # KServe's HTTPRoute (standard mode) sends a model's traffic to the Service <isvc>-predictor.
+        Source(KSERVE, KSERVE_VERSION, "pkg/controller/v1beta1/inferenceservice/reconcilers/ingress/httproute_reconciler.go"),
+    ),
+    notes=(
+        "Used for the error SLO of runtimes that export no error counter (KServe's Python servers, vLLM, TensorFlow Serving), "
+        "in standard mode, where a model's traffic enters through the shared Gateway and reaches the Service <isvc>-predictor.",
+        "Requests that never pass the Gateway (in-cluster callers of the predictor Service) are not counted.",
+    ),
+)
+"""The shared Gateway (Gateway API, Istio 1.30.3) as a metrics source; the Gateway's PodMonitor scrapes it."""
+
+
+def error_sli_source(entry: RuntimeEntry, deployment_mode: str) -> ErrorSliSource:
+    """Where a model's error SLI comes from: its runtime's error counter, else the Gateway (standard mode only).
+
+    Serverless (Knative) traffic enters through Knative's own ingress and reaches revision Services, not the shared
+    Gateway's route to `<isvc>-predictor`, so the Gateway's per-Service counts do not cover the model there.
+    """
+    if entry.metrics.errors and entry.metrics.requests:
+        return "runtime"
+    return "gateway" if deployment_mode == "standard" else "none"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from inferstack.runtimes.catalogue import KSERVE_VERSION, RUNTIMES, RuntimeEntry, Series
+from inferstack.runtimes.catalogue import ISTIO_GATEWAY, KSERVE_VERSION, RUNTIMES, RuntimeEntry, Series, error_sli_source
 from inferstack.runtimes.select import NoRuntime, available_signals, select_runtime
 
 FORMATS = ("onnx", "pytorch", "tensorflow", "sklearn", "xgboost", "lightgbm", "triton", "huggingface")
@@ -57,6 +57,26 @@ def _in_flight(entry: RuntimeEntry) -> str:
     return "-"
 
 
+def _errors(entry: RuntimeEntry) -> str:
+    if error_sli_source(entry, "standard") == "runtime":
+        return _names(entry.metrics.errors)
+    return f"none; the Gateway's {_names((ISTIO_GATEWAY.errors,))} (standard mode)"
+
+
+def gateway_section() -> str:
+    """Where the error SLI of runtimes without an error counter comes from: the shared Gateway's Envoy."""
+    parts = [
+        "Runtimes without an error counter get their error SLO (threshold and burn-rate alerts) from the shared "
+        f"Gateway: `{ISTIO_GATEWAY.errors.name}` with `{ISTIO_GATEWAY.service_namespace_label}` and "
+        f"`{ISTIO_GATEWAY.service_label}` naming the model's `<isvc>-predictor` Service, scraped by a PodMonitor on "
+        f"the Gateway's Envoy pods (label `{ISTIO_GATEWAY.pod_label}`, port {ISTIO_GATEWAY.port} "
+        f"`{ISTIO_GATEWAY.port_name}`, `{ISTIO_GATEWAY.path}`). Serverless models on such runtimes have no error SLI.\n",
+    ]
+    parts.extend(f"- {note}" for note in ISTIO_GATEWAY.notes)
+    parts.extend(f"- source: `{source}`" for source in ISTIO_GATEWAY.sources)
+    return "\n".join(parts) + "\n"
+
+
 def formats_table() -> str:
     """Format x protocol -> runtime, metrics endpoint, scaling signals, batching."""
     lines = [
@@ -88,7 +108,7 @@ def metrics_table() -> str:
     for entry in RUNTIMES:
         metrics = entry.metrics
         lines.append(
-            f"| `{entry.name}` | {entry.server} (`{entry.image}`) | {_names(metrics.requests)} | {_names(metrics.errors)} | "
+            f"| `{entry.name}` | {entry.server} (`{entry.image}`) | {_names(metrics.requests)} | {_errors(entry)} | "
             f"{_latency(entry)} | {_in_flight(entry)} | {_names(metrics.queue)} | "
             f"{_names((metrics.kv_cache,)) if metrics.kv_cache else '-'} |"
         )
@@ -113,7 +133,8 @@ def runtimes_markdown() -> str:
     """The whole of docs/runtimes.md."""
     return (
         f"{HEADER}\n## Runtime per format and protocol\n\n{formats_table()}\n"
-        f"## Metric names per runtime\n\n{metrics_table()}\n## Sources and notes\n\n{sources_section()}"
+        f"## Metric names per runtime\n\n{metrics_table()}\n## Error SLI from the Gateway\n\n{gateway_section()}\n"
+        f"## Sources and notes\n\n{sources_section()}"
     )
 
 

@@ -154,6 +154,25 @@ def test_crd_order_catches_a_missing_installer_and_a_missing_dependency() -> Non
     assert [f.message for f in crd_closure.check_crd_closure([route], declared)] == []
 
 
+def test_crd_order_knows_which_kserve_chart_ships_which_kind() -> None:
+    """kserve/kserve v0.17.0+: kserve-crd ships no LocalModel* or LLMInferenceService CRDs (their own charts do); v0.16.0 did ship LocalModel*."""
+    core = release("kserve-crd", "oci://ghcr.io/kserve/charts/kserve-crd", "v0.20.0")
+    spec = {"sourceModelUri": "hf://org/llm", "modelSize": "20Gi", "nodeGroups": ["gpu"]}
+    cache = res("kubernetes:serving.kserve.io/v1alpha1:LocalModelCache", "cache", {"metadata": {"name": "c"}, "spec": spec}, deps=[core.urn])
+    llm = res("kubernetes:serving.kserve.io/v1alpha2:LLMInferenceService", "llm", {"metadata": {"name": "l"}, "spec": {}}, deps=[core.urn])
+    served = res(ISVC_TYPE, "detector", isvc(), deps=[core.urn])
+    messages = [f.message for f in crd_closure.check_crd_closure([core, cache, llm, served], ctx())]
+    assert len(messages) == 2 and all("nothing in the plan installs this CRD" in m for m in messages), messages
+    localmodel = release("kserve-localmodel-crd", "oci://ghcr.io/kserve/charts/kserve-localmodel-crd", "v0.20.0")
+    llmisvc = release("kserve-llmisvc-crd", "oci://ghcr.io/kserve/charts/kserve-llmisvc-crd", "v0.20.0")
+    cache = PolicyResource(cache.urn, cache.type, cache.name, cache.props, dependencies=(localmodel.urn,))
+    llm = PolicyResource(llm.urn, llm.type, llm.name, llm.props, dependencies=(llmisvc.urn,))
+    assert list(crd_closure.check_crd_closure([core, localmodel, llmisvc, cache, llm, served], ctx())) == []
+    old = release("kserve-crd", "oci://ghcr.io/kserve/charts/kserve-crd", "v0.16.0")
+    cache = PolicyResource(cache.urn, cache.type, cache.name, cache.props, dependencies=(old.urn,))
+    assert list(crd_closure.check_crd_closure([old, cache], ctx())) == []
+
+
 def test_crd_order_respects_a_disabled_crd_switch() -> None:
     kps = release("kps", "kube-prometheus-stack", "75.15.1", {"crds": {"enabled": False}})
     monitor = res("kubernetes:monitoring.coreos.com/v1:PodMonitor", "pm", {"metadata": {"name": "pm"}, "spec": {}}, deps=[kps.urn])

@@ -288,3 +288,29 @@ def test_every_model_of_the_200_model_fleet_has_an_error_sli(repo_root: Path) ->
     assert result["with_error_sli"] == result["models"] == 200
     # vLLM (huggingface) exports no error counter: those models need the Gateway.
     assert result["with_error_sli_from_runtime_only"] == 200 - result["per_runtime"]["kserve-huggingfaceserver"]  # type: ignore[index]
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod", "prod-eu-west-1"])
+def test_no_model_cache_while_every_gpu_pool_is_tainted(repo_root: Path, stack: str) -> None:
+    """Why LLMs get no LocalModelCache (docs/runtimes.md, "Model caching"): KServe v0.20.0's download Job has no tolerations.
+
+    kserve/kserve v0.20.0 pkg/controller/v1alpha1/localmodelnode/controller.go gives the Job only a hostname node
+    selector (kserve/kserve issue #5348). If a GPU pool ever goes untainted, caching becomes possible: revisit it.
+    """
+    from inferstack.constants import GPU_TAINT_EFFECT, GPU_TAINT_KEY
+    from inferstack.runtimes.docs import runtimes_markdown
+
+    llm = _spec(
+        "llm-chat", "huggingface",
+        accelerator={"gpu_type": "l4", "gpus_per_replica": 1, "gpu_memory_gib": 20},
+        scaling={"min_replicas": 1, "max_replicas": 2, "metric": "queue-depth", "target": 5},
+    )
+    config = load_environment(repo_root / "stacks", stack)
+    blueprint = compile_blueprint([LoadedSpec(ModelSpec.model_validate(llm), "specs/llm.yaml")], config)
+    gpu_pools = [pool for pool in blueprint.node_pools if pool.is_gpu]
+    assert gpu_pools
+    for pool in gpu_pools:
+        assert any(taint.key == GPU_TAINT_KEY and taint.effect == GPU_TAINT_EFFECT == "NoSchedule" for taint in pool.taints), pool.name
+    manifest = render_inference_service(blueprint.models[0], blueprint)
+    assert not any("localmodel" in key for key in manifest["metadata"].get("annotations", {}))
+    assert "inferstack renders no model caches for KServe v0.20.0" in " ".join(runtimes_markdown().split())

@@ -57,14 +57,47 @@ def _values_flag(values: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     return current
 
 
+def _all_kinds(version: str) -> frozenset[str] | None:
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class ChartCrds:
-    """The CRDs one chart ships: API groups, the reference folder for a version, and the values switch that turns them off."""
+    """The CRDs one chart ships: API groups, the reference folder for a version, and the values switch that turns them off.
+
+    `kinds` narrows a version's CRDs to some kinds of its groups (None: every kind).
+    """
 
     groups: frozenset[str]
     folder: Callable[[Path | None, str], str | None]
     switch: tuple[str, ...] | None = None
     switch_default: bool = True
+    kinds: Callable[[str], frozenset[str] | None] = _all_kinds
+
+
+# kserve/kserve splits serving.kserve.io over three CRD charts since v0.17.0 (charts/ at v0.17.0 .. v0.20.0):
+# kserve-crd (charts/kserve-crd/templates at v0.20.0: the six kinds below), kserve-localmodel-crd (LocalModel*)
+# and kserve-llmisvc-crd (LLMInferenceService*). Up to v0.16.0, kserve-crd shipped the LocalModel* CRDs too.
+KSERVE_CORE_KINDS = frozenset(
+    {"InferenceService", "ServingRuntime", "ClusterServingRuntime", "InferenceGraph", "TrainedModel", "ClusterStorageContainer"}
+)
+KSERVE_LOCALMODEL_KINDS = frozenset({"LocalModelCache", "LocalModelNamespaceCache", "LocalModelNodeGroup", "LocalModelNode"})
+KSERVE_LLMISVC_KINDS = frozenset({"LLMInferenceService", "LLMInferenceServiceConfig"})
+
+
+def _release_tuple(version: str) -> tuple[int, ...]:
+    parts: list[int] = []
+    for part in version.lstrip("v").split("-")[0].split("."):
+        if not part.isdigit():
+            break
+        parts.append(int(part))
+    return tuple(parts)
+
+
+def _kserve_crd_kinds(version: str) -> frozenset[str] | None:
+    """kserve-crd ships only the core kinds since v0.17.0 (an unparsable version: every kind, as before)."""
+    release = _release_tuple(version)
+    return KSERVE_CORE_KINDS if release and release >= (0, 17) else None
 
 
 # Sources: kserve/kserve charts/kserve-crd (v0.16.0, v0.20.0); prometheus-community/helm-charts
@@ -72,7 +105,13 @@ class ChartCrds:
 # `crds.install` (v2.17.2) and http-add-on; aws/karpenter-provider-aws charts/karpenter/crds (v1.14.1);
 # istio/istio manifests/charts/base (1.30.3); cert-manager deploy/charts/cert-manager `crds.enabled` (v1.17.2).
 CHART_CRDS: Mapping[str, ChartCrds] = {
-    "kserve-crd": ChartCrds(frozenset({"serving.kserve.io"}), lambda root, version: f"kserve-{_v(version)}"),
+    "kserve-crd": ChartCrds(frozenset({"serving.kserve.io"}), lambda root, version: f"kserve-{_v(version)}", kinds=_kserve_crd_kinds),
+    "kserve-localmodel-crd": ChartCrds(
+        frozenset({"serving.kserve.io"}), lambda root, version: f"kserve-{_v(version)}", kinds=lambda version: KSERVE_LOCALMODEL_KINDS
+    ),
+    "kserve-llmisvc-crd": ChartCrds(
+        frozenset({"serving.kserve.io"}), lambda root, version: f"kserve-{_v(version)}", kinds=lambda version: KSERVE_LLMISVC_KINDS
+    ),
     "kube-prometheus-stack": ChartCrds(frozenset({"monitoring.coreos.com"}), _prometheus_operator_folder, ("crds", "enabled")),
     "keda": ChartCrds(frozenset({"keda.sh", "eventing.keda.sh"}), lambda root, version: f"keda-{_v(version)}", ("crds", "install")),
     "keda-add-ons-http": ChartCrds(frozenset({"http.keda.sh"}), lambda root, version: f"keda-http-add-on-{_v(version)}", ("crds", "install")),
@@ -118,7 +157,9 @@ def installers(resources: Sequence[PolicyResource], root: Path | None) -> Iterat
             if (shipped.switch_default if flag is None else bool(flag)) is False:
                 continue
         version = chart_version(release)
-        yield Installer(release.urn, shipped.groups, None, shipped.folder(root, version), f"Helm chart {chart_name(release)} {version}")
+        yield Installer(
+            release.urn, shipped.groups, shipped.kinds(version), shipped.folder(root, version), f"Helm chart {chart_name(release)} {version}"
+        )
     for resource in resources:
         props = props_of(resource)
         if resource.type in CRD_TYPES:

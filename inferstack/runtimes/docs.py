@@ -34,6 +34,27 @@ router; our rollouts, scaling signals and alerts fit the InferenceService better
 not used (checked against `crds/kserve-{KSERVE_VERSION}/serving.kserve.io_llminferenceservices.yaml`).
 """
 
+MODEL_CACHING = f"""KServe {KSERVE_VERSION} (paths below are kserve/kserve at that tag) caches models on nodes through `LocalModelCache` (cluster-scoped: `sourceModelUri`,
+`modelSize`, `nodeGroups`) and `LocalModelNodeGroup` (`storageLimit` per node, a PersistentVolume spec whose
+node affinity picks the nodes, a PersistentVolumeClaim spec). Its ISVC defaulter marks an InferenceService as
+cached when the storage URI equals the cache's `sourceModelUri` or lies below it and the `serving.kserve.io/nodegroup`
+annotation (if any) names one of its node groups (`pkg/apis/serving/v1beta1/inference_service_defaults.go`,
+`setLocalModelLabel`; `pkg/apis/serving/v1alpha1/storage_uri_utils.go`, `MatchStorageURI`); the pod webhook then
+mounts the cache's PVC instead of downloading, without waiting for the download
+(`pkg/webhook/admission/pod/storage_initializer_injector.go`). The download itself is a Job the node agent starts
+per node with only a `kubernetes.io/hostname` node selector and no tolerations
+(`pkg/controller/v1alpha1/localmodelnode/controller.go`; `platform_default.go` adds nothing), in the
+`kserve-localmodel-jobs` namespace under its `default` ServiceAccount. Every inferstack GPU pool carries the
+`nvidia.com/gpu=true:NoSchedule` taint, so on the nodes where LLMs run the download Job stays Pending while the
+predictor already mounts the empty cache: **inferstack renders no model caches for KServe {KSERVE_VERSION}**, and
+leaves `kserve.localmodel.enabled` (chart kserve-resources: it only writes `localModel.enabled` into the
+inferenceservice-config ConfigMap; the controller, node agent and CRDs come from the separate charts
+kserve-localmodel-resources and kserve-localmodel-crd) off. Tolerations for the download Job are kserve/kserve
+issue #5348 (pull request #5653 adds them to `LocalModelNodeGroup`), not in {KSERVE_VERSION}; with them, a
+`LocalModelNodeGroup` per GPU pool (PV node affinity on the pool label, the pool's taints tolerated) and a
+`LocalModelCache` per LLM storage URI become possible.
+"""
+
 
 def _names(series: tuple[Series, ...]) -> str:
     return ", ".join(f"`{item.name}{'{' + ','.join(item.matchers) + '}' if item.matchers else ''}`" for item in series) or "-"
@@ -134,7 +155,7 @@ def runtimes_markdown() -> str:
     return (
         f"{HEADER}\n## Runtime per format and protocol\n\n{formats_table()}\n"
         f"## Metric names per runtime\n\n{metrics_table()}\n## Error SLI from the Gateway\n\n{gateway_section()}\n"
-        f"## Sources and notes\n\n{sources_section()}"
+        f"## Model caching (LocalModelCache)\n\n{MODEL_CACHING}\n## Sources and notes\n\n{sources_section()}"
     )
 
 

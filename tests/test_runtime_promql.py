@@ -454,6 +454,34 @@ def test_candidate_regression_fires_against_stable(repo_root: Path) -> None:
         assert fired and 1800 + 600 <= fired[0] <= 1800 + 600 + 180, name
 
 
+def test_candidate_errors_on_vllm_fire_against_stable_through_the_gateway(repo_root: Path) -> None:
+    """vLLM exports no error counter: a canary's 5xx at the Gateway (per variant Service) fire the regression alert."""
+    canary = {"strategy": "canary", "stable_version": "1.0.0", "canary_percent": 10}
+    blueprint = _blueprint(repo_root, _document("huggingface", "v2", "queue-depth", 10, rollout=canary))
+    deployment = blueprint.models[0]
+    entry = model_runtime(deployment.spec)
+    assert not entry.metrics.errors
+    alerts = rollout_alerts(deployment, blueprint)
+    regression = _alert(alerts, "RolloutCandidateErrorRateRegression")
+    assert 'destination_service_name="m-huggingface-v2-canary-predictor"' in regression.expr
+    stable, candidate = rollout_variants(deployment)
+    store = SeriesStore()
+    gateway = {"gateway": GATEWAY_NAMESPACE}
+    simulate(store, entry, deployment.namespace, isvc_name(deployment, stable.serving), [(3600, HEALTHY)], **gateway)
+    end = simulate(
+        store, entry, deployment.namespace, isvc_name(deployment, candidate.serving),
+        [(1800, HEALTHY), (1800, Load(rps=2, latency_s=0.6, error_ratio=0.1, gpu_percent=55))], **gateway,
+    )
+    for name in ("RolloutCandidateErrorRateRegression", "RolloutVariantErrorRateSLOBreached"):
+        fired = _firing_times(_alert(alerts, name), store, 600, end)
+        assert fired and 1800 + 600 <= fired[0] <= 1800 + 600 + 180, name
+    # A shadow candidate answers mirrored copies only: no Gateway-based error comparison for it.
+    shadow = {"strategy": "shadow", "stable_version": "1.0.0", "mirror_percent": 50}
+    shadowed = _blueprint(repo_root, _document("huggingface", "v2", "queue-depth", 10, rollout=shadow)).models[0]
+    names = {alert.name for alert in rollout_alerts(shadowed, blueprint)}
+    assert "RolloutCandidateErrorRateRegression" not in names and "RolloutVariantErrorRateSLOBreached" not in names
+
+
 def test_alerts_a_runtime_cannot_feed_are_left_out(repo_root: Path) -> None:
     """KServe's Python servers export no error counter (the Gateway supplies it); TorchServe no latency distribution."""
     blueprint = _blueprint(

@@ -1,8 +1,11 @@
 """Alerts of a rollout: the candidate compared against the stable version, and SLOs of every extra variant.
 
 Every series comes from the model's runtime (runtime catalogue); a comparison
-whose metric the runtime does not export (errors on KServe's Python servers and
-vLLM, latency on TorchServe) is left out. Comparisons (canary and shadow:
+whose metric the runtime does not export (latency on TorchServe) is left out.
+Errors of runtimes without an error counter (KServe's Python servers, vLLM) come
+from the shared Gateway's 5xx per variant Service where the Gateway routes to
+each variant's `<isvc>-predictor` (standard mode; not a shadow candidate, which
+only receives mirrored copies whose responses the Gateway discards). Comparisons (canary and shadow:
 candidate vs stable; A/B: every variant vs the first) fire when the candidate's error ratio exceeds the baseline's by more
 than the model's whole error budget, or its p95 latency is more than
 LATENCY_REGRESSION_RATIO times the baseline's, for 10 minutes while it takes
@@ -25,7 +28,7 @@ from inferstack.constants import LABEL_MODEL_VERSION, PROMETHEUS_OPERATOR_API_VE
 from inferstack.render.inference_service import isvc_name
 from inferstack.render.labels import team_labels
 from inferstack.render.monitoring import Alert
-from inferstack.render.promql import RuntimeQueries, model_runtime, predictor_selector
+from inferstack.render.promql import RuntimeQueries, model_runtime, predictor_selector, runtime_queries
 from inferstack.render.rollout import RolloutVariant, rollout_variants, traffic_split
 from inferstack.render.team import team_models
 
@@ -44,7 +47,9 @@ def variant_series(deployment: ModelDeployment, blueprint: Blueprint, variant: R
     selector = predictor_selector(deployment.namespace, name)
     entry = model_runtime(deployment.spec)
     if traffic_split(deployment, blueprint) != "knative":
-        return RuntimeQueries(entry, selector)
+        mirrored = variant.serving.role == "shadow"
+        gateway = None if mirrored else blueprint.config.serving.gateway_namespace
+        return runtime_queries(entry, deployment.namespace, name, gateway, deployment.deployment_mode)
     label = _kube_pod_label(LABEL_MODEL_VERSION)
     join = (
         f' * on (namespace, pod) group_left() max by (namespace, pod) '

@@ -40,7 +40,12 @@ Pinned, not `latest`: a new AMI under `latest` drifts (replaces) every node (the
 GPU_NODE_CLASS = "gpu"
 CPU_NODE_CLASS = "cpu"
 GPU_ROOT_VOLUME_GIB = 200
+"""Root volume of a GPU node (serving images with CUDA and model caches are large), GiB: both launch paths use it
+(components/node_pool.py's launch template, and the EC2NodeClass here), and the cost model prices it."""
 CPU_ROOT_VOLUME_GIB = 50
+"""Root volume of a CPU node (model pools and the system node group), GiB."""
+ROOT_VOLUME_TYPE = "gp3"
+"""EBS volume type of every node's root volume."""
 SPOT_WEIGHT = 30
 ON_DEMAND_WEIGHT = 20
 FALLBACK_WEIGHT = 10
@@ -117,7 +122,7 @@ def render_node_class(blueprint: Blueprint, name: str, node_role_name: str, clus
             "blockDeviceMappings": [
                 {
                     "deviceName": "/dev/xvda",
-                    "ebs": {"volumeSize": f"{volume}Gi", "volumeType": "gp3", "encrypted": True, "deleteOnTermination": True},
+                    "ebs": {"volumeSize": f"{volume}Gi", "volumeType": ROOT_VOLUME_TYPE, "encrypted": True, "deleteOnTermination": True},
                 }
             ],
             "tags": platform_tags(blueprint.environment, config.cost_center),

@@ -56,13 +56,15 @@ DISRUPTION_BY_TIER: dict[str, dict[str, Any]] = {
     "dev": {"consolidationPolicy": "WhenEmptyOrUnderutilized", "consolidateAfter": "2m", "budgets": [{"nodes": "50%"}]},
     # staging: consolidate, at most 20% of a pool's nodes at once.
     "staging": {"consolidationPolicy": "WhenEmptyOrUnderutilized", "consolidateAfter": "10m", "budgets": [{"nodes": "20%"}]},
-    # prod: only empty nodes go by themselves; one node at a time; no drift replacement in business hours.
+    # prod: one node at a time; under-used nodes are repacked (and drifted ones replaced) only outside business
+    # hours, empty ones go at any time. Without Underutilized, prod never repacks after a peak and keeps paying for
+    # half-empty GPU nodes the cost model does not count (issue #19); PDBs still guard every move.
     "prod": {
-        "consolidationPolicy": "WhenEmpty",
+        "consolidationPolicy": "WhenEmptyOrUnderutilized",
         "consolidateAfter": "30m",
         "budgets": [
             {"nodes": "1"},
-            {"nodes": "0", "reasons": ["Drifted"], "schedule": "0 8 * * mon-fri", "duration": "10h"},
+            {"nodes": "0", "reasons": ["Drifted", "Underutilized"], "schedule": "0 8 * * mon-fri", "duration": "10h"},
         ],
     },
 }

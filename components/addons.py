@@ -36,7 +36,7 @@ from inferstack.constants import (
     TYPE_CLUSTER_ADDONS,
 )
 from inferstack.render.autoscaling import uses_keda
-from inferstack.render.cluster_autoscaler import expander_priorities
+from inferstack.render.cluster_autoscaler import expander_priorities, scale_down_args
 from inferstack.render.gateway import kserve_ingress_values, render_gateway
 from inferstack.render.gpu_sharing import dcgm_exporter_values, device_plugin_values
 from inferstack.render.iam import cluster_autoscaler_policy, irsa_trust_policy
@@ -139,6 +139,7 @@ class ClusterAddons(pulumi.ComponentResource):
                         "skip-nodes-with-system-pods": False,
                         "expander": "priority,least-waste",
                         "scale-down-unneeded-time": "10m",
+                        **scale_down_args(),
                     },
                     "expanderPriorities": expander_priorities(blueprint),
                     "securityContext": {"runAsNonRoot": True, "runAsUser": 65534},

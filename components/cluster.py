@@ -12,6 +12,7 @@ import pulumi_kubernetes as k8s
 from components.node_pool import launch_template_for
 from inferstack.constants import TYPE_CLUSTER
 from inferstack.render.iam import irsa_trust_policy, service_trust_policy
+from inferstack.render.karpenter import CPU_ROOT_VOLUME_GIB
 from inferstack.render.labels import platform_tags
 from inferstack.spec.environment import ClusterConfig, NetworkConfig
 
@@ -434,7 +435,7 @@ class Cluster(pulumi.ComponentResource):
         )
         self._access_entries(name, args, tags)
         template = launch_template_for(
-            f"{name}-system", volume_gib=50, tags=tags, parent=self
+            f"{name}-system", volume_gib=CPU_ROOT_VOLUME_GIB, tags=tags, parent=self
         )
         system = aws.eks.NodeGroup(
             f"{name}-system-nodes",

@@ -18,13 +18,11 @@ from inferstack.constants import (
 )
 from inferstack.render.cluster_autoscaler import node_group_name
 from inferstack.render.gpu_sharing import pool_device_plugin_config
+from inferstack.render.karpenter import CPU_ROOT_VOLUME_GIB, GPU_ROOT_VOLUME_GIB, ROOT_VOLUME_TYPE
 from inferstack.render.labels import pool_tags
 
 GPU_AMI_TYPE = "AL2023_x86_64_NVIDIA"
 CPU_AMI_TYPE = "AL2023_x86_64_STANDARD"
-GPU_ROOT_VOLUME_GIB = 200
-"""Serving images with CUDA and model caches are large."""
-CPU_ROOT_VOLUME_GIB = 50
 TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "NoExecute": "NO_EXECUTE", "PreferNoSchedule": "PREFER_NO_SCHEDULE"}
 RESOURCE_TAG_PREFIX = "k8s.io/cluster-autoscaler/node-template/resources/"
 
@@ -59,7 +57,7 @@ def launch_template_for(
                 "device_name": "/dev/xvda",
                 "ebs": {
                     "volume_size": volume_gib,
-                    "volume_type": "gp3",
+                    "volume_type": ROOT_VOLUME_TYPE,
                     "encrypted": "true",
                     "delete_on_termination": "true",
                 },

@@ -749,7 +749,9 @@ def plan(
     console.print(
         f"plan {stack}: {summary['resources']} resources in {summary['components']} components, "
         f"{summary['models']} models, {summary['node_pools']} node pools; "
-        f"${result.cost.monthly_usd:,.0f}/month steady, ${result.cost.peak_monthly_usd:,.0f} at peak "
+        f"${result.cost.monthly_usd:,.0f}/month steady, ${result.cost.expected_monthly_usd:,.0f} expected, "
+        f"${result.cost.peak_monthly_usd:,.0f} at peak (node pools; all costs expected "
+        f"${result.cost.total_expected_monthly_usd:,.0f}) "
         f"(naive ${result.cost.naive_monthly_usd:,.0f}); "
         f"policy: {summary['policy']['violations']} violations ({mandatory} mandatory)"
     )

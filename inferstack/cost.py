@@ -33,9 +33,20 @@ Definitions (USD per month = hourly price x `hours_per_month` of the catalogue, 
   allowed price per GPU-GiB-hour" for GPU models, which is reported as well
   (`gpu_memory_bound_monthly_usd`, weaker, CPU models there priced at the
   cheapest per-vCPU or per-GiB rate, whichever bound is larger).
-- **platform_monthly_usd**: the EKS control plane (0.10 USD/hour, standard
-  support) and the system node group; **total_monthly_usd** adds it to the
-  steady figure and is what budgets are checked against.
+- **expected_monthly_usd**: what the node pools cost on average over a month when
+  each model runs at its max replicas for its `cost.peak_hours_fraction` of the
+  time (default 0.25) and at min replicas otherwise: per model, steady +
+  fraction x (peak - steady) of its shares; per pool the sum over its models.
+- **items** (inferstack/cost_items.py): everything else the stack pays: node root
+  volumes (EBS, per node, size and type from the launch template), the EKS control
+  plane by support window, the system nodes, NAT gateways and their data, VPC
+  endpoints, the Gateway's load balancer, CloudWatch logs, Container Insights and
+  cross-AZ traffic, each steady / expected / peak. **platform_monthly_usd** is
+  their steady sum; **total_monthly_usd** adds it to the steady node pools,
+  **total_expected_monthly_usd** and **total_peak_monthly_usd** likewise. Budget
+  rules judge the expected total (mandatory) and the peak total (advisory).
+- **savings_plan** (inferstack/savings_plans.py): Savings Plan options on the steady
+  on-demand base and the recommended one's monthly saving.
 """
 
 from __future__ import annotations
@@ -45,14 +56,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from inferstack.blueprint import Blueprint, ModelDeployment, NodePool
+from inferstack.cost_items import CostItem, NodeCounts, platform_items, root_volume_gib, root_volume_usd_month
 from inferstack.placement import capacity_split, rollout_replica_bounds, spot_diversifiable
 from inferstack.pool_identity import choose_size_class
 from inferstack.pricing.catalog import Catalog, InstanceType, load_catalog
+from inferstack.render.karpenter import CPU_ROOT_VOLUME_GIB, GPU_ROOT_VOLUME_GIB, ROOT_VOLUME_TYPE
+from inferstack.savings_plans import SavingsPlanAdvice, advise
 from inferstack.spec.environment import EnvironmentConfig
 from inferstack.sizing import ReplicaSize, resource_shares, size_replica, usable_cpu, usable_memory_gib
 
-EKS_CONTROL_PLANE_USD_HOUR = 0.10
-"""EKS cluster price per hour under standard Kubernetes version support."""
 _LAMBDA_STEPS = 4
 
 
@@ -65,6 +77,8 @@ class ModelCost:
     peak_monthly_usd: float
     naive_monthly_usd: float
     lower_bound_monthly_usd: float
+    expected_monthly_usd: float = 0.0
+    peak_hours_fraction: float = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +95,12 @@ class PoolCost:
     models: tuple[str, ...]
     fallback_for: str | None = None
     """The spot pool an on-demand fallback pool stands in for (its peak is not in the totals)."""
+    expected_monthly_usd: float = 0.0
+    root_volume_gib: int = 0
+    root_volume_type: str = ROOT_VOLUME_TYPE
+    root_volumes_monthly_usd: float = 0.0
+    """Root volumes of the pool's nodes at min size (at max size: root_volumes_peak_monthly_usd)."""
+    root_volumes_peak_monthly_usd: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +110,12 @@ class TeamCost:
     monthly_usd: float
     peak_monthly_usd: float
     budget_usd: float | None
+    expected_monthly_usd: float = 0.0
 
     @property
     def over_budget(self) -> bool:
-        """Whether the steady cost exceeds the team's budget."""
-        return self.budget_usd is not None and self.monthly_usd > self.budget_usd
+        """Whether the expected cost (steady when it is higher) exceeds the team's budget."""
+        return self.budget_usd is not None and max(self.expected_monthly_usd, self.monthly_usd) > self.budget_usd
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,16 +142,39 @@ class CostEstimate:
     by_model: dict[str, ModelCost]
     by_team: dict[str, TeamCost]
     by_pool: dict[str, PoolCost]
+    expected_monthly_usd: float = 0.0
+    items: dict[str, CostItem] | None = None
+    savings_plan: SavingsPlanAdvice | None = None
 
     @property
     def total_monthly_usd(self) -> float:
-        """Steady node pools plus the platform's fixed cost: the figure budgets are checked against."""
+        """Steady node pools plus every other item at steady state."""
         return self.monthly_usd + self.platform_monthly_usd
 
     @property
+    def platform_expected_monthly_usd(self) -> float:
+        """The items besides the node pools' instance hours, expected."""
+        return sum(item.expected_monthly_usd for item in (self.items or {}).values())
+
+    @property
+    def platform_peak_monthly_usd(self) -> float:
+        """The items besides the node pools' instance hours, at peak."""
+        return sum(item.peak_monthly_usd for item in (self.items or {}).values())
+
+    @property
+    def total_expected_monthly_usd(self) -> float:
+        """Expected node pools plus every other item, expected: the figure budgets are checked against."""
+        return self.expected_monthly_usd + self.platform_expected_monthly_usd
+
+    @property
+    def total_peak_monthly_usd(self) -> float:
+        """Peak node pools plus every other item at peak (judged by the advisory peak-budget rule)."""
+        return self.peak_monthly_usd + self.platform_peak_monthly_usd
+
+    @property
     def over_budget(self) -> bool:
-        """Whether the steady total exceeds the environment's budget."""
-        return self.total_monthly_usd > self.budget_usd
+        """Whether the expected total exceeds the environment's budget."""
+        return max(self.total_expected_monthly_usd, self.total_monthly_usd) > self.budget_usd
 
     def to_json(self) -> dict[str, Any]:
         """The cost.json document of the CLI contract (plus by_team, peak, bounds, budget, as-of)."""
@@ -152,13 +196,23 @@ class CostEstimate:
             "platform_monthly_usd": _usd(self.platform_monthly_usd),
             "spot_fallback_extra_monthly_usd": _usd(self.spot_fallback_extra_monthly_usd),
             "total_monthly_usd": _usd(self.total_monthly_usd),
+            "expected_monthly_usd": _usd(self.expected_monthly_usd),
+            "platform_expected_monthly_usd": _usd(self.platform_expected_monthly_usd),
+            "platform_peak_monthly_usd": _usd(self.platform_peak_monthly_usd),
+            "total_expected_monthly_usd": _usd(self.total_expected_monthly_usd),
+            "total_peak_monthly_usd": _usd(self.total_peak_monthly_usd),
+            "items": {name: item.to_json() for name, item in (self.items or {}).items()},
+            "savings_plan": self.savings_plan.to_json() if self.savings_plan is not None else None,
             "budget": {
                 "monthly_usd": _usd(self.budget_usd),
+                "judged": "total_expected_monthly_usd",
                 "over_budget": self.over_budget,
+                "peak_over_budget": self.total_peak_monthly_usd > self.budget_usd,
                 "teams": {
                     team: {
                         "budget_usd": None if cost.budget_usd is None else _usd(cost.budget_usd),
                         "monthly_usd": _usd(cost.monthly_usd),
+                        "expected_monthly_usd": _usd(cost.expected_monthly_usd),
                         "over_budget": cost.over_budget,
                     }
                     for team, cost in self.by_team.items()
@@ -168,14 +222,20 @@ class CostEstimate:
                 name: {
                     "team": cost.team,
                     "monthly_usd": _usd(cost.monthly_usd),
+                    "expected_monthly_usd": _usd(cost.expected_monthly_usd),
                     "peak_monthly_usd": _usd(cost.peak_monthly_usd),
+                    "peak_hours_fraction": cost.peak_hours_fraction,
                     "naive_monthly_usd": _usd(cost.naive_monthly_usd),
                     "lower_bound_monthly_usd": _usd(cost.lower_bound_monthly_usd),
                 }
                 for name, cost in self.by_model.items()
             },
             "by_team": {
-                team: {"monthly_usd": _usd(cost.monthly_usd), "peak_monthly_usd": _usd(cost.peak_monthly_usd)}
+                team: {
+                    "monthly_usd": _usd(cost.monthly_usd),
+                    "expected_monthly_usd": _usd(cost.expected_monthly_usd),
+                    "peak_monthly_usd": _usd(cost.peak_monthly_usd),
+                }
                 for team, cost in self.by_team.items()
             },
             "by_pool": {
@@ -186,7 +246,11 @@ class CostEstimate:
                     "min_nodes": cost.min_nodes,
                     "max_nodes": cost.max_nodes,
                     "monthly_usd": _usd(cost.monthly_usd),
+                    "expected_monthly_usd": _usd(cost.expected_monthly_usd),
                     "peak_monthly_usd": _usd(cost.peak_monthly_usd),
+                    "root_volume": f"{cost.root_volume_gib} GiB {cost.root_volume_type}",
+                    "root_volumes_monthly_usd": _usd(cost.root_volumes_monthly_usd),
+                    "root_volumes_peak_monthly_usd": _usd(cost.root_volumes_peak_monthly_usd),
                     "models": list(cost.models),
                     **({"fallback_for": cost.fallback_for} if cost.fallback_for else {}),
                 }
@@ -307,13 +371,40 @@ def estimate(blueprint: Blueprint, catalog: Catalog | None = None) -> CostEstima
     hours = catalog.hours_per_month
     sizes = _sizes(blueprint, catalog)
 
+    fractions = {deployment.name: deployment.spec.cost.peak_hours_fraction for deployment in blueprint.models}
     by_pool: dict[str, PoolCost] = {}
     model_steady = {deployment.name: 0.0 for deployment in blueprint.models}
     model_peak = dict(model_steady)
     fallback_extra = 0.0
+    nodes_steady = nodes_expected = nodes_peak = 0.0
+    volumes_steady = volumes_expected = volumes_peak = 0.0
     for pool in blueprint.node_pools:
         steady = pool.min_size * pool.hourly_usd * hours
         peak = pool.max_size * pool.hourly_usd * hours
+        volume_gib = root_volume_gib(pool)
+        per_node_volume = root_volume_usd_month(volume_gib, catalog)
+        expected = steady
+        expected_nodes = float(pool.min_size)
+        if pool.fallback_for is not None:
+            spot = blueprint.pool(pool.fallback_for)
+            fallback_extra += spot.min_size * max(pool.hourly_usd - spot.hourly_usd, 0.0) * hours
+        else:
+            steady_split = _split_pool(pool, catalog, sizes, peak=False)
+            peak_split = _split_pool(pool, catalog, sizes, peak=True)
+            for model, share in steady_split.items():
+                model_steady[model] += share * steady
+            for model, share in peak_split.items():
+                model_peak[model] += share * peak
+            expected = steady + sum(
+                fractions[model] * (peak_split[model] * peak - steady_split[model] * steady) for model in steady_split
+            )
+            expected_nodes = expected / (pool.hourly_usd * hours) if pool.hourly_usd > 0 else float(pool.min_size)
+            nodes_peak += pool.max_size
+            volumes_peak += pool.max_size * per_node_volume
+        nodes_steady += pool.min_size
+        nodes_expected += expected_nodes
+        volumes_steady += pool.min_size * per_node_volume
+        volumes_expected += expected_nodes * per_node_volume
         by_pool[pool.name] = PoolCost(
             instance_type=pool.instance_types[0],
             capacity_type=pool.capacity_type,
@@ -324,15 +415,20 @@ def estimate(blueprint: Blueprint, catalog: Catalog | None = None) -> CostEstima
             peak_monthly_usd=peak,
             models=pool.models,
             fallback_for=pool.fallback_for,
+            expected_monthly_usd=expected,
+            root_volume_gib=volume_gib,
+            root_volumes_monthly_usd=pool.min_size * per_node_volume,
+            root_volumes_peak_monthly_usd=pool.max_size * per_node_volume,
         )
-        if pool.fallback_for is not None:
-            spot = blueprint.pool(pool.fallback_for)
-            fallback_extra += spot.min_size * max(pool.hourly_usd - spot.hourly_usd, 0.0) * hours
-            continue
-        for model, share in _split_pool(pool, catalog, sizes, peak=False).items():
-            model_steady[model] += share * steady
-        for model, share in _split_pool(pool, catalog, sizes, peak=True).items():
-            model_peak[model] += share * peak
+    system_volumes = config.cluster.system_nodes * root_volume_usd_month(CPU_ROOT_VOLUME_GIB, catalog)
+    root_volumes = CostItem(
+        volumes_steady + system_volumes,
+        volumes_expected + system_volumes,
+        volumes_peak + system_volumes,
+        f"{ROOT_VOLUME_TYPE} root volume per node ({GPU_ROOT_VOLUME_GIB} GiB on GPU nodes, {CPU_ROOT_VOLUME_GIB} GiB on CPU "
+        f"and system nodes) at {catalog.service(f'ebs_{ROOT_VOLUME_TYPE}_usd_gb_month'):g} USD/GB-month",
+    )
+    items = platform_items(blueprint, catalog, NodeCounts(nodes_steady, nodes_expected, nodes_peak), root_volumes)
 
     lower, lower_total, lower_peak = _lower_bounds(blueprint, sizes, catalog)
     by_model: dict[str, ModelCost] = {}
@@ -341,12 +437,16 @@ def estimate(blueprint: Blueprint, catalog: Catalog | None = None) -> CostEstima
         naive, naive_peak = _naive(deployment, sizes[deployment.name], blueprint.config)
         naive_total += naive
         naive_peak_total += naive_peak
+        fraction = fractions[deployment.name]
         by_model[deployment.name] = ModelCost(
             team=deployment.team,
             monthly_usd=model_steady[deployment.name],
             peak_monthly_usd=model_peak[deployment.name],
             naive_monthly_usd=naive * hours,
             lower_bound_monthly_usd=lower.get(deployment.name, 0.0) * hours,
+            expected_monthly_usd=model_steady[deployment.name]
+            + fraction * (model_peak[deployment.name] - model_steady[deployment.name]),
+            peak_hours_fraction=fraction,
         )
 
     by_team: dict[str, TeamCost] = {}
@@ -356,12 +456,10 @@ def estimate(blueprint: Blueprint, catalog: Catalog | None = None) -> CostEstima
             monthly_usd=sum(cost.monthly_usd for cost in members),
             peak_monthly_usd=sum(cost.peak_monthly_usd for cost in members),
             budget_usd=config.budgets.teams.get(team),
+            expected_monthly_usd=sum(cost.expected_monthly_usd for cost in members),
         )
 
-    system = catalog.instances.get(config.cluster.system_instance_type)
-    platform = EKS_CONTROL_PLANE_USD_HOUR * hours + (
-        config.cluster.system_nodes * system.on_demand_usd_hour * hours if system else 0.0
-    )
+    platform = sum(item.monthly_usd for item in items.values())
     return CostEstimate(
         environment=blueprint.environment,
         region=catalog.region,
@@ -383,4 +481,7 @@ def estimate(blueprint: Blueprint, catalog: Catalog | None = None) -> CostEstima
         by_model=dict(sorted(by_model.items())),
         by_team=by_team,
         by_pool=dict(sorted(by_pool.items())),
+        expected_monthly_usd=sum(cost.expected_monthly_usd for cost in by_pool.values()),
+        items=items,
+        savings_plan=advise(blueprint, catalog),
     )

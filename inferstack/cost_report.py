@@ -94,8 +94,14 @@ def print_cost_tables(console: Console, estimate: CostEstimate) -> None:
     for team, cost in estimate.by_team.items():
         budget = "-" if cost.budget_usd is None else _money(cost.budget_usd)
         status = "[red]over budget[/red]" if cost.over_budget else "ok" if cost.budget_usd is not None else "no budget"
-        team_rows.append((team, _money(cost.monthly_usd), _money(cost.peak_monthly_usd), budget, status))
-    console.print(compact_table("teams", ("team", "steady $/mo", "peak $/mo", "budget $/mo", "status"), ("team", "status"), team_rows))
+        team_rows.append(
+            (team, _money(cost.monthly_usd), _money(cost.expected_monthly_usd), _money(cost.peak_monthly_usd), budget, status)
+        )
+    console.print(
+        compact_table(
+            "teams", ("team", "steady $/mo", "expected $/mo", "peak $/mo", "budget $/mo", "status"), ("team", "status"), team_rows
+        )
+    )
 
     model_rows = [
         (
@@ -114,13 +120,40 @@ def print_cost_tables(console: Console, estimate: CostEstimate) -> None:
         )
     )
 
+    item_rows = [
+        (name, _money(item.monthly_usd), _money(item.expected_monthly_usd), _money(item.peak_monthly_usd), item.basis)
+        for name, item in (estimate.items or {}).items()
+    ]
+    if item_rows:
+        console.print(
+            compact_table(
+                "other costs (besides node-pool instance hours)",
+                ("item", "steady $/mo", "expected $/mo", "peak $/mo", "basis"),
+                ("item",),
+                item_rows,
+                wrapping=("basis",),
+            )
+        )
+
     naive_ratio = estimate.monthly_usd / estimate.naive_monthly_usd if estimate.naive_monthly_usd else 0.0
+    fractions = sorted({cost.peak_hours_fraction for cost in estimate.by_model.values()})
+    assumption = (
+        f"{fractions[0]:.0%} of the time at peak" if len(fractions) == 1 else "each model's cost.peak_hours_fraction at peak"
+    )
     console.print(
         Text.assemble(
-            f"steady {_money(estimate.monthly_usd)}/month, peak {_money(estimate.peak_monthly_usd)}/month "
-            f"(node pools); platform {_money(estimate.platform_monthly_usd)}/month; "
-            f"total {_money(estimate.total_monthly_usd)} of budget {_money(estimate.budget_usd)}",
+            f"node pools: steady {_money(estimate.monthly_usd)}/month, expected {_money(estimate.expected_monthly_usd)} "
+            f"({assumption}), peak {_money(estimate.peak_monthly_usd)}; other costs {_money(estimate.platform_monthly_usd)} steady",
+        ),
+        highlight=False,
+    )
+    console.print(
+        Text.assemble(
+            f"total: steady {_money(estimate.total_monthly_usd)}, expected {_money(estimate.total_expected_monthly_usd)}, "
+            f"peak {_money(estimate.total_peak_monthly_usd)}/month; budget {_money(estimate.budget_usd)} "
+            "(judged: expected, peak advisory)",
             (" over budget", "red") if estimate.over_budget else "",
+            (" (peak over budget)", "yellow") if not estimate.over_budget and estimate.total_peak_monthly_usd > estimate.budget_usd else "",
         ),
         highlight=False,
     )
@@ -129,5 +162,23 @@ def print_cost_tables(console: Console, estimate: CostEstimate) -> None:
         f"lower bound {_money(estimate.lower_bound_monthly_usd)}/month",
         highlight=False,
     )
+    plan = estimate.savings_plan
+    if plan is not None:
+        if plan.recommended is None:
+            console.print("savings plan: no steady on-demand base to commit to", highlight=False)
+        else:
+            best = plan.options[plan.recommended]
+            others = ", ".join(
+                f"{kind.replace('_', ' ')} {_money(option.monthly_saving_usd)}"
+                for kind, option in plan.options.items()
+                if kind != plan.recommended
+            )
+            console.print(
+                f"savings plan: {plan.recommended.replace('_', ' ')} (no upfront) on the {_money(plan.base_monthly_usd)}/month "
+                f"steady on-demand base: commit {best.commitment_usd_hour:.2f} USD/hour, save {_money(best.monthly_saving_usd)}/month "
+                f"(others: {others}; rates {plan.as_of}, unverified: {plan.source})",
+                markup=False,
+                highlight=False,
+            )
     exactness = "" if estimate.prices_exact_for_region else " (regional prices approximate)"
     console.print(f"prices as of {estimate.as_of}{exactness}: {estimate.source}", markup=False, highlight=False)

@@ -73,8 +73,9 @@ def _plan(root: Path, stack: str, out: str, baseline: str | None = None) -> tupl
 def shipped_stacks() -> str:
     """Resource counts, cost and policy results of the shipped stacks' plans."""
     lines = [
-        "| stack | resources | components | models | node pools | steady $/month | peak $/month | budget $/month | policy violations (mandatory) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| stack | resources | components | models | node pools | steady $/month | expected $/month | peak $/month | "
+        "Savings Plan $/month | budget $/month | policy violations (mandatory) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     with _inputs_copy() as root:
         for stack in STACKS:
@@ -82,7 +83,8 @@ def shipped_stacks() -> str:
             policy = summary.get("policy", {})
             lines.append(
                 f"| {stack} | {summary['resources']} | {summary['components']} | {summary['models']} | {summary['node_pools']} | "
-                f"{_usd(cost['total_monthly_usd'])} | {_usd(cost['peak_monthly_usd'] + cost['platform_monthly_usd'])} | "
+                f"{_usd(cost['total_monthly_usd'])} | {_usd(cost['total_expected_monthly_usd'])} | "
+                f"{_usd(cost['total_peak_monthly_usd'])} | -{_usd(cost['savings_plan']['recommended_monthly_saving_usd'])} | "
                 f"{_usd(cost['budget']['monthly_usd'])} | {policy.get('violations', 0)} ({policy.get('mandatory', 0)}) |"
             )
     return "\n".join(lines) + "\n"

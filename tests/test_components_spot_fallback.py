@@ -7,7 +7,7 @@ from pathlib import Path
 
 from inferstack.constants import LABEL_CAPACITY_TYPE, LABEL_NODE_POOL
 from inferstack.mocks import InferstackMocks, run_under_mocks
-from inferstack.render.cluster_autoscaler import FALLBACK_PRIORITY, SPOT_PRIORITY
+from inferstack.render.cluster_autoscaler import FALLBACK_PRIORITY, SCALE_DOWN_UTILIZATION_THRESHOLD, SPOT_PRIORITY
 
 ASG_UUID = "40bbb26b-8679-eb64-d33a-4ba475413529"
 
@@ -27,6 +27,9 @@ def test_staging_renders_the_fallback_group_and_the_expander_priorities(repo_roo
     (release,) = [record for record in records if record.type == "kubernetes:helm.sh/v3:Release" and record.inputs.get("name") == "cluster-autoscaler"]
     values = release.inputs["values"]
     assert "priority" in values["extraArgs"]["expander"].split(",")  # the chart renders the ConfigMap only then
+    # Issue #19: under-used nodes (GPU and CPU) are scale-down candidates below 70% requested, not the default 50%.
+    assert values["extraArgs"]["scale-down-utilization-threshold"] == SCALE_DOWN_UTILIZATION_THRESHOLD == 0.7
+    assert values["extraArgs"]["scale-down-gpu-utilization-threshold"] == 0.7
     priorities = values["expanderPriorities"]
 
     def rank(asg: str) -> int:

@@ -226,3 +226,16 @@ def test_gpu_pool_spot_and_gpu_type_rules_cover_node_pools() -> None:
     flagged = {urn for urn, _ in check_gpu_type_allowed(h100, dev_ctx)}
     assert h100 and flagged == {item.urn for item in h100}
     assert list(check_gpu_type_allowed(_policy_resources(_blueprint("dev")), dev_ctx)) == []
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_every_tier_repacks_under_used_nodes(stack: str) -> None:
+    # Issue #19: the cost model assumes the cluster packs as tightly as the planner; Karpenter does that by
+    # consolidating under-used nodes. Prod does it one node at a time, outside business hours only.
+    blueprint = _blueprint(stack)
+    disruption = render_node_pool(blueprint.node_pools[0], blueprint, load_catalog(blueprint.config.region))["spec"]["disruption"]
+    assert disruption["consolidationPolicy"] == "WhenEmptyOrUnderutilized"
+    if stack == "prod":
+        assert {"nodes": "1"} in disruption["budgets"]
+        (quiet,) = [budget for budget in disruption["budgets"] if "schedule" in budget]
+        assert quiet["nodes"] == "0" and "Underutilized" in quiet["reasons"] and "Empty" not in quiet["reasons"]

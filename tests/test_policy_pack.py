@@ -35,8 +35,22 @@ from inferstack.policy.crossguard import plain
 from tests.policy_corpus.baseline import context, patched, secure_stack, stack_config
 
 PACK_MAIN = Path(__file__).resolve().parents[1] / "policies" / "__main__.py"
-COST = CostFigures(monthly_usd=80_000.0, by_team={"vision": 25_000.0})
-COST_CONFIG = {"monthlyCostUsd": 80_000.0, "teamMonthlyCostUsd": {"vision": 25_000.0}}
+COST = CostFigures(
+    monthly_usd=80_000.0,
+    by_team={"vision": 25_000.0},
+    expected_monthly_usd=90_000.0,
+    peak_monthly_usd=120_000.0,
+    by_team_expected={"vision": 28_000.0},
+    by_team_peak={"vision": 40_000.0},
+)
+COST_CONFIG = {
+    "monthlyCostUsd": 80_000.0,
+    "teamMonthlyCostUsd": {"vision": 25_000.0},
+    "expectedMonthlyCostUsd": 90_000.0,
+    "peakMonthlyCostUsd": 120_000.0,
+    "teamExpectedMonthlyCostUsd": {"vision": 28_000.0},
+    "teamPeakMonthlyCostUsd": {"vision": 40_000.0},
+}
 
 # Several rules broken at once, across resource and stack rules.
 BREAKAGE: list[dict[str, Any]] = [
@@ -157,7 +171,7 @@ def test_unknown_startup_environment_takes_the_strictest_level_and_resource_tags
     # A prod-tagged on-demand GPU pool is judged as prod, where gpu-pool-spot is disabled.
     resources = patched(secure_stack("prod"), [], "prod")
     reported, _, not_applicable = run_pack(pack.POLICIES, resources)
-    assert {name for name, _, _ in reported} == {"environment-budget", "team-budget"}  # COST_CONFIG is over budget
+    assert {name for name, _, _ in reported} == {"environment-budget", "team-budget", "peak-budget"}  # COST_CONFIG is over budget
     assert "gpu-pool-spot" in not_applicable
 
 

@@ -106,7 +106,7 @@ def test_model_scoped_idle_alert_covers_only_its_model() -> None:
 def test_budget_rules_say_not_evaluated_without_cost_figures() -> None:
     report = evaluate(secure_stack("prod"), context("prod", cost=None))
     assert report.violations == ()
-    assert {n.policy for n in report.not_evaluated} == {"environment-budget", "team-budget"}
+    assert {n.policy for n in report.not_evaluated} == {"environment-budget", "team-budget", "peak-budget"}
     assert all("cost" in n.reason for n in report.not_evaluated)
 
 

@@ -55,3 +55,56 @@ def test_regions_are_labelled_exact_or_approximate() -> None:
     assert not europe.region_factor_exact
     assert europe.instances["g5.xlarge"].on_demand_usd_hour > load_catalog("us-east-1").instances["g5.xlarge"].on_demand_usd_hour
     assert not load_catalog("ap-south-1").region_factor_exact
+
+
+def test_every_price_names_a_source_with_a_url_and_a_date() -> None:
+    from inferstack.pricing.catalog import _raw_catalog
+
+    raw = _raw_catalog()
+    sources = raw["sources"]
+    for name, source in sources.items():
+        assert str(source["url"]).startswith(("https://", "inferstack/")), name
+        assert len(str(source["as_of"])) >= 7 and isinstance(source["verified"], bool), name
+    for name, facts in raw["instances"].items():
+        assert facts["source"] in sources, name
+        assert ("derived_from" in facts) == (facts["source"] == "derived"), name
+    for name, item in raw["services"].items():
+        assert item["source"] in sources and item["price"] > 0, name
+    for name, item in raw["spot_discount_by_type"].items():
+        assert item["source"] in sources and 0 < item["discount"] < 1, name
+    assert raw["spot_discount_source"] in sources and raw["savings_plans_source"] in sources
+
+
+def test_derived_prices_are_marked_and_computed_as_they_say() -> None:
+    catalog = load_catalog("us-east-1")
+    small = catalog.instances["p5.4xlarge"]
+    assert (small.source, small.derived_from) == ("derived", "p5.48xlarge / 8")
+    assert small.on_demand_usd_hour == catalog.instances["p5.48xlarge"].on_demand_usd_hour / 8
+    assert catalog.instances["p5.48xlarge"].source == "ec2-on-demand"
+
+
+def test_spot_discount_per_type_before_the_family_fallback() -> None:
+    catalog = load_catalog("us-east-1")
+    observed = catalog.instances["p5en.48xlarge"]
+    assert observed.spot_discount_basis == "type"
+    assert observed.spot_usd_hour == pytest.approx(63.296 * (1 - 0.5703), abs=1e-4)  # 27.20, the observed price
+    assert catalog.instances["g5.xlarge"].spot_discount_basis == "family"
+    overridden = load_catalog("us-east-1", spot_discount_overrides={"p5en": 0.4}).instances["p5en.48xlarge"]
+    assert (overridden.spot_discount, overridden.spot_discount_basis) == (0.4, "stack config")
+
+
+def test_every_family_has_spot_and_savings_plan_rates() -> None:
+    from inferstack.pricing.catalog import SAVINGS_PLAN_KINDS
+
+    catalog = load_catalog("us-east-1")
+    for family in {item.family for item in catalog.instances.values()}:
+        rates = catalog.savings_plans[family]
+        assert set(rates) == set(SAVINGS_PLAN_KINDS), family
+        # Longer terms and narrower plans save more.
+        assert rates["compute_1y"] < rates["compute_3y"] and rates["ec2_instance_1y"] < rates["ec2_instance_3y"], family
+        assert rates["compute_1y"] < rates["ec2_instance_1y"] and rates["compute_3y"] < rates["ec2_instance_3y"], family
+
+
+def test_service_prices_take_the_region_factor() -> None:
+    assert load_catalog("us-east-1").service("ebs_gp3_usd_gb_month") == 0.08
+    assert load_catalog("eu-west-1").service("ebs_gp3_usd_gb_month") == pytest.approx(0.08 * 1.12)

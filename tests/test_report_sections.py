@@ -100,20 +100,52 @@ def test_checkov_results_are_in_the_report() -> None:
 
 
 def test_dev_cost_explains_zero_steady_state_and_shows_peak_and_budgets() -> None:
+    # Every model scales to zero; 25% of the time at peak: expected pools 0.25 x 5,157.7 = 1,289.4; plus 220.2 other.
     cost = {
         "monthly_usd": 0.0,
+        "expected_monthly_usd": 1289.4,
         "peak_monthly_usd": 5157.7,
         "platform_monthly_usd": 220.2,
         "total_monthly_usd": 220.2,
+        "total_expected_monthly_usd": 1509.6,
+        "total_peak_monthly_usd": 5377.9,
         "budget": {"monthly_usd": 25000.0, "teams": {"vision": {"budget_usd": 6000.0}}},
-        "by_team": {"vision": {"monthly_usd": 0.0, "peak_monthly_usd": 996.2}},
+        "by_team": {"vision": {"monthly_usd": 0.0, "expected_monthly_usd": 249.05, "peak_monthly_usd": 996.2}},
         "by_model": {},
     }
     report = render_report(stack="dev", summary={}, models=[], resources=[], policy=None, policy_note="x", cost=cost)
     assert "scales to zero when idle" in report
     assert "| node pools, peak (every model at max replicas) | $5,158 |" in report
-    assert "| vision | $0 | $996 | $6,000 | 0% | 17% |" in report
-    assert "$220 steady is 1% of its $25,000 budget" in report
+    assert "| node pools, expected (each model at peak for its peak-hours share) | $1,289 |" in report
+    assert "| total, peak | $5,378 |" in report
+    assert "| vision | $0 | $249 | $996 | $6,000 | 4% | 17% |" in report
+    assert "$1,510 expected is 6% of its $25,000 budget, within budget; at peak $5,378 (22%)." in report
+
+
+def test_cost_section_shows_the_savings_plan_and_flags_peak_over_budget() -> None:
+    cost = {
+        "monthly_usd": 9000.0,
+        "expected_monthly_usd": 10000.0,
+        "peak_monthly_usd": 20000.0,
+        "platform_monthly_usd": 500.0,
+        "total_monthly_usd": 9500.0,
+        "total_expected_monthly_usd": 10600.0,
+        "total_peak_monthly_usd": 20700.0,
+        "savings_plan": {
+            "base_on_demand_monthly_usd": 8000.0,
+            "recommended": "compute_1y",
+            "recommended_monthly_saving_usd": 2000.0,
+            "options": {"compute_1y": {"commitment_usd_hour": 8.2192}},
+            "as_of": "2026-11",
+        },
+        "budget": {"monthly_usd": 15000.0, "teams": {}},
+        "by_team": {},
+        "by_model": {},
+    }
+    report = render_report(stack="prod", summary={}, models=[], resources=[], policy=None, policy_note="x", cost=cost)
+    assert "**total, expected** (budget $15,000) | **$10,600** |" in report
+    assert "within budget; at peak $20,700 (138%) ⚠️ over budget at peak (advisory)." in report
+    assert "compute 1y plan (no upfront) on the $8,000/month steady on-demand base commits 8.22 USD/hour and saves $2,000/month" in report
 
 
 def test_a_thousand_model_diff_fits_a_comment_and_points_to_the_full_report() -> None:

@@ -156,11 +156,18 @@ def test_policy_pack_config_is_what_the_budget_policies_read(repo_root: Path, tm
     scripts = [script for _, script in _run_scripts(_workflows(repo_root)["deploy-stack.yml"]) if script.startswith("jq ")]
     assert len(scripts) == 1
     (tmp_path / "plan").mkdir()
-    cost = {"total_monthly_usd": 1234.5, "by_team": {"risk": {"monthly_usd": 100.0, "peak_monthly_usd": 300.0}}}
+    cost = {
+        "total_monthly_usd": 1234.5,
+        "total_expected_monthly_usd": 1500.0,
+        "total_peak_monthly_usd": 2500.0,
+        "by_team": {"risk": {"monthly_usd": 100.0, "expected_monthly_usd": 150.0, "peak_monthly_usd": 300.0}},
+    }
     (tmp_path / "plan" / "cost.json").write_text(json.dumps(cost), encoding="utf-8")
     subprocess.run(["bash", "-euo", "pipefail", "-c", scripts[0].replace("jq ", f"{jq} ", 1)], cwd=tmp_path, check=True, capture_output=True)
     config = json.loads((tmp_path / "policy-pack-config.json").read_text(encoding="utf-8"))
     environment = cost_from_config(config["environment-budget"])
     teams = cost_from_config(config["team-budget"])
-    assert environment is not None and environment.monthly_usd == 1234.5
-    assert teams is not None and teams.by_team == {"risk": 100.0}
+    peak = cost_from_config(config["peak-budget"])
+    assert environment is not None and environment.monthly_usd == 1234.5 and environment.expected_monthly_usd == 1500.0
+    assert teams is not None and teams.by_team == {"risk": 100.0} and teams.by_team_expected == {"risk": 150.0}
+    assert peak is not None and peak.peak_monthly_usd == 2500.0 and peak.by_team_peak == {"risk": 300.0}

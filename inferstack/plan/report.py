@@ -161,12 +161,17 @@ def cost_summary(cost: Mapping[str, Any]) -> dict[str, Any]:
         "peak_monthly_usd": cost.get("peak_monthly_usd", 0.0),
         "platform_monthly_usd": cost.get("platform_monthly_usd", 0.0),
         "total_monthly_usd": cost.get("total_monthly_usd", cost.get("monthly_usd", 0.0)),
+        "expected_monthly_usd": cost.get("expected_monthly_usd"),
+        "total_expected_monthly_usd": cost.get("total_expected_monthly_usd"),
+        "total_peak_monthly_usd": cost.get("total_peak_monthly_usd"),
+        "savings_plan_monthly_saving_usd": (cost.get("savings_plan") or {}).get("recommended_monthly_saving_usd"),
         "budget_usd": budget.get("monthly_usd"),
         "by_model": {name: item["monthly_usd"] for name, item in (cost.get("by_model") or {}).items()},
         "by_model_peak": {name: item.get("peak_monthly_usd", 0.0) for name, item in (cost.get("by_model") or {}).items()},
         "by_team": {
             team: {
                 "monthly_usd": item.get("monthly_usd", 0.0),
+                "expected_monthly_usd": item.get("expected_monthly_usd", item.get("monthly_usd", 0.0)),
                 "peak_monthly_usd": item.get("peak_monthly_usd", 0.0),
                 "budget_usd": (team_budgets.get(team) or {}).get("budget_usd"),
             }
@@ -198,25 +203,44 @@ def _cost_section(cost: Mapping[str, Any] | None, baseline: Mapping[str, Any] | 
     lines += [header, "|---|---:|---:|---:|" if compare else "|---|---:|"]
     rows = [
         ("node pools, steady", "monthly_usd"),
+        ("node pools, expected (each model at peak for its peak-hours share)", "expected_monthly_usd"),
         ("node pools, peak (every model at max replicas)", "peak_monthly_usd"),
-        ("platform (control plane, NAT, ...)", "platform_monthly_usd"),
+        ("other costs, steady (control plane, volumes, NAT, LB, logs, ...)", "platform_monthly_usd"),
+        ("total, steady", "total_monthly_usd"),
     ]
     for label, key in rows:
         after = _figure(now, key)
         cells = _now_after_delta(_figure(baseline, key), after) if compare else [_usd(after)]
         lines.append(f"| {label} | {' | '.join(cells)} |")
-    total = _figure(now, "total_monthly_usd") or 0.0
-    total_label = "**total, steady**" + (f" (budget {_usd(budget)})" if budget else "")
-    cells = _now_after_delta(_figure(baseline, "total_monthly_usd"), total) if compare else [_usd(total)]
+    total = _figure(now, "total_expected_monthly_usd")
+    if total is None:  # a cost.json from before expected spend: judge the steady total
+        total = _figure(now, "total_monthly_usd") or 0.0
+    total_label = "**total, expected**" + (f" (budget {_usd(budget)})" if budget else "")
+    cells = _now_after_delta(_figure(baseline, "total_expected_monthly_usd"), total) if compare else [_usd(total)]
     cells[1 if compare else 0] = f"**{cells[1 if compare else 0]}**"
     lines.append(f"| {total_label} | {' | '.join(cells)} |")
+    peak_total = _figure(now, "total_peak_monthly_usd")
+    if peak_total is None:
+        peak_total = (_figure(now, "peak_monthly_usd") or 0.0) + (_figure(now, "platform_monthly_usd") or 0.0)
+    cells = _now_after_delta(_figure(baseline, "total_peak_monthly_usd"), peak_total) if compare else [_usd(peak_total)]
+    lines.append(f"| total, peak | {' | '.join(cells)} |")
     lines.append("")
     if budget:
         verdict = "⚠️ **over budget**" if total > budget else "within budget"
-        peak_total = (_figure(now, "peak_monthly_usd") or 0.0) + (_figure(now, "platform_monthly_usd") or 0.0)
+        peak_verdict = " ⚠️ over budget at peak (advisory)" if peak_total > budget else ""
         lines.append(
-            f"Environment: {_usd(total)} steady is {_percent(total, budget)} of its {_usd(budget)} budget, {verdict}; "
-            f"at peak {_usd(peak_total)} ({_percent(peak_total, budget)})."
+            f"Environment: {_usd(total)} expected is {_percent(total, budget)} of its {_usd(budget)} budget, {verdict}; "
+            f"at peak {_usd(peak_total)} ({_percent(peak_total, budget)}){peak_verdict}."
+        )
+    saving = _figure(now, "savings_plan_monthly_saving_usd")
+    plan = cost.get("savings_plan") or {}
+    if saving and plan.get("recommended"):
+        option = (plan.get("options") or {}).get(plan["recommended"]) or {}
+        lines.append(
+            f"Savings Plan: a {str(plan['recommended']).replace('_', ' ')} plan (no upfront) on the "
+            f"{_usd(plan.get('base_on_demand_monthly_usd'))}/month steady on-demand base commits "
+            f"{float(option.get('commitment_usd_hour') or 0.0):.2f} USD/hour and saves {_usd(saving)}/month "
+            f"(rates of {plan.get('as_of')}, unverified; cost.json lists the other options)."
         )
     steady_pools = _figure(now, "monthly_usd") or 0.0
     if steady_pools == 0 and (_figure(now, "peak_monthly_usd") or 0.0) > 0:
@@ -235,10 +259,11 @@ def _team_table(now: Mapping[str, Any], baseline: Mapping[str, Any] | None, comp
     if not teams:
         return []
     before_teams: Mapping[str, Any] = (baseline or {}).get("by_team") or {}
-    lines = ["| team | steady | peak | budget | steady use | peak use |", "|---|---:|---:|---:|---:|---:|"]
+    lines = ["| team | steady | expected | peak | budget | expected use | peak use |", "|---|---:|---:|---:|---:|---:|---:|"]
     for team in sorted(teams):
         item = teams[team]
         steady, peak, budget = float(item["monthly_usd"]), float(item["peak_monthly_usd"]), item.get("budget_usd")
+        expected = float(item.get("expected_monthly_usd", steady))
         steady_text, peak_text = _usd(steady), _usd(peak)
         old = before_teams.get(team)
         if compare and old is not None and "peak_monthly_usd" in old:
@@ -246,10 +271,10 @@ def _team_table(now: Mapping[str, Any], baseline: Mapping[str, Any] | None, comp
             peak_text = f"{_usd(old['peak_monthly_usd'])} → {peak_text}" if round(old["peak_monthly_usd"]) != round(peak) else peak_text
         elif compare and old is None and before_teams:
             steady_text += " (new team)"
-        over = budget is not None and steady > float(budget)
-        use = _percent(steady, budget) + (" ⚠️ over" if over else "") if budget else "no budget"
+        over = budget is not None and expected > float(budget)
+        use = _percent(expected, budget) + (" ⚠️ over" if over else "") if budget else "no budget"
         peak_use = _percent(peak, budget) if budget else ""
-        lines.append(f"| {team} | {steady_text} | {peak_text} | {_usd(budget)} | {use} | {peak_use} |")
+        lines.append(f"| {team} | {steady_text} | {_usd(expected)} | {peak_text} | {_usd(budget)} | {use} | {peak_use} |")
     return [*lines, ""]
 
 
@@ -351,8 +376,12 @@ def _headline(diff: PlanDiff | None, policy: Mapping[str, Any] | None, cost: Map
         text = f"{_usd(total)}/month steady"
         if baseline_cost is not None and baseline_cost.get("total_monthly_usd") is not None:
             text += f" ({_signed_usd(total - float(baseline_cost['total_monthly_usd']))})"
+        expected = cost.get("total_expected_monthly_usd")
+        if expected is not None:
+            text += f", {_usd(float(expected))} expected"
+        judged = float(expected) if expected is not None else total
         budget = (cost.get("budget") or {}).get("monthly_usd")
-        if budget and total > float(budget):
+        if budget and judged > float(budget):
             text += f", ⚠️ over the {_usd(float(budget))} budget"
         parts.append(text)
     return [f"**{' · '.join(parts)}**", ""] if parts else []

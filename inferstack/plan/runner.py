@@ -253,7 +253,14 @@ def run_plan(
     with timings.phase("policy"):
         context = PolicyContext.from_environment(
             config,
-            CostFigures(cost.total_monthly_usd, {team: item.monthly_usd for team, item in cost.by_team.items()}),
+            CostFigures(
+                cost.total_monthly_usd,
+                {team: item.monthly_usd for team, item in cost.by_team.items()},
+                expected_monthly_usd=cost.total_expected_monthly_usd,
+                peak_monthly_usd=cost.total_peak_monthly_usd,
+                by_team_expected={team: item.expected_monthly_usd for team, item in cost.by_team.items()},
+                by_team_peak={team: item.peak_monthly_usd for team, item in cost.by_team.items()},
+            ),
             approvals_verified=registry is not None,
         )
         graph = [

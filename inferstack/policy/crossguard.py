@@ -12,8 +12,10 @@ Context, decided once and documented in policies/README.md:
   from the pack's own directory; INFERSTACK_STACKS_DIR replaces it), validated
   like every other reader of stack files.
 - cost figures: policy config of the budget policies (`monthlyCostUsd`,
-  `teamMonthlyCostUsd`) through `--policy-pack-config`; without them the
-  budget policies report "not applicable" with the reason.
+  `teamMonthlyCostUsd`, `expectedMonthlyCostUsd`, `peakMonthlyCostUsd`,
+  `teamExpectedMonthlyCostUsd`, `teamPeakMonthlyCostUsd`) through
+  `--policy-pack-config`; without them the budget policies report "not
+  applicable" with the reason.
 - enforcement: CrossGuard fixes a policy's level when the pack starts, so it is
   the rule's level for the start-up environment (stack override applied); when
   the environment is unknown at start-up, the strictest level over all
@@ -68,6 +70,18 @@ COST_CONFIG_SCHEMA = PolicyConfigSchema(
             "additionalProperties": {"type": "number"},
             "description": "Monthly estimate per team, USD.",
         },
+        "expectedMonthlyCostUsd": {"type": "number", "description": "Expected monthly spend of the stack (all costs), USD."},
+        "peakMonthlyCostUsd": {"type": "number", "description": "Monthly cost of the stack at peak (all costs), USD."},
+        "teamExpectedMonthlyCostUsd": {
+            "type": "object",
+            "additionalProperties": {"type": "number"},
+            "description": "Expected monthly spend per team, USD.",
+        },
+        "teamPeakMonthlyCostUsd": {
+            "type": "object",
+            "additionalProperties": {"type": "number"},
+            "description": "Monthly cost per team at peak, USD.",
+        },
     }
 )
 
@@ -89,12 +103,27 @@ def plain(value: Any) -> Any:
 
 def cost_from_config(config: Mapping[str, Any]) -> CostFigures | None:
     """Cost figures from a budget policy's config, or None when not supplied."""
-    monthly = config.get("monthlyCostUsd")
-    teams = config.get("teamMonthlyCostUsd")
-    if monthly is None and teams is None:
+    keys = ("monthlyCostUsd", "teamMonthlyCostUsd", "expectedMonthlyCostUsd", "peakMonthlyCostUsd",
+            "teamExpectedMonthlyCostUsd", "teamPeakMonthlyCostUsd")
+    if all(config.get(key) is None for key in keys):
         return None
-    by_team = {str(team): float(cost) for team, cost in dict(teams or {}).items()} if teams is not None else None
-    return CostFigures(monthly_usd=float(monthly) if monthly is not None else None, by_team=by_team)
+
+    def number(key: str) -> float | None:
+        value = config.get(key)
+        return float(value) if value is not None else None
+
+    def teams(key: str) -> dict[str, float] | None:
+        value = config.get(key)
+        return {str(team): float(cost) for team, cost in dict(value).items()} if value is not None else None
+
+    return CostFigures(
+        monthly_usd=number("monthlyCostUsd"),
+        by_team=teams("teamMonthlyCostUsd"),
+        expected_monthly_usd=number("expectedMonthlyCostUsd"),
+        peak_monthly_usd=number("peakMonthlyCostUsd"),
+        by_team_expected=teams("teamExpectedMonthlyCostUsd"),
+        by_team_peak=teams("teamPeakMonthlyCostUsd"),
+    )
 
 
 class PackContext:

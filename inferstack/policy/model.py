@@ -61,6 +61,14 @@ class CostFigures:
 
     monthly_usd: float | None
     by_team: Mapping[str, float] | None = None
+    expected_monthly_usd: float | None = None
+    """All costs, each model at peak for its peak-hours share: what the environment budget judges (mandatory)."""
+    peak_monthly_usd: float | None = None
+    """All costs with every model at max replicas: judged by the advisory peak-budget rule."""
+    by_team_expected: Mapping[str, float] | None = None
+    by_team_peak: Mapping[str, float] | None = None
+    price_overrides: Mapping[str, tuple[float, float]] | None = None
+    """Stack price overrides: instance type -> (override USD/hour, catalogue list price in the region)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +106,14 @@ class PolicyContext:
     availability_zones: tuple[str, ...] = ()
     monthly_cost_usd: float | None = None
     team_monthly_cost_usd: Mapping[str, float] | None = None
+    expected_monthly_cost_usd: float | None = None
+    peak_monthly_cost_usd: float | None = None
+    team_expected_monthly_cost_usd: Mapping[str, float] | None = None
+    team_peak_monthly_cost_usd: Mapping[str, float] | None = None
+    price_overrides: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    """Instance type -> (the stack's override USD/hour, the catalogue's list price in the stack's region)."""
+    max_override_discount: Mapping[str, float] = field(default_factory=dict)
+    """Instance family -> the deepest public no-upfront commitment discount (the bound below which an override is flagged)."""
     waivers: Mapping[str, Waiver] = field(default_factory=dict)
     today: str = field(default_factory=lambda: datetime.date.today().isoformat())
     allowed_managed_policies: tuple[str, ...] = ()
@@ -149,6 +165,14 @@ class PolicyContext:
             availability_zones=tuple(config.network.availability_zones),
             monthly_cost_usd=cost.monthly_usd if cost is not None else None,
             team_monthly_cost_usd=dict(cost.by_team) if cost is not None and cost.by_team is not None else None,
+            expected_monthly_cost_usd=cost.expected_monthly_usd if cost is not None else None,
+            peak_monthly_cost_usd=cost.peak_monthly_usd if cost is not None else None,
+            team_expected_monthly_cost_usd=dict(cost.by_team_expected)
+            if cost is not None and cost.by_team_expected is not None
+            else None,
+            team_peak_monthly_cost_usd=dict(cost.by_team_peak) if cost is not None and cost.by_team_peak is not None else None,
+            price_overrides=_price_overrides(config),
+            max_override_discount=_max_override_discounts(),
             waivers={
                 name: Waiver(waiver.reason, waiver.expires) for name, waiver in waivers.items()
             },
@@ -166,6 +190,28 @@ class PolicyContext:
             ),
             approvals_verified=approvals_verified,
         )
+
+
+def _price_overrides(config: Any) -> dict[str, tuple[float, float]]:
+    """The stack's price overrides with the catalogue's list price in its region (unknown types are left out)."""
+    overrides = dict(getattr(config, "price_overrides", {}) or {})
+    if not overrides:
+        return {}
+    from inferstack.pricing.catalog import load_catalog
+
+    listed = load_catalog(config.region)
+    return {
+        name: (float(price), listed.instances[name].on_demand_usd_hour)
+        for name, price in sorted(overrides.items())
+        if name in listed.instances
+    }
+
+
+def _max_override_discounts() -> dict[str, float]:
+    """Instance family -> the deepest no-upfront Savings Plan discount the catalogue lists for it."""
+    from inferstack.pricing.catalog import load_catalog
+
+    return {family: max(rates.values(), default=0.0) for family, rates in load_catalog("us-east-1").savings_plans.items()}
 
 
 ResourceCheck = Callable[[PolicyResource, PolicyContext], Iterable[str]]

@@ -4,12 +4,18 @@ The file lists on-demand list prices in its base region (us-east-1) and a region
 factor per region; a stack may replace on-demand prices with negotiated rates
 (`inferstack:price_overrides`) and the typical spot discount of a family
 (`inferstack:spot_discount_overrides`).
+
+Every price names its source (`sources:`, a URL and the date it is asserted for, and whether
+it was verified against the page); a price computed from another one is marked `derived`.
+Besides instances the file prices the other things a stack pays for (`services:`: EBS, NAT,
+endpoints, load balancer, CloudWatch, the EKS control plane, cross-AZ traffic) and the
+no-upfront Savings Plan discounts per family (`savings_plans:`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,6 +25,28 @@ from inferstack.yaml_loader import safe_load
 
 CATALOG_FILE = Path(__file__).with_name("catalog.yaml")
 OVERRIDE_SOURCE = "stack config"
+SAVINGS_PLAN_KINDS = ("compute_1y", "compute_3y", "ec2_instance_1y", "ec2_instance_3y")
+"""Savings Plan options the catalogue rates per family: Compute or EC2 Instance, 1 or 3 years, no upfront."""
+
+
+@dataclass(frozen=True, slots=True)
+class PriceSource:
+    """Where a price comes from: the AWS pricing page, the date it is asserted for, whether it was checked there."""
+
+    name: str
+    url: str
+    as_of: str
+    verified: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePrice:
+    """One non-instance price (USD per its unit, in the catalogue's region), with its source."""
+
+    name: str
+    usd: float
+    source: str
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +63,14 @@ class InstanceType:
     spot_usd_hour: float
     gpu_memory_gib: float = 0.0
     """Total GPU memory of the instance (all its GPUs), GiB."""
+    source: str = "ec2-on-demand"
+    """Source of the on-demand price (a `sources:` entry; "derived" when computed, "stack config" when overridden)."""
+    derived_from: str | None = None
+    """How a derived price was computed (e.g. "p5.48xlarge / 8")."""
+    spot_discount: float = 0.0
+    """Fraction saved on spot."""
+    spot_discount_basis: str = "family"
+    """"type" (an observed figure for this type), "family" (the family's estimate) or "stack config"."""
 
     @property
     def gpu_memory_per_gpu_gib(self) -> float:
@@ -61,6 +97,20 @@ class Catalog:
     """False when the region's prices are the base region's times an approximate factor."""
     overridden: tuple[str, ...] = ()
     """Instance types whose on-demand price came from the stack's price_overrides."""
+    services: Mapping[str, ServicePrice] = field(default_factory=dict)
+    """Non-instance prices (EBS, NAT, endpoints, load balancer, CloudWatch, EKS, cross-AZ), region factor applied."""
+    savings_plans: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    """Family -> Savings Plan kind (SAVINGS_PLAN_KINDS) -> fraction saved against on-demand, no upfront."""
+    savings_plans_source: str = ""
+    sources: Mapping[str, PriceSource] = field(default_factory=dict)
+
+    def service(self, name: str) -> float:
+        """A non-instance price in USD per its unit (KeyError for a name the catalogue lacks)."""
+        return self.services[name].usd
+
+    def savings_plan_discount(self, family: str, kind: str) -> float:
+        """Fraction a Savings Plan of `kind` saves on `family` (0 where the catalogue has no rate)."""
+        return float(self.savings_plans.get(family, {}).get(kind, 0.0))
 
     def for_gpu(self, gpu_type: str) -> list[InstanceType]:
         """Instance types carrying that GPU (or none), cheapest per accelerator first."""
@@ -128,10 +178,17 @@ def load_catalog(
     factor = float(region_facts["factor"]) if region_facts else 1.0
     exact = bool(region_facts["exact"]) if region_facts else region == raw["base_region"]
     discounts: dict[str, float] = {**raw["spot_discount"], **discount_overrides}
+    by_type: dict[str, Any] = raw.get("spot_discount_by_type") or {}
     instances: dict[str, InstanceType] = {}
     for name, facts in raw["instances"].items():
         family = name.split(".", 1)[0]
         on_demand = overrides[name] if name in overrides else float(facts["on_demand_usd_hour"]) * factor
+        if family in discount_overrides:
+            discount, basis = float(discount_overrides[family]), OVERRIDE_SOURCE
+        elif name in by_type:
+            discount, basis = float(by_type[name]["discount"]), "type"
+        else:
+            discount, basis = float(discounts.get(family, 0.0)), "family"
         instances[name] = InstanceType(
             name=name,
             family=family,
@@ -140,9 +197,21 @@ def load_catalog(
             vcpu=int(facts["vcpu"]),
             memory_gib=float(facts["memory_gib"]),
             on_demand_usd_hour=round(on_demand, 5),
-            spot_usd_hour=round(on_demand * (1 - float(discounts.get(family, 0.0))), 5),
+            spot_usd_hour=round(on_demand * (1 - discount), 5),
             gpu_memory_gib=float(facts["gpu_memory_gib"]),
+            source=OVERRIDE_SOURCE if name in overrides else str(facts["source"]),
+            derived_from=None if name in overrides else facts.get("derived_from"),
+            spot_discount=discount,
+            spot_discount_basis=basis,
         )
+    services = {
+        name: ServicePrice(name, round(float(item["price"]) * factor, 6), str(item["source"]), str(item.get("note") or ""))
+        for name, item in raw["services"].items()
+    }
+    sources = {
+        name: PriceSource(name, str(item["url"]), str(item["as_of"]), bool(item["verified"]))
+        for name, item in raw["sources"].items()
+    }
     return Catalog(
         region=region,
         as_of=str(raw["as_of"]),
@@ -153,4 +222,8 @@ def load_catalog(
         region_factor=factor,
         region_factor_exact=exact,
         overridden=tuple(sorted(overrides)),
+        services=services,
+        savings_plans={family: {kind: float(rate) for kind, rate in rates.items()} for family, rates in raw["savings_plans"].items()},
+        savings_plans_source=str(raw["savings_plans_source"]),
+        sources=sources,
     )

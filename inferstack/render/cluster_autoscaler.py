@@ -20,6 +20,13 @@ FALLBACK_PRIORITY = 10
 """On-demand fallback pools grow only when their spot pool cannot (backed off after AWS reported no capacity)."""
 UNLISTED_PRIORITY = 1
 """Node groups the Blueprint does not know (e.g. the system group) stay eligible, last."""
+SCALE_DOWN_UTILIZATION_THRESHOLD = 0.7
+"""A node whose requested share (GPU nodes: GPUs; others: the larger of CPU and memory) is below this is a scale-down
+candidate; Cluster Autoscaler removes it when its pods fit on the other nodes. The default, 0.5 for both
+(kubernetes/autoscaler cluster-autoscaler/main.go flags `scale-down-utilization-threshold`,
+`scale-down-gpu-utilization-threshold`; chart 9.59.0 values.yaml comments the first at 0.5), keeps a 4-GPU node
+with 2 GPUs in use; at 0.7 a node with at most 70% in use is drained into the others when they have room, which is
+how the node groups approach the planner's packing after a peak (benchmarks/scheduler_spread.py measures it)."""
 _ASG_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
@@ -48,3 +55,16 @@ def expander_priorities(blueprint: Blueprint) -> dict[str, list[str]]:
     for pool in blueprint.node_pools:
         ranked.setdefault(pool_priority(pool), []).append(asg_pattern(cluster_name, pool))
     return {str(priority): sorted(patterns) for priority, patterns in sorted(ranked.items(), reverse=True)}
+
+
+def scale_down_args() -> dict[str, float]:
+    """The chart's `extraArgs` that make Cluster Autoscaler repack under-used nodes (GPU and CPU nodes alike).
+
+    kube-scheduler's scoring cannot be changed on EKS (the managed control plane runs it with the default
+    profile, NodeResourcesFit LeastAllocated, which spreads pods); the autoscaler's scale-down is the lever
+    the platform has in node-group mode (docs/cost-model.md, "Packing the cluster achieves").
+    """
+    return {
+        "scale-down-utilization-threshold": SCALE_DOWN_UTILIZATION_THRESHOLD,
+        "scale-down-gpu-utilization-threshold": SCALE_DOWN_UTILIZATION_THRESHOLD,
+    }

@@ -40,7 +40,12 @@ Pinned, not `latest`: a new AMI under `latest` drifts (replaces) every node (the
 GPU_NODE_CLASS = "gpu"
 CPU_NODE_CLASS = "cpu"
 GPU_ROOT_VOLUME_GIB = 200
+"""Root volume of a GPU node (serving images with CUDA and model caches are large), GiB: both launch paths use it
+(components/node_pool.py's launch template, and the EC2NodeClass here), and the cost model prices it."""
 CPU_ROOT_VOLUME_GIB = 50
+"""Root volume of a CPU node (model pools and the system node group), GiB."""
+ROOT_VOLUME_TYPE = "gp3"
+"""EBS volume type of every node's root volume."""
 SPOT_WEIGHT = 30
 ON_DEMAND_WEIGHT = 20
 FALLBACK_WEIGHT = 10
@@ -51,13 +56,15 @@ DISRUPTION_BY_TIER: dict[str, dict[str, Any]] = {
     "dev": {"consolidationPolicy": "WhenEmptyOrUnderutilized", "consolidateAfter": "2m", "budgets": [{"nodes": "50%"}]},
     # staging: consolidate, at most 20% of a pool's nodes at once.
     "staging": {"consolidationPolicy": "WhenEmptyOrUnderutilized", "consolidateAfter": "10m", "budgets": [{"nodes": "20%"}]},
-    # prod: only empty nodes go by themselves; one node at a time; no drift replacement in business hours.
+    # prod: one node at a time; under-used nodes are repacked (and drifted ones replaced) only outside business
+    # hours, empty ones go at any time. Without Underutilized, prod never repacks after a peak and keeps paying for
+    # half-empty GPU nodes the cost model does not count (issue #19); PDBs still guard every move.
     "prod": {
-        "consolidationPolicy": "WhenEmpty",
+        "consolidationPolicy": "WhenEmptyOrUnderutilized",
         "consolidateAfter": "30m",
         "budgets": [
             {"nodes": "1"},
-            {"nodes": "0", "reasons": ["Drifted"], "schedule": "0 8 * * mon-fri", "duration": "10h"},
+            {"nodes": "0", "reasons": ["Drifted", "Underutilized"], "schedule": "0 8 * * mon-fri", "duration": "10h"},
         ],
     },
 }
@@ -117,7 +124,7 @@ def render_node_class(blueprint: Blueprint, name: str, node_role_name: str, clus
             "blockDeviceMappings": [
                 {
                     "deviceName": "/dev/xvda",
-                    "ebs": {"volumeSize": f"{volume}Gi", "volumeType": "gp3", "encrypted": True, "deleteOnTermination": True},
+                    "ebs": {"volumeSize": f"{volume}Gi", "volumeType": ROOT_VOLUME_TYPE, "encrypted": True, "deleteOnTermination": True},
                 }
             ],
             "tags": platform_tags(blueprint.environment, config.cost_center),

@@ -415,6 +415,39 @@ class EnvironmentOverride(StrictModel):
     rollout: Rollout | None = Field(default=None, description="Replaces the rollout for this environment.")
 
 
+class CostAssumptions(StrictModel):
+    """What the cost model assumes about a model's traffic and load, where nothing measures it yet (issue #19).
+
+    `peak_hours_fraction` turns steady (min replicas) and peak (max replicas) into the
+    expected monthly spend: steady + fraction x (peak - steady). The transfer figures price
+    the traffic the model causes: S3 downloads of its artifact on each replica start plus its
+    payload logs (through the VPC's S3 interface endpoint in a created VPC, else a NAT gateway),
+    and request/response bytes through the gateway (the cross-AZ share of them).
+    """
+
+    peak_hours_fraction: float = Field(
+        default=0.25,
+        ge=0,
+        le=1,
+        description="Share of the month the model runs at its max replicas (the rest at min replicas); expected "
+        "spend = steady + fraction x (peak - steady). Default 0.25, the planner's peak-time assumption.",
+    )
+    monthly_transfer_gib: float = Field(
+        default=50.0,
+        ge=0,
+        le=1_000_000,
+        description="GiB a month the model moves to or from outside the nodes: artifact downloads on replica starts "
+        "plus payload logs. Priced at NAT data processing (or the S3 interface endpoint's rate in a created VPC).",
+    )
+    monthly_request_gib: float = Field(
+        default=10.0,
+        ge=0,
+        le=1_000_000,
+        description="GiB a month of requests and responses through the gateway; the cross-AZ share of it "
+        "(gateway and replica in different zones) is priced as inter-AZ traffic.",
+    )
+
+
 class ModelSpec(StrictModel):
     """One model as its team declares it: identity, artifact, serving, GPU, scaling, capacity, rollout, monitoring, registry, per-environment overrides."""
 
@@ -443,6 +476,9 @@ class ModelSpec(StrictModel):
     rollout: Rollout = Field(default_factory=Rollout, description="Rollout strategy.")
     monitoring: Monitoring = Field(description="SLOs, drift thresholds, runbook and alert route.")
     registry: RegistryMetadata = Field(default_factory=RegistryMetadata, description="Lineage, metrics and approval stage.")
+    cost: CostAssumptions = Field(
+        default_factory=CostAssumptions, description="Peak-hours and traffic assumptions behind the expected monthly spend."
+    )
     environments: dict[Environment, EnvironmentOverride] = Field(
         default_factory=dict, description="Per-environment overrides keyed by tier (dev, staging, prod); every stack of a tier applies its tier's override."
     )

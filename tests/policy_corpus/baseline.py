@@ -65,7 +65,14 @@ def environment_config(environment: str, config: Mapping[str, Any] | None = None
     return environment_from_config(dict(config or stack_config(environment)), environment, f"Pulumi.{environment}.yaml")
 
 
-WITHIN_BUDGET = CostFigures(monthly_usd=12_000.0, by_team={"vision": 9_000.0})
+WITHIN_BUDGET = CostFigures(
+    monthly_usd=12_000.0,
+    by_team={"vision": 9_000.0},
+    expected_monthly_usd=14_000.0,
+    peak_monthly_usd=20_000.0,
+    by_team_expected={"vision": 10_000.0},
+    by_team_peak={"vision": 15_000.0},
+)
 
 
 def context(environment: str, cost: CostFigures | None = WITHIN_BUDGET, config: Mapping[str, Any] | None = None) -> PolicyContext:

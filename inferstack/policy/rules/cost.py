@@ -323,36 +323,93 @@ def check_max_gpus_per_model(resource_list: Sequence[PolicyResource], ctx: Polic
 
 
 def check_environment_budget(resource_list: Sequence[PolicyResource], ctx: PolicyContext) -> Iterable[tuple[str, str]]:
-    """The stack's estimated monthly cost fits budgets.monthly_usd."""
+    """The stack's expected monthly spend (every cost, each model at peak for its peak-hours share) fits budgets.monthly_usd.
+
+    Where only a steady figure was supplied (policy config without expectedMonthlyCostUsd), the steady
+    figure is judged, and the message says so: expected spend is never below it.
+    """
     if ctx.budget_monthly_usd is None:
         raise NotEvaluated("the stack sets no budgets.monthly_usd")
-    if ctx.monthly_cost_usd is None:
-        raise NotEvaluated("no cost estimate was supplied (run the cost model, or pass monthlyCostUsd in policy config)")
-    if ctx.monthly_cost_usd > ctx.budget_monthly_usd:
-        yield "", (
-            f"estimated monthly cost {ctx.monthly_cost_usd:,.0f} USD is above the {ctx.environment} budget "
-            f"{ctx.budget_monthly_usd:,.0f} USD"
+    if ctx.expected_monthly_cost_usd is not None:
+        cost, what = ctx.expected_monthly_cost_usd, "expected monthly spend"
+    elif ctx.monthly_cost_usd is not None:
+        cost, what = ctx.monthly_cost_usd, "steady monthly cost (no expected figure supplied)"
+    else:
+        raise NotEvaluated(
+            "no cost estimate was supplied (run the cost model, or pass expectedMonthlyCostUsd in policy config)"
         )
+    if cost > ctx.budget_monthly_usd:
+        yield "", f"{what} {cost:,.0f} USD is above the {ctx.environment} budget {ctx.budget_monthly_usd:,.0f} USD"
 
 
 def check_team_budget(resource_list: Sequence[PolicyResource], ctx: PolicyContext) -> Iterable[tuple[str, str]]:
-    """Each team's estimated monthly cost fits its budgets.teams entry; a team with spend needs a budget."""
-    if ctx.team_monthly_cost_usd is None:
-        raise NotEvaluated("no per-team cost estimate was supplied (run the cost model, or pass teamMonthlyCostUsd)")
-    namespaces = {
-        str(k8s_labels(r.props).get(LABEL_TEAM)): r.urn
-        for r in resource_list
-        if r.type == K8S_NAMESPACE and k8s_labels(r.props).get(LABEL_TEAM)
-    }
-    for team in sorted(ctx.team_monthly_cost_usd):
-        cost = ctx.team_monthly_cost_usd[team]
+    """Each team's expected monthly spend (steady where no expected figure was supplied) fits its budgets.teams entry;
+    a team with spend needs a budget."""
+    figures = ctx.team_expected_monthly_cost_usd if ctx.team_expected_monthly_cost_usd is not None else ctx.team_monthly_cost_usd
+    if figures is None:
+        raise NotEvaluated("no per-team cost estimate was supplied (run the cost model, or pass teamExpectedMonthlyCostUsd)")
+    what = "expected" if ctx.team_expected_monthly_cost_usd is not None else "steady"
+    namespaces = _team_namespaces(resource_list)
+    for team in sorted(figures):
+        cost = figures[team]
         budget = ctx.team_budgets_usd.get(team)
         urn = namespaces.get(team, "")
         if budget is None:
             if cost > 0:
-                yield urn, f"team {team} spends an estimated {cost:,.0f} USD/month but has no entry in budgets.teams"
+                yield urn, f"team {team} spends an estimated {cost:,.0f} USD/month ({what}) but has no entry in budgets.teams"
         elif cost > budget:
-            yield urn, f"team {team} is estimated at {cost:,.0f} USD/month, above its budget {budget:,.0f} USD"
+            yield urn, f"team {team} is estimated at {cost:,.0f} USD/month ({what}), above its budget {budget:,.0f} USD"
+
+
+def _team_namespaces(resource_list: Sequence[PolicyResource]) -> dict[str, str]:
+    return {
+        str(k8s_labels(r.props).get(LABEL_TEAM)): r.urn
+        for r in resource_list
+        if r.type == K8S_NAMESPACE and k8s_labels(r.props).get(LABEL_TEAM)
+    }
+
+
+def check_peak_budget(resource_list: Sequence[PolicyResource], ctx: PolicyContext) -> Iterable[tuple[str, str]]:
+    """At peak (every model at max replicas, every cost counted) the stack fits budgets.monthly_usd, and each team its
+    budgets.teams entry: a month spent at peak would overrun the budget otherwise."""
+    if ctx.budget_monthly_usd is None:
+        raise NotEvaluated("the stack sets no budgets.monthly_usd")
+    if ctx.peak_monthly_cost_usd is None:
+        raise NotEvaluated("no peak cost estimate was supplied (run the cost model, or pass peakMonthlyCostUsd in policy config)")
+    if ctx.peak_monthly_cost_usd > ctx.budget_monthly_usd:
+        yield "", (
+            f"peak monthly cost {ctx.peak_monthly_cost_usd:,.0f} USD (every model at max replicas) is above the "
+            f"{ctx.environment} budget {ctx.budget_monthly_usd:,.0f} USD"
+        )
+    namespaces = _team_namespaces(resource_list)
+    for team, cost in sorted((ctx.team_peak_monthly_cost_usd or {}).items()):
+        budget = ctx.team_budgets_usd.get(team)
+        if budget is not None and cost > budget:
+            yield namespaces.get(team, ""), (
+                f"team {team} costs {cost:,.0f} USD/month at peak (its models at max replicas), above its budget {budget:,.0f} USD"
+            )
+
+
+def check_price_override_bound(resource_list: Sequence[PolicyResource], ctx: PolicyContext) -> Iterable[tuple[str, str]]:
+    """A stack's negotiated price override lies between the catalogue's list price less the deepest public no-upfront
+    commitment discount for its family (3-year EC2 Instance Savings Plan) and the list price itself.
+
+    Stack validation already refuses overrides beyond PRICE_OVERRIDE_RANGE (bad input); this rule flags the
+    plausible-but-suspicious ones: a rate below any public commitment rate understates every figure the budget
+    rules judge, and one above list price overstates them.
+    """
+    for name, (price, listed) in sorted(ctx.price_overrides.items()):
+        family = instance_family(name)
+        discount = ctx.max_override_discount.get(family, 0.0)
+        floor = listed * (1 - discount)
+        if price < floor - 1e-9:
+            yield "", (
+                f"price_overrides.{name} is {price:g} USD/hour, {1 - price / listed:.0%} below the list price {listed:g}; "
+                f"expected at least {floor:.4g} (the deepest public no-upfront commitment, {discount:.0%} off for {family}) "
+                "or a dated policy waiver with the contract reference"
+            )
+        elif price > listed + 1e-9:
+            yield "", f"price_overrides.{name} is {price:g} USD/hour, above the list price {listed:g}; expected at most the list price"
 
 
 def check_scale_to_zero(resource: PolicyResource, ctx: PolicyContext) -> Iterable[str]:
@@ -534,7 +591,8 @@ COST_RULES: tuple[Rule, ...] = (
         name="environment-budget",
         category="cost",
         severity="high",
-        description="The cost model's monthly estimate for the stack fits budgets.monthly_usd (not evaluated without an estimate).",
+        description="The cost model's expected monthly spend for the stack (every cost counted, each model at peak for its "
+        "peak-hours share) fits budgets.monthly_usd (not evaluated without an estimate).",
         remediation="Use spot, smaller GPUs, shareable GPUs or fewer replicas; or raise the budget with finance's approval.",
         docs_url="https://docs.aws.amazon.com/cost-management/latest/userguide/budgets-managing-costs.html",
         default_enforcement=enforcement_by_env("advisory", "mandatory", "mandatory"),
@@ -545,7 +603,8 @@ COST_RULES: tuple[Rule, ...] = (
         name="team-budget",
         category="cost",
         severity="medium",
-        description="Each team's monthly estimate fits its budgets.teams entry; a team with spend needs one (not evaluated without an estimate).",
+        description="Each team's expected monthly spend fits its budgets.teams entry; a team with spend needs one "
+        "(not evaluated without an estimate).",
         remediation="Trim the team's models or agree a larger team budget in the stack file.",
         docs_url="https://docs.aws.amazon.com/cost-management/latest/userguide/budgets-managing-costs.html",
         default_enforcement=enforcement_by_env("advisory", "advisory", "mandatory"),
@@ -622,5 +681,29 @@ COST_RULES: tuple[Rule, ...] = (
         docs_url="https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/spot-interruptions.html",
         default_enforcement=enforcement_by_env("disabled", "advisory", "mandatory"),
         stack_check=check_prod_on_demand_base,
+    ),
+    Rule(
+        id="ISP-COST-013",
+        name="peak-budget",
+        category="cost",
+        severity="medium",
+        description="At peak (every model at max replicas, every cost counted) the stack fits budgets.monthly_usd and "
+        "each team its budgets.teams entry (advisory: peak is a bound, the budget judges expected spend).",
+        remediation="Lower max_replicas of the largest models, or agree the budget for a month at peak with finance.",
+        docs_url="https://docs.aws.amazon.com/cost-management/latest/userguide/budgets-managing-costs.html",
+        default_enforcement=enforcement_by_env("advisory", "advisory", "advisory"),
+        stack_check=check_peak_budget,
+    ),
+    Rule(
+        id="ISP-COST-014",
+        name="price-override-bound",
+        category="cost",
+        severity="medium",
+        description="Negotiated price_overrides lie between the list price less the deepest public no-upfront "
+        "commitment discount of the family (catalogue savings_plans) and the list price.",
+        remediation="Check the override against the contract; a deeper discount needs a dated policy waiver naming it.",
+        docs_url="https://aws.amazon.com/savingsplans/compute-pricing/",
+        default_enforcement=enforcement_by_env("advisory", "mandatory", "mandatory"),
+        stack_check=check_price_override_bound,
     ),
 )

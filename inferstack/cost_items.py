@@ -23,6 +23,12 @@ platform the stack actually renders:
 - **Container Insights**: enhanced observability observations per node, ASSUMED per node-month.
 - **cross-AZ traffic**: the requests' share that crosses zones (gateway pod and replica in different
   zones: (zones - 1) / zones of the bytes), charged in each direction.
+- **KMS keys**: the customer managed keys the stack creates (logs and alert topic always; Kubernetes
+  secrets with a created cluster; the model store's with a created bucket), per key-month.
+- **monitoring volumes**: Prometheus' gp3 volume (`monitoring.storage_gib`) and Alertmanager's when the stack
+  installs kube-prometheus-stack (components/monitoring.py).
+
+Not counted: KMS requests, CloudWatch alarms (0.10 USD each), S3 storage and requests of the model store.
 
 Items that scale with nodes have a steady (min nodes), expected and peak (max nodes) figure.
 """
@@ -56,6 +62,8 @@ volume keeps growing; set a retention on /aws/containerinsights/<cluster>/applic
 CONTAINER_INSIGHTS_MILLION_OBSERVATIONS_PER_NODE_MONTH = 20.0
 """ASSUMED observations per node a month under Container Insights with enhanced observability (about 450 node, pod
 and container metrics a minute)."""
+ALERTMANAGER_VOLUME_GIB = 10
+"""Alertmanager's volume claim in components/monitoring.py (checked by a test)."""
 NLB_GB_PER_LCU_HOUR = 1.0
 """An NLB capacity unit covers 1 GB processed an hour (TCP); the models' request bytes set how many are used."""
 
@@ -173,6 +181,19 @@ def platform_items(blueprint: Blueprint, catalog: Catalog, nodes: NodeCounts, ro
         request_gib * GIB_TO_GB * (zones - 1) / zones * 2 * catalog.service("cross_az_usd_gb"),
         f"{zones - 1}/{zones} of {request_gib:g} GiB/month of requests cross zones, charged both ways",
     )
+
+    keys = 2 + int(config.cluster.create) + int(config.model_store.create)
+    items["kms-keys"] = _fixed(
+        keys * catalog.service("kms_key_usd_month"),
+        f"{keys} customer managed keys (logs, alert topic" + (", secrets" if config.cluster.create else "")
+        + (", model store" if config.model_store.create else "") + ")",
+    )
+    if config.monitoring.create:
+        volume = config.monitoring.storage_gib
+        items["monitoring-volumes"] = _fixed(
+            (volume + ALERTMANAGER_VOLUME_GIB) * catalog.service(f"ebs_{ROOT_VOLUME_TYPE}_usd_gb_month"),
+            f"Prometheus' {volume} GiB and Alertmanager's {ALERTMANAGER_VOLUME_GIB} GiB {ROOT_VOLUME_TYPE} volumes",
+        )
 
     ingest = catalog.service("logs_ingest_usd_gb")
     stored = catalog.service("logs_storage_usd_gb_month")

@@ -156,3 +156,18 @@ def test_constants_agree_with_the_platform_components() -> None:
 
     assert INTERFACE_ENDPOINT_COUNT == len(INTERFACE_ENDPOINT_SERVICES)
     assert CONTROL_PLANE_LOG_RETENTION_DAYS == RENDERED_RETENTION
+
+
+def test_kms_keys_and_monitoring_volumes_match_the_rendered_graph(repo_root: Path) -> None:
+    import re
+
+    from inferstack.spec.loader import load_specs
+
+    records = run_under_mocks("prod", repo_root / "model_specs", repo_root / "stacks", InferstackMocks(region="us-east-1"))
+    keys = sum(1 for record in records if record.type == "aws:kms/key:Key")
+    (release,) = [r for r in records if r.type == "kubernetes:helm.sh/v3:Release" and r.inputs.get("name") == "kube-prometheus-stack"]
+    claimed = sum(int(size) for size in re.findall(r"'storage': '(\d+)Gi'", str(release.inputs["values"])))
+    cost = estimate(compile_blueprint(load_specs([repo_root / "model_specs"]), _prod(repo_root)))
+    assert cost.items is not None
+    assert cost.items["kms-keys"].monthly_usd == pytest.approx(keys * 1.0)  # 1 USD per key-month
+    assert cost.items["monitoring-volumes"].monthly_usd == pytest.approx(claimed * 0.08)

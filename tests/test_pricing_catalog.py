@@ -108,3 +108,4 @@ def test_every_family_has_spot_and_savings_plan_rates() -> None:
 def test_service_prices_take_the_region_factor() -> None:
     assert load_catalog("us-east-1").service("ebs_gp3_usd_gb_month") == 0.08
     assert load_catalog("eu-west-1").service("ebs_gp3_usd_gb_month") == pytest.approx(0.08 * 1.12)
+    assert load_catalog("eu-west-1").service("eks_standard_usd_hour") == 0.10  # the same in every commercial region

@@ -205,7 +205,12 @@ def load_catalog(
             spot_discount_basis=basis,
         )
     services = {
-        name: ServicePrice(name, round(float(item["price"]) * factor, 6), str(item["source"]), str(item.get("note") or ""))
+        name: ServicePrice(
+            name,
+            round(float(item["price"]) * (factor if item.get("regional", True) else 1.0), 6),
+            str(item["source"]),
+            str(item.get("note") or ""),
+        )
         for name, item in raw["services"].items()
     }
     sources = {

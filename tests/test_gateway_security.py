@@ -268,3 +268,31 @@ def test_jwt_without_an_issuer_and_a_cluster_local_rollout_route_are_refused(tmp
         run_under_mocks("prod", specs, stacks, InferstackMocks(region="us-east-1"))
     messages = [problem.message for problem in caught.value.problems if problem.path == "endpoint.exposure"]
     assert messages and "canary" in messages[0]
+
+
+def test_acme_issues_through_route53_dns01_with_the_role_on_cert_managers_service_account(tmp_path: Path) -> None:
+    role = "arn:aws:iam::123456789012:role/cert-manager-dns01"
+    tls = {"issuer": "acme", "acme_email": "ml-platform@example.com", "route53_hosted_zone_id": "Z0123456789ABC", "route53_role_arn": role}
+    specs, stacks = _copy(tmp_path, "staging", {"tls": tls})
+    records = tuple(run_under_mocks("staging", specs, stacks, InferstackMocks(region="us-east-1")))
+    (issuer,) = _of_type(records, "kubernetes:cert-manager.io/v1:ClusterIssuer")
+    acme = issuer.inputs["spec"]["acme"]
+    assert acme["solvers"] == [{"dns01": {"route53": {"region": "us-east-1", "hostedZoneID": "Z0123456789ABC"}}}]
+    (certificate,) = _of_type(records, CERTIFICATE)
+    assert certificate.inputs["spec"]["issuerRef"]["name"] == issuer.inputs["metadata"]["name"]
+    release = next(r for r in _of_type(records, "kubernetes:helm.sh/v3:Release") if r.inputs["name"] == "cert-manager")
+    assert release.inputs["values"]["serviceAccount"] == {"annotations": {"eks.amazonaws.com/role-arn": role}}
+    _reference()
+    everything = [PolicyResource(r.urn, r.type, r.name, r.inputs, r.parent, tuple(r.dependencies)) for r in records]
+    config = load_environment(stacks, "staging")
+    findings = [f for f in run_readiness(everything, context_for(config)).findings if f.check_id == "deploy-helm-values"]
+    assert findings == []
+
+
+def test_acme_without_its_route53_settings_is_bad_input() -> None:
+    from pydantic import ValidationError
+
+    from inferstack.spec.environment import GatewayTlsConfig
+
+    with pytest.raises(ValidationError, match="route53_hosted_zone_id, route53_role_arn"):
+        GatewayTlsConfig(issuer="acme", acme_email="a@example.com")

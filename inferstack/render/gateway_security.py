@@ -15,9 +15,10 @@ not in the same namespace" never matches), so every object below lives in the ga
 | rate and size limits | EnvoyFilter `<gateway>-limits` (local_ratelimit and buffer filters) + `<model>-<namespace>-limits` (per-host token bucket and body limit) | platform + model |
 | TLS | cert-manager ClusterIssuer(s) + Certificate -> Secret `gateway_tls_secret` of the HTTPS listener; HTTPRoute `<gateway>-https-redirect` on the HTTP listener | platform |
 
-Sources: Istio AuthorizationPolicy reference (istio/api 1.30 security/v1beta1/authorization.proto: an ALLOW policy
-with no rules matches nothing, so requests no other ALLOW policy admits are denied; `request.auth.audiences` and
-`request.auth.claims[...]` conditions; requestPrincipals `<iss>/<sub>`); Istio rate-limit task (istio.io
+Sources: an ALLOW policy with no rules matches nothing (istio/istio 1.30.3 pilot/pkg/security/authz/builder/builder.go:
+"Generate an explicit policy that never matches"), so a request no other ALLOW policy admits is denied; Istio's
+AuthorizationPolicy reference (istio.io docs/reference/config/security/authorization-policy: `request.auth.audiences`
+and `request.auth.claims[...]` conditions, requestPrincipals `<iss>/<sub>`); Istio rate-limit task (istio.io
 docs/tasks/policy-enforcement/rate-limit: local rate limit through an EnvoyFilter inserting
 envoy.filters.http.local_ratelimit, enabled per route through typed_per_filter_config; Istio 1.30.3 has no
 rate-limit API of its own, ../shared/reference/crds/istio-1.30.3); Envoy's buffer filter (max_request_bytes,

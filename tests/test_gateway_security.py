@@ -296,3 +296,18 @@ def test_acme_without_its_route53_settings_is_bad_input() -> None:
 
     with pytest.raises(ValidationError, match="route53_hosted_zone_id, route53_role_arn"):
         GatewayTlsConfig(issuer="acme", acme_email="a@example.com")
+
+
+def test_an_environment_override_changes_the_endpoint_for_that_tier_only() -> None:
+    from inferstack.spec.model import ModelSpec
+    from inferstack.spec.resolve import resolve_for_environment
+    from tests.spec_factory import spec_document
+
+    document = spec_document()
+    document["endpoint"] = {"exposure": "gateway", "auth": {"mode": "jwt", "audiences": ["demo"]}}
+    document["environments"] = {"dev": {"endpoint": {"auth": {"mode": "none", "audiences": []}}}}
+    spec = ModelSpec.model_validate(document)
+    dev, prod = resolve_for_environment(spec, "dev"), resolve_for_environment(spec, "prod")
+    assert dev is not None and prod is not None
+    assert (dev.endpoint.exposure, dev.endpoint.auth.mode) == ("gateway", "none")
+    assert (prod.endpoint.exposure, prod.endpoint.auth.mode, prod.endpoint.auth.audiences) == ("gateway", "jwt", ["demo"])

@@ -181,7 +181,11 @@ def _object_name(deployment: ModelDeployment, suffix: str) -> str:
 
 
 def render_model_access(deployment: ModelDeployment, blueprint: Blueprint) -> dict[str, Any] | None:
-    """The AuthorizationPolicy admitting requests for the model's host (with a valid token for jwt); None when not exposed."""
+    """The AuthorizationPolicy admitting requests for the model's host (with a valid token for jwt); None when not exposed.
+
+    Only the model's host: KServe's second route, for `<isvc>-predictor-<namespace>.<domain>` (kserve v0.20.0
+    httproute_reconciler.go createRawPredictorHTTPRoute), stays refused by the allow-nothing default.
+    """
     endpoint = endpoint_of(deployment, blueprint)
     serving = blueprint.config.serving
     if not endpoint.exposed:

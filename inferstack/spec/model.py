@@ -484,6 +484,9 @@ class EnvironmentOverride(StrictModel):
     capacity: CapacityOverride | None = Field(default=None, description="Capacity changes.")
     serving: ServingOverride | None = Field(default=None, description="Serving changes.")
     rollout: Rollout | None = Field(default=None, description="Replaces the rollout for this environment.")
+    endpoint: Endpoint | None = Field(
+        default=None, description="Endpoint changes (exposure, auth, rate_limit, max_request_kib); unset fields keep the base's."
+    )
 
 
 class ModelSpec(StrictModel):

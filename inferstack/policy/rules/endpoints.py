@@ -76,8 +76,12 @@ def exposed_endpoints(resources: Sequence[PolicyResource], ctx: PolicyContext) -
             if labels.get(KSERVE_VISIBILITY_LABEL) == KSERVE_CLUSTER_LOCAL:
                 continue
             name = str(get(resource.props, "metadata", "name") or resource.name)
-            host = f"{name}-{k8s_namespace(resource.props)}.{ctx.serving_domain}"
-            yield ExposedEndpoint(host, model, resource.urn, f"InferenceService {name} (KServe routes it on the gateway)")
+            namespace = k8s_namespace(resource.props)
+            # KServe's top-level route and its predictor route (httproute_reconciler.go createRawTopLevelHTTPRoute,
+            # createRawPredictorHTTPRoute: GenerateDomainName of the isvc and of <isvc>-predictor).
+            for host_name in (name, f"{name}-predictor"):
+                host = f"{host_name}-{namespace}.{ctx.serving_domain}"
+                yield ExposedEndpoint(host, model, resource.urn, f"InferenceService {name} (KServe routes it on the gateway)")
         elif resource.type == K8S_HTTP_ROUTE and _attaches_to_gateway(resource, ctx):
             rules = as_list(get(resource.props, "spec", "rules"))
             if not any(as_list(as_mapping(rule).get("backendRefs")) for rule in rules):
@@ -126,15 +130,27 @@ def _rule_authenticated(rule: Mapping[str, Any]) -> bool:
     return True
 
 
-def anonymous_access(host: str, resources: Sequence[PolicyResource], ctx: PolicyContext) -> str | None:
-    """Why anyone may call `host` through the gateway without credentials, or None when every admitting rule needs them."""
-    allow = [
+def _allow_policies(resources: Sequence[PolicyResource], ctx: PolicyContext) -> list[PolicyResource]:
+    return [
         resource
         for resource in resources
         if _kind(resource) == AUTHORIZATION_POLICY_KIND
         and _targets_gateway(resource, ctx)
         and str(get(resource.props, "spec", "action") or "ALLOW") == "ALLOW"
     ]
+
+
+def admitted(host: str, resources: Sequence[PolicyResource], ctx: PolicyContext) -> bool:
+    """Whether the gateway admits any request for `host` (no ALLOW policy at all, or an ALLOW rule matching it)."""
+    allow = _allow_policies(resources, ctx)
+    return not allow or any(
+        _rule_matches_host(as_mapping(rule), host) for policy in allow for rule in as_list(get(policy.props, "spec", "rules"))
+    )
+
+
+def anonymous_access(host: str, resources: Sequence[PolicyResource], ctx: PolicyContext) -> str | None:
+    """Why anyone may call `host` through the gateway without credentials, or None when every admitting rule needs them."""
+    allow = _allow_policies(resources, ctx)
     if not allow:
         return f"no ALLOW AuthorizationPolicy targets Gateway {ctx.gateway_namespace}/{ctx.gateway_name}, so Istio admits every request"
     for policy in allow:
@@ -181,8 +197,8 @@ def check_endpoint_rate_limit(resources: Sequence[PolicyResource], ctx: PolicyCo
         for patch in as_list(get(resource.props, "spec", "configPatches"))
     ]
     for endpoint in exposed_endpoints(resources, ctx):
-        if any(_rate_limits_host(patch, endpoint.host) for patch in patches):
-            continue
+        if not admitted(endpoint.host, resources, ctx) or any(_rate_limits_host(patch, endpoint.host) for patch in patches):
+            continue  # a host the gateway refuses outright needs no rate limit
         yield endpoint.urn, (
             f"model {endpoint.model} is exposed on the gateway at {endpoint.host} ({endpoint.via}) with no rate limit; "
             "expected endpoint.rate_limit (or the stack's serving.endpoints.requests_per_second), rendered as an "

@@ -27,6 +27,7 @@ import pulumi_kubernetes as k8s
 
 from inferstack.blueprint import Blueprint
 from inferstack.constants import (
+    CERT_MANAGER_NAMESPACE,
     CLUSTER_AUTOSCALER_NAMESPACE,
     CLUSTER_AUTOSCALER_SERVICE_ACCOUNT,
     GATEWAY_API_CRDS_URL,
@@ -37,7 +38,15 @@ from inferstack.constants import (
 )
 from inferstack.render.autoscaling import uses_keda
 from inferstack.render.cluster_autoscaler import expander_priorities, scale_down_args
+from components.team_namespace import custom_resource
 from inferstack.render.gateway import kserve_ingress_values, render_gateway
+from inferstack.render.gateway_security import (
+    cert_manager_values,
+    render_gateway_policies,
+    render_https_redirect,
+    render_tls_objects,
+    tls_resource_name,
+)
 from inferstack.render.gpu_sharing import dcgm_exporter_values, device_plugin_values
 from inferstack.render.iam import cluster_autoscaler_policy, irsa_trust_policy
 from inferstack.render.labels import platform_labels, platform_tags
@@ -149,8 +158,9 @@ class ClusterAddons(pulumi.ComponentResource):
         if any(uses_keda(deployment) for deployment in blueprint.models):
             keda.append(self._release(name, "keda", "keda", {"podSecurityContext": {"operator": {"runAsNonRoot": True}}}))
         if args.install_kserve:
-            gateway_ready = self._gateway(name, blueprint) if blueprint.config.serving.gateway_create else []
-            cert_manager = self._release(name, "cert-manager", "cert-manager", {"crds": {"enabled": True}})
+            # cert-manager first: it issues the Gateway's certificate (and KServe's charts expect it).
+            cert_manager = self._release(name, "cert-manager", CERT_MANAGER_NAMESPACE, cert_manager_values(blueprint.config))
+            gateway_ready = self._gateway(name, blueprint, cert_manager) if blueprint.config.serving.gateway_create else []
             crds = self._release(name, "kserve-crd", "kserve", {}, depends_on=[cert_manager])
             controller = self._release(
                 name,
@@ -176,9 +186,11 @@ class ClusterAddons(pulumi.ComponentResource):
             self.serving_ready.extend(keda)
         self.register_outputs({"releases": sorted(CHARTS)})
 
-    def _gateway(self, name: str, blueprint: Blueprint) -> list[pulumi.Resource]:
+    def _gateway(self, name: str, blueprint: Blueprint, cert_manager: pulumi.Resource) -> list[pulumi.Resource]:
         """Gateway API CRDs, Istio (base: its CRDs; istiod: the control plane serving the `istio` class) and the Gateway.
 
+        With it, its security (inferstack/render/gateway_security.py): cert-manager's issuer and Certificate for the
+        HTTPS listener's Secret, the HTTP-to-HTTPS redirect, JWT validation, deny-by-default and the limit filters.
         Returns what the KServe controller waits for: the Gateway, which itself waits for the CRDs and istiod.
         """
         serving = blueprint.config.serving
@@ -190,6 +202,10 @@ class ClusterAddons(pulumi.ComponentResource):
         namespace = k8s.core.v1.Namespace(
             f"{name}-gateway-namespace", metadata={"name": serving.gateway_namespace, "labels": labels}, opts=k8s_child
         )
+        after_cert_manager = pulumi.ResourceOptions(parent=self, provider=self._provider, depends_on=[cert_manager, namespace])
+        tls = [
+            custom_resource(f"{name}-tls-{tls_resource_name(item)}", item, after_cert_manager) for item in render_tls_objects(blueprint)
+        ]
         manifest = render_gateway(serving)
         manifest["metadata"]["labels"] = labels
         gateway = k8s.apiextensions.CustomResource(
@@ -198,9 +214,13 @@ class ClusterAddons(pulumi.ComponentResource):
             kind=manifest["kind"],
             metadata=manifest["metadata"],
             spec=manifest["spec"],
-            opts=pulumi.ResourceOptions(parent=self, provider=self._provider, depends_on=[crds, istiod, namespace]),
+            opts=pulumi.ResourceOptions(parent=self, provider=self._provider, depends_on=[crds, istiod, namespace, *tls]),
         )
         self.gateway_ready = [namespace, gateway]
+        after_gateway = pulumi.ResourceOptions(parent=self, provider=self._provider, depends_on=[gateway])
+        custom_resource(f"{name}-gateway-https-redirect", render_https_redirect(blueprint), after_gateway)
+        for item in render_gateway_policies(blueprint):
+            custom_resource(f"{name}-gateway-{item['metadata']['name'].removeprefix(serving.gateway_name + '-')}", item, after_gateway)
         return [crds, gateway]
 
     def _release(

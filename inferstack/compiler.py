@@ -14,6 +14,7 @@ from inferstack.placement import PlacementRequest, place
 from inferstack.pricing.catalog import Catalog, load_catalog
 from inferstack.drift.job import detector_config_problems
 from inferstack.problems import InputError, Problem
+from inferstack.render.gateway_security import endpoint_problems
 from inferstack.runtimes import scaling_problem
 from inferstack.spec.environment import EnvironmentConfig
 from inferstack.spec.loader import LoadedSpec, cross_spec_problems
@@ -137,6 +138,7 @@ def compile_blueprint(
             resolved.append((spec, item.source))
     problems.extend(runtime_scaling_problems(resolved, config, environment))
     problems.extend(detector_config_problems(resolved, config))
+    problems.extend(endpoint_problems(resolved, config))
     if problems:
         raise InputError(problems)
 

@@ -132,3 +132,18 @@ KARPENTER_AWS_API_VERSION: Final = "karpenter.k8s.aws/v1"
 KARPENTER_NAMESPACE: Final = "kube-system"
 KARPENTER_SERVICE_ACCOUNT: Final = "karpenter"
 TYPE_KARPENTER: Final = "inferstack:compute:KarpenterCapacity"
+
+# Gateway security (issue 15): Istio policy objects on the shared Gateway and cert-manager's certificate for it.
+ISTIO_SECURITY_API_VERSION: Final = "security.istio.io/v1"
+"""RequestAuthentication and AuthorizationPolicy (served versions v1 and v1beta1 in ../shared/reference/crds/istio-1.30.3)."""
+ISTIO_ENVOY_FILTER_API_VERSION: Final = "networking.istio.io/v1alpha3"
+"""EnvoyFilter: the only served version in istio 1.30.3 (crd-all.gen.yaml); Istio has no rate-limit API of its own."""
+CERT_MANAGER_API_VERSION: Final = "cert-manager.io/v1"
+CERT_MANAGER_NAMESPACE: Final = "cert-manager"
+"""Namespace of the cert-manager release; a ClusterIssuer's CA Secret lives here (its cluster resource namespace)."""
+GATEWAY_CA_SECRET: Final = "inferstack-gateway-ca"
+"""Secret (in cert-manager's namespace) holding the private CA that signs the gateway certificate (tls.issuer private-ca)."""
+KNATIVE_VISIBILITY_LABEL: Final = "networking.knative.dev/visibility"
+"""Serverless mode's cluster-local label (kserve/kserve v0.20.0 pkg/constants/constants.go VisibilityLabel, read by
+pkg/controller/v1beta1/inferenceservice/reconcilers/ingress/ingress_reconciler.go); Standard mode reads
+networking.kserve.io/visibility (NetworkVisibility, httproute_reconciler.go: no HTTPRoute for a cluster-local isvc)."""

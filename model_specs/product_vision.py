@@ -16,7 +16,7 @@ from inferstack.spec import (
     Signature,
     TensorSpec,
 )
-from inferstack.spec.model import ScalingOverride
+from inferstack.spec.model import Endpoint, ScalingOverride
 
 product_vision = ModelSpec(
     name="product-vision",
@@ -36,6 +36,8 @@ product_vision = ModelSpec(
     accelerator=Accelerator(gpu_type="l4", gpus_per_replica=1, gpu_memory_gib=14),
     scaling=Scaling(min_replicas=2, max_replicas=8, metric="gpu-utilization", target=70),
     rollout=Rollout(strategy="canary", stable_version="5.0.0", canary_percent=20),
+    # The catalogue service calls it through the gateway (with a token of serving.jwt where the stack requires one).
+    endpoint=Endpoint(exposure="gateway", max_request_kib=2048),
     monitoring=Monitoring(
         latency_p95_ms=120,
         error_rate_percent=0.5,

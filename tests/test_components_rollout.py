@@ -47,6 +47,10 @@ KSERVE_RELEASE = f"{PLATFORM}-addons-kserve"
 PDB = "kubernetes:policy/v1:PodDisruptionBudget"
 HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
 VIRTUAL_SERVICE = "kubernetes:networking.istio.io/v1:VirtualService"
+AUTHORIZATION_POLICY = "kubernetes:security.istio.io/v1:AuthorizationPolicy"
+ENVOY_FILTER = "kubernetes:networking.istio.io/v1alpha3:EnvoyFilter"
+GATEWAY_OBJECTS = {"-access": AUTHORIZATION_POLICY, "-limits": ENVOY_FILTER}
+"""A model whose rollout splits traffic on the gateway is exposed there: its access policy and limits (issue 15)."""
 GRAPH = "kubernetes:serving.kserve.io/v1alpha1:InferenceGraph"
 RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
@@ -201,6 +205,7 @@ def test_standard_canary_keeps_the_stable_resource_and_adds_a_weighted_route(fle
         "-route": _route_type(fleet),
         "-pdb": PDB,
         "-pdb-canary": PDB,
+        **GATEWAY_OBJECTS,
     }
     stable, candidate = _manifest(children["-isvc"]), _manifest(children["-isvc-canary"])
     assert stable["metadata"]["name"] == "canary-std"
@@ -237,7 +242,7 @@ def test_serverless_canary_is_one_inference_service_split_by_kserve(fleet: Run) 
 
 def test_blue_green_routes_everything_to_the_active_colour(fleet: Run) -> None:
     children = fleet.model("blue-green")
-    assert {"-isvc", "-isvc-green", "-route", "-pdb", "-pdb-green"} == set(children)
+    assert {"-isvc", "-isvc-green", "-route", "-pdb", "-pdb-green", *GATEWAY_OBJECTS} == set(children)
     assert _weights(children["-route"]) == [{"blue-green-predictor": 100, "blue-green-green-predictor": 0}]
     idle = _manifest(children["-isvc-green"])["spec"]["predictor"]
     assert (idle["minReplicas"], idle["maxReplicas"]) == (2, 2)  # KServe's ScaledObject keeps the idle colour warm
@@ -250,7 +255,7 @@ def test_blue_green_routes_everything_to_the_active_colour(fleet: Run) -> None:
 
 def test_shadow_mirrors_to_the_candidate(fleet: Run) -> None:
     children = fleet.model("shadow")
-    assert {"-isvc", "-isvc-shadow", "-route"} == set(children)
+    assert {"-isvc", "-isvc-shadow", "-route", *GATEWAY_OBJECTS} == set(children)
     assert _weights(children["-route"]) == [{"shadow-predictor": 100}]
     spec = _manifest(children["-route"])["spec"]
     if fleet.blueprint.config.serving.routing == "gateway-api":
@@ -265,7 +270,7 @@ def test_shadow_mirrors_to_the_candidate(fleet: Run) -> None:
 def test_ab_matches_the_header_first_then_splits_by_weight(fleet: Run) -> None:
     children = fleet.model("ab-test")
     # A/B has no stable version: every variant is `<model>-<variant>`, so `<model>-isvc` does not exist.
-    assert {"-isvc-current", "-isvc-next", "-route"} == set(children)
+    assert {"-isvc-current", "-isvc-next", "-route", *GATEWAY_OBJECTS} == set(children)
     assert _weights(children["-route"]) == [
         {"ab-test-next-predictor": 100},
         {"ab-test-current-predictor": 70, "ab-test-next-predictor": 30},
@@ -302,6 +307,8 @@ def test_every_rollout_child_hangs_off_its_team_model_services(fleet: Run) -> No
     assert not fleet.of_type(SCALED_OBJECT)
     for type_ in (ISVC, PDB, _route_type(fleet)):
         for record in fleet.of_type(type_):
+            if record.parent not in teams and record.inputs["metadata"]["namespace"] == fleet.blueprint.config.serving.gateway_namespace:
+                continue  # the platform's HTTP-to-HTTPS redirect on the gateway
             parent = teams[record.parent]
             assert record.inputs["metadata"]["labels"][LABEL_TEAM] == parent.name.removeprefix(f"{PLATFORM}-models-")
             assert record.name.startswith(f"{PLATFORM}-model-{_model_label(record)}-"), record.name
@@ -313,7 +320,7 @@ def test_every_rendered_object_validates(fleet: Run) -> None:
         manifest = _manifest(record) if record.type.startswith("kubernetes:") else {}
         if record.type == ISVC:
             from_manifest(manifest, "V1beta1InferenceService")
-        elif record.type == HTTP_ROUTE:
+        elif record.type == HTTP_ROUTE and record.inputs["metadata"]["namespace"] != fleet.blueprint.config.serving.gateway_namespace:
             jsonschema.validate(manifest, json.loads((SCHEMAS / "httproute-v1.schema.json").read_text()))
         elif record.type == VIRTUAL_SERVICE:
             jsonschema.validate(manifest, json.loads((SCHEMAS / "virtualservice-v1.schema.json").read_text()))

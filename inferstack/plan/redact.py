@@ -18,6 +18,8 @@ _SENSITIVE_KEY = re.compile(
     r"(password|passwd|clientsecret|secretkey|secretaccesskey|token|private_?key|kubeconfig|credential)$", re.I
 )
 _NOT_SENSITIVE = frozenset({"tokenExpirationSeconds", "automountServiceAccountToken"})
+_KEY_SETTINGS = frozenset({"algorithm", "size", "encoding", "rotationPolicy"})
+"""cert-manager's Certificate `privateKey` is how to generate the key (cert-manager.io/v1 CertificatePrivateKey), not a key."""
 SECRET_TYPES = frozenset({"kubernetes:core/v1:Secret"})
 SECRET_FIELDS = ("data", "stringData")
 
@@ -58,7 +60,7 @@ def _redact_mapping(mapping: dict[Any, Any]) -> Any:
         return REDACTED
     cleaned: dict[Any, Any] = {}
     for name, item in mapping.items():
-        if _sensitive(name) and _has_content(item):
+        if _sensitive(name) and _has_content(item) and not (isinstance(item, dict) and item.keys() <= _KEY_SETTINGS):
             cleaned[name] = REDACTED
         elif type(item) is str:
             cleaned[name] = item

@@ -124,6 +124,11 @@ ADOPTED_PARTS: dict[str, tuple[frozenset[str], frozenset[str], str]] = {
         ),
         "the model store bucket is adopted (model_store.create: false); its settings are not in the plan",
     ),
+    "gateway": (
+        frozenset(),
+        frozenset({"gateway-tls"}),
+        "the Gateway is adopted (serving.gateway_create: false); its listeners and certificate are not in the plan",
+    ),
 }
 """Per part of the platform a stack may adopt: the resource types and the (stack) rules that judge it, and why they are silent."""
 

@@ -121,9 +121,14 @@ class PolicyContext:
     max_public_cidr_prefix: int = 8
     """cluster.public_access_widest_prefix: the one setting that bounds the allow-list, in validation and in the pack."""
     adopted: frozenset[str] = frozenset()
-    """What the stack adopts instead of creating: "cluster", "model_store", "monitoring"."""
+    """What the stack adopts instead of creating: "cluster", "model_store", "monitoring", "gateway"."""
     approvals_verified: bool = False
     """Whether approval stages come from a registry snapshot of this stack's store (else they are the specs' claims)."""
+    gateway_namespace: str = "gateway-system"
+    gateway_name: str = "inference-gateway"
+    """The shared Gateway KServe's routes attach to (serving.gateway_namespace / gateway_name)."""
+    serving_domain: str = "models.internal"
+    """serving.domain: KServe exposes an InferenceService at <name>-<namespace>.<domain> unless it is cluster-local."""
 
     def active_waiver(self, rule_name: str) -> Waiver | None:
         """The stack's waiver of a rule when it has one that has not expired."""
@@ -185,10 +190,14 @@ class PolicyContext:
                     ("cluster", config.cluster.create),
                     ("model_store", config.model_store.create),
                     ("monitoring", config.monitoring.create),
+                    ("gateway", config.serving.gateway_create),
                 )
                 if not created
             ),
             approvals_verified=approvals_verified,
+            gateway_namespace=config.serving.gateway_namespace,
+            gateway_name=config.serving.gateway_name,
+            serving_domain=config.serving.domain,
         )
 
 

@@ -40,7 +40,7 @@ def team_routes_only() -> dict[str, Any]:
 
 
 def render_gateway(serving: ServingConfig) -> dict[str, Any]:
-    """The Gateway: HTTP on 80 and HTTPS on 443 (TLS terminated with gateway_tls_secret) for *.<domain>."""
+    """The Gateway: HTTPS on 443 (TLS terminated with gateway_tls_secret) for team routes, HTTP on 80 for the redirect only."""
     hostname = f"*.{serving.domain}"
     return {
         "apiVersion": GATEWAY_API_VERSION,
@@ -50,7 +50,8 @@ def render_gateway(serving: ServingConfig) -> dict[str, Any]:
             "gatewayClassName": ISTIO_GATEWAY_CLASS,
             "infrastructure": {"annotations": dict(INTERNAL_LOAD_BALANCER_ANNOTATIONS)},
             "listeners": [
-                {"name": "http", "protocol": "HTTP", "port": 80, "hostname": hostname, "allowedRoutes": team_routes_only()},
+                # Plain HTTP carries only the platform's redirect to https:// (render/gateway_security.py), no team route.
+                {"name": "http", "protocol": "HTTP", "port": 80, "hostname": hostname, "allowedRoutes": {"namespaces": {"from": "Same"}}},
                 {
                     "name": "https",
                     "protocol": "HTTPS",

@@ -46,9 +46,12 @@ from inferstack.constants import (
     ANNOTATION_TRAFFIC_SPLIT,
     KNATIVE_AUTOSCALING_CLASS_ANNOTATION,
     KNATIVE_KPA_CLASS,
+    KNATIVE_VISIBILITY_LABEL,
     KSERVE_API_VERSION,
     KSERVE_AUTOSCALER_CLASS_ANNOTATION,
+    KSERVE_CLUSTER_LOCAL,
     KSERVE_DEPLOYMENT_MODE_ANNOTATION,
+    KSERVE_VISIBILITY_LABEL,
     LABEL_NODE_POOL,
     LABEL_ROLLOUT_ROLE,
     LABEL_RUNTIME,
@@ -56,6 +59,7 @@ from inferstack.constants import (
 )
 from inferstack.problems import InputError, Problem
 from inferstack.render.autoscaling import KEDA_AUTOSCALER_CLASS, autoscaler_kind, build_auto_scaling
+from inferstack.render.gateway_security import exposure_of
 from inferstack.render.labels import model_labels
 from inferstack.render.resources import replica_resources
 from inferstack.render.serialize import to_manifest
@@ -214,6 +218,11 @@ def build_inference_service(
     version = variant.version or spec.artifact.version
     labels = model_labels(deployment, blueprint.environment)
     labels[LABEL_ROLLOUT_ROLE] = variant.role
+    if exposure_of(spec, blueprint.config) == "cluster-local":
+        # Not meant for the gateway: KServe creates no route for it (kserve v0.20.0 httproute_reconciler.go).
+        labels[KSERVE_VISIBILITY_LABEL] = KSERVE_CLUSTER_LOCAL
+        if deployment.deployment_mode == "serverless":
+            labels[KNATIVE_VISIBILITY_LABEL] = KSERVE_CLUSTER_LOCAL
     annotations = {
         KSERVE_DEPLOYMENT_MODE_ANNOTATION: DEPLOYMENT_MODE_VALUES[deployment.deployment_mode],
         ANNOTATION_APPROVED_STAGE: deployment.approved_stage(version),

@@ -11,11 +11,14 @@ from typing import Any
 
 from inferstack.blueprint import Blueprint, ModelDeployment
 from inferstack.render.availability import needs_disruption_budget, render_disruption_budget
+from inferstack.render.gateway_security import render_model_gateway_objects
 from inferstack.render.inference_service import render_inference_service
 from inferstack.render.rollout import RolloutVariant, render_rollout
 
 TRAFFIC_RESOURCE_SUFFIX = {"InferenceGraph": "graph", "HTTPRoute": "route", "VirtualService": "route"}
 """Pulumi name suffix of the object that splits a model's traffic, by kind."""
+GATEWAY_RESOURCE_SUFFIX = {"AuthorizationPolicy": "-access", "EnvoyFilter": "-limits"}
+"""Pulumi name suffix of an exposed model's objects on the gateway (in the gateway namespace), by kind."""
 
 
 def variant_resource_name(base: str, variant: RolloutVariant) -> str:
@@ -40,12 +43,16 @@ class ModelObject:
 
 
 def render_model_objects(deployment: ModelDeployment, blueprint: Blueprint) -> list[ModelObject]:
-    """The model's InferenceServices, its route or InferenceGraph, and its PDBs, in registration order."""
+    """The model's InferenceServices, its route or InferenceGraph, its PDBs and its gateway objects, in registration order."""
+    gateway = [
+        ModelObject(GATEWAY_RESOURCE_SUFFIX[manifest["kind"]], manifest)
+        for manifest in render_model_gateway_objects(deployment, blueprint)
+    ]
     if deployment.spec.rollout.strategy == "direct":
         objects = [ModelObject("-isvc", render_inference_service(deployment, blueprint))]
         if needs_disruption_budget(deployment):
             objects.append(ModelObject("-pdb", render_disruption_budget(deployment, blueprint)))
-        return objects
+        return objects + gateway
     rollout = render_rollout(deployment, blueprint)
     objects = [
         ModelObject(variant_resource_name("-isvc", variant), manifest)
@@ -57,4 +64,4 @@ def render_model_objects(deployment: ModelDeployment, blueprint: Blueprint) -> l
             ModelObject(variant_resource_name("-pdb", variant), render_disruption_budget(deployment, blueprint, variant.serving))
             for variant in rollout.variants
         ]
-    return objects
+    return objects + gateway

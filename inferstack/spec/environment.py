@@ -366,6 +366,80 @@ class MonitoringConfig(StrictModel):
     )
 
 
+# --- Gateway security (issue 15): the JWT issuer, per-endpoint defaults and the gateway's certificate -------------
+
+
+class GatewayJwtIssuer(StrictModel):
+    """The OIDC issuer whose JWTs the gateway validates (Istio RequestAuthentication on the shared Gateway)."""
+
+    issuer: str = Field(pattern=r"^https://[^\s]+$", max_length=512, description="The token issuer (iss), an https:// URL.")
+    jwks_uri: str = Field(
+        pattern=r"^https://[^\s]+$", max_length=512, description="Where the issuer publishes its signing keys (JWKS), https://."
+    )
+    audiences: list[Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^\s]+$")]] = Field(
+        min_length=1, max_length=16, description="Audiences (aud) a token must carry unless a model names its own."
+    )
+
+
+class EndpointDefaults(StrictModel):
+    """What a model's endpoint gets when its spec says nothing (endpoint.auth.mode, rate_limit, max_request_kib)."""
+
+    auth: Literal["jwt", "none"] | None = Field(
+        default=None, description="Default authentication of exposed models; unset: jwt in staging and prod, none in dev."
+    )
+    requests_per_second: int | None = Field(
+        default=100,
+        ge=1,
+        le=100_000,
+        description="Default rate limit of an exposed model, requests per second per gateway replica; null: no default limit.",
+    )
+    burst: int | None = Field(default=None, ge=1, le=1_000_000, description="Default burst; unset: requests_per_second.")
+    max_request_kib: int = Field(
+        default=4096, ge=1, le=1_048_576, description="Largest request body the gateway accepts for any host, in KiB (413 above)."
+    )
+
+    def resolved_auth(self, tier: str) -> Literal["jwt", "none"]:
+        """The default authentication of the tier."""
+        if self.auth is not None:
+            return self.auth
+        return "none" if tier == "dev" else "jwt"
+
+
+class GatewayTlsConfig(StrictModel):
+    """Who issues the gateway's certificate for *.<domain> (cert-manager), into serving.gateway_tls_secret."""
+
+    issuer: Literal["private-ca", "acme", "none"] = Field(
+        default="private-ca",
+        description="private-ca: a cert-manager CA (self-signed root, clients trust its certificate); acme: an ACME "
+        "ClusterIssuer with Route 53 DNS-01 (a public zone); none: the Secret is provided outside the stack.",
+    )
+    acme_server: str = Field(
+        default="https://acme-v02.api.letsencrypt.org/directory",
+        pattern=r"^https://[^\s]+$",
+        max_length=512,
+        description="ACME directory URL (issuer acme).",
+    )
+    acme_email: str | None = Field(
+        default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254, description="ACME account e-mail (issuer acme)."
+    )
+    route53_hosted_zone_id: str | None = Field(
+        default=None, pattern=r"^Z[A-Z0-9]{1,32}$", description="Public Route 53 zone of the domain, for DNS-01 (issuer acme)."
+    )
+    route53_role_arn: str | None = Field(
+        default=None,
+        pattern=IAM_ROLE_ARN,
+        description="IAM role cert-manager's ServiceAccount assumes (IRSA) to answer DNS-01 in that zone (issuer acme).",
+    )
+
+    @model_validator(mode="after")
+    def _acme_needs_its_fields(self) -> GatewayTlsConfig:
+        if self.issuer == "acme":
+            missing = [name for name in ("acme_email", "route53_hosted_zone_id", "route53_role_arn") if getattr(self, name) is None]
+            if missing:
+                raise ValueError(f"issuer acme without {', '.join(missing)}; expected them (DNS-01 through Route 53)")
+        return self
+
+
 class ServingConfig(StrictModel):
     """Serving defaults for the environment."""
 
@@ -391,6 +465,13 @@ class ServingConfig(StrictModel):
         pattern=DNS_LABEL,
         description="Secret (in gateway_namespace, type kubernetes.io/tls) holding the HTTPS listener's certificate for *.<domain>.",
     )
+    jwt: GatewayJwtIssuer | None = Field(
+        default=None, description="The OIDC issuer of client tokens; needed where any exposed model requires jwt."
+    )
+    endpoints: EndpointDefaults = Field(
+        default_factory=EndpointDefaults, description="Authentication, rate and request-size defaults of exposed models."
+    )
+    tls: GatewayTlsConfig = Field(default_factory=GatewayTlsConfig, description="Who issues the gateway's certificate.")
 
 
 class EnvironmentConfig(StrictModel):

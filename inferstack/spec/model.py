@@ -361,6 +361,77 @@ class RegistryMetadata(StrictModel):
     stage: ApprovalStage = Field(default="none", description="Approval stage the team claims; the registry is authoritative.")
 
 
+# --- The model's endpoint on the shared gateway (issue 15: exposure, authentication, rate and size limits) ---------
+
+EndpointExposure = Literal["gateway", "cluster-local"]
+EndpointAuthMode = Literal["jwt", "none"]
+CLAIM_NAME = r"^[A-Za-z0-9_.:/-]+$"
+
+
+class EndpointAuth(StrictModel):
+    """Who may call the model through the gateway: a valid JWT of the stack's issuer (with audiences and claims), or anyone."""
+
+    mode: EndpointAuthMode | None = Field(
+        default=None,
+        description="jwt: a valid token of the stack's issuer (inferstack:serving.jwt) is required; none: no authentication "
+        "(a violation in prod unless waived). Default: the stack's serving.endpoints.auth (jwt in staging and prod, none in dev).",
+    )
+    audiences: list[Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^\s]+$")]] = Field(
+        default_factory=list,
+        max_length=16,
+        description="Token audiences (aud) this model accepts; empty: the issuer's default audiences (serving.jwt.audiences).",
+    )
+    required_claims: dict[
+        Annotated[str, Field(max_length=64, pattern=CLAIM_NAME)],
+        Annotated[list[Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^\s]+$")]], Field(min_length=1, max_length=32)],
+    ] = Field(
+        default_factory=dict,
+        max_length=8,
+        description="Claims the token must carry, claim -> accepted values (any of them), e.g. {groups: [risk-clients]}.",
+    )
+
+
+class EndpointRateLimit(StrictModel):
+    """A token bucket per gateway replica: `requests_per_second` refill, `burst` tokens at most (Envoy local rate limit)."""
+
+    requests_per_second: int = Field(ge=1, le=100_000, description="Requests per second each gateway replica lets through.")
+    burst: int | None = Field(
+        default=None, ge=1, le=1_000_000, description="Largest burst (bucket size); default: requests_per_second."
+    )
+
+    @model_validator(mode="after")
+    def _burst_covers_rate(self) -> EndpointRateLimit:
+        if self.burst is not None and self.burst < self.requests_per_second:
+            raise ValueError(
+                f"burst {self.burst} is below requests_per_second {self.requests_per_second}; expected burst >= "
+                "requests_per_second (the bucket refills that many tokens a second)"
+            )
+        return self
+
+
+class Endpoint(StrictModel):
+    """Whether the model is reachable through the shared gateway, and on what terms (authentication, rate, request size)."""
+
+    exposure: EndpointExposure | None = Field(
+        default=None,
+        description="gateway: reachable at https://<model>-<namespace>.<domain> through the shared Gateway; cluster-local: "
+        "only from inside the cluster (KServe label networking.kserve.io/visibility: cluster-local, no route on the gateway). "
+        "Default: gateway where the model's rollout splits traffic with a route on the gateway (which exposes it), "
+        "otherwise cluster-local.",
+    )
+    auth: EndpointAuth = Field(default_factory=EndpointAuth, description="Authentication at the gateway.")
+    rate_limit: EndpointRateLimit | None = Field(
+        default=None, description="Rate limit at the gateway; default: the stack's serving.endpoints rate limit."
+    )
+    max_request_kib: int | None = Field(
+        default=None,
+        ge=1,
+        le=1_048_576,
+        description="Largest request body the gateway accepts, in KiB (larger ones get 413); default: the stack's "
+        "serving.endpoints.max_request_kib.",
+    )
+
+
 class ScalingOverride(StrictModel):
     """Per-environment changes to scaling; unset fields keep the base value."""
 
@@ -413,6 +484,9 @@ class EnvironmentOverride(StrictModel):
     capacity: CapacityOverride | None = Field(default=None, description="Capacity changes.")
     serving: ServingOverride | None = Field(default=None, description="Serving changes.")
     rollout: Rollout | None = Field(default=None, description="Replaces the rollout for this environment.")
+    endpoint: Endpoint | None = Field(
+        default=None, description="Endpoint changes (exposure, auth, rate_limit, max_request_kib); unset fields keep the base's."
+    )
 
 
 class CostAssumptions(StrictModel):
@@ -478,6 +552,9 @@ class ModelSpec(StrictModel):
     registry: RegistryMetadata = Field(default_factory=RegistryMetadata, description="Lineage, metrics and approval stage.")
     cost: CostAssumptions = Field(
         default_factory=CostAssumptions, description="Peak-hours and traffic assumptions behind the expected monthly spend."
+    )
+    endpoint: Endpoint = Field(
+        default_factory=Endpoint, description="Exposure on the shared gateway, authentication, rate and request-size limits."
     )
     environments: dict[Environment, EnvironmentOverride] = Field(
         default_factory=dict, description="Per-environment overrides keyed by tier (dev, staging, prod); every stack of a tier applies its tier's override."

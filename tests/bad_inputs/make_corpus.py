@@ -317,6 +317,13 @@ case("python-specs", "prints-then-fails.py", "line 3", "the module raised ValueE
 case("python-specs", "reads-credentials.py", "line 3", "AWS_SECRET_ACCESS_KEY=None", PY_HEADER + "import os\nraise RuntimeError('AWS_SECRET_ACCESS_KEY=' + str(os.environ.get('AWS_SECRET_ACCESS_KEY')))\n")
 case("python-specs", "hangs.py", "(top level)", "did not finish loading within", PY_HEADER + "while True:\n    pass\n")
 case("python-specs", "list-of-bad-specs.py", "line 9, scaling.min_replicas", "is above max_replicas", PY_HEADER + PY_SPEC + "specs = [spec.model_copy(update={'name': 'py-two', 'scaling': Scaling.model_construct(min_replicas=5, max_replicas=1)})]\n")
+# Endpoints on the shared gateway (issue 15).
+case("cross-field", "endpoint-burst-below-rate.yaml", "endpoint.rate_limit", "expected burst >= requests_per_second",
+     spec_yaml(endpoint={"exposure": "gateway", "rate_limit": {"requests_per_second": 50, "burst": 10}}))
+case("validate-equals-plan", "endpoint-claims-without-auth.yaml", "endpoint.auth", "nothing would check them",
+     spec_yaml(endpoint={"exposure": "gateway", "auth": {"required_claims": {"groups": ["demo-clients"]}}}))
+case("validate-equals-plan", "endpoint-cluster-local-canary.yaml", "endpoint.exposure", "expected endpoint.exposure: gateway",
+     spec_yaml(endpoint={"exposure": "cluster-local"}, rollout={"strategy": "canary", "stable_version": "0.9.0", "canary_percent": 10}))
 case("python-specs", "nan-field.py", "line 2, accelerator.gpu_memory_gib", "not a number", PY_HEADER + PY_SPEC + "spec.accelerator.gpu_memory_gib = float('nan')\n")
 case("python-specs", "emoji-in-message.py", "line 2", ":fire:", PY_HEADER + "raise RuntimeError(':fire: [bold]boom[/bold]')\n")
 

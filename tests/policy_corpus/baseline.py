@@ -367,7 +367,109 @@ def secure_stack(environment: str) -> list[PolicyResource]:
         ),
         res(p.K8S_HELM_RELEASE, "kube-prometheus-stack", {"chart": "kube-prometheus-stack", "namespace": "monitoring", "version": "75.0.0"}),
     ]
-    return storage + identity + compute + kubernetes
+    return storage + identity + compute + kubernetes + _gateway(env, res, model, ns)
+
+
+def _gateway(env: str, res: Any, model: str, ns: str) -> list[PolicyResource]:
+    """The shared Gateway with HTTPS from cert-manager, JWT validation, deny-by-default, and the model's access and limits."""
+    platform = {LABEL_TEAM: "platform", LABEL_ENVIRONMENT: env, LABEL_COST_CENTER: "ml-platform"}
+    target = [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "inference-gateway"}]
+    host = f"{model}-{ns}.models.internal"
+
+    def meta(name: str, labels: dict[str, str]) -> dict[str, Any]:
+        return {"name": name, "namespace": "gateway-system", "labels": labels}
+
+    def istio(kind: str, api: str, name: str, spec: dict[str, Any], labels: dict[str, str] = platform) -> PolicyResource:
+        return res(f"kubernetes:{api}:{kind}", name, {"apiVersion": api, "kind": kind, "metadata": meta(name, labels), "spec": spec})
+
+    return [
+        res(
+            "kubernetes:gateway.networking.k8s.io/v1:Gateway",
+            "inference-gateway",
+            {
+                "apiVersion": "gateway.networking.k8s.io/v1",
+                "kind": "Gateway",
+                "metadata": meta("inference-gateway", platform),
+                "spec": {
+                    "gatewayClassName": "istio",
+                    "listeners": [
+                        {"name": "http", "protocol": "HTTP", "port": 80, "allowedRoutes": {"namespaces": {"from": "Same"}}},
+                        {
+                            "name": "https",
+                            "protocol": "HTTPS",
+                            "port": 443,
+                            "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": "inference-gateway-tls"}]},
+                        },
+                    ],
+                },
+            },
+        ),
+        res(
+            "kubernetes:cert-manager.io/v1:Certificate",
+            "gateway-certificate",
+            {
+                "apiVersion": "cert-manager.io/v1",
+                "kind": "Certificate",
+                "metadata": meta("inference-gateway-tls", platform),
+                "spec": {
+                    "secretName": "inference-gateway-tls",
+                    "dnsNames": ["*.models.internal"],
+                    "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": "inferstack-gateway-ca"},
+                },
+            },
+        ),
+        istio(
+            "RequestAuthentication",
+            "security.istio.io/v1",
+            "inference-gateway-jwt",
+            {"targetRefs": target, "jwtRules": [{"issuer": "https://sso.example.com", "jwksUri": "https://sso.example.com/keys", "audiences": ["inferstack"]}]},
+        ),
+        istio("AuthorizationPolicy", "security.istio.io/v1", "inference-gateway-allow-nothing", {"targetRefs": target, "action": "ALLOW"}),
+        istio(
+            "AuthorizationPolicy",
+            "security.istio.io/v1",
+            f"{model}-{ns}-access",
+            {
+                "targetRefs": target,
+                "action": "ALLOW",
+                "rules": [
+                    {
+                        "from": [{"source": {"requestPrincipals": ["https://sso.example.com/*"]}}],
+                        "to": [{"operation": {"hosts": [host, f"{host}:*"]}}],
+                        "when": [{"key": "request.auth.audiences", "values": ["inferstack"]}],
+                    }
+                ],
+            },
+            _labels(env, model),
+        ),
+        istio(
+            "EnvoyFilter",
+            "networking.istio.io/v1alpha3",
+            f"{model}-{ns}-limits",
+            {
+                "targetRefs": target,
+                "configPatches": [
+                    {
+                        "applyTo": "HTTP_ROUTE",
+                        "match": {"context": "GATEWAY", "routeConfiguration": {"vhost": {"name": f"{host}:443", "route": {"action": "ANY"}}}},
+                        "patch": {
+                            "operation": "MERGE",
+                            "value": {
+                                "typed_per_filter_config": {
+                                    "envoy.filters.http.local_ratelimit": {
+                                        "@type": "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
+                                        "stat_prefix": "inference_local_rate_limit",
+                                        "token_bucket": {"max_tokens": 100, "tokens_per_fill": 100, "fill_interval": "1s"},
+                                    }
+                                }
+                            },
+                        },
+                    }
+                ],
+            },
+            _labels(env, model),
+        ),
+    ]
 
 
 _PATH_PART = re.compile(r"\[([^\]]+)\]|([^.\[\]]+)")

@@ -336,9 +336,10 @@ class Monitoring(StrictModel):
         pattern=r"^https://[^\s]+$", max_length=512, description="https:// runbook linked from every alert of this model."
     )
     alert_route: str = Field(
-        pattern=r"^(slack|pagerduty|email|opsgenie):[^\s]+$",
+        pattern=r"^(slack|pagerduty|email|opsgenie|sns):[^\s]+$",
         max_length=256,
-        description="Where alerts go: slack:#channel, pagerduty:service, email:address or opsgenie:team.",
+        description="Where alerts go: slack:#channel, pagerduty:service, email:address, opsgenie:team or sns:topic-name "
+        "(a topic of the stack's account); the stack holds the credential (alerts.credentials), never the spec.",
     )
 
 

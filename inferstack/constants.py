@@ -132,3 +132,7 @@ KARPENTER_AWS_API_VERSION: Final = "karpenter.k8s.aws/v1"
 KARPENTER_NAMESPACE: Final = "kube-system"
 KARPENTER_SERVICE_ACCOUNT: Final = "karpenter"
 TYPE_KARPENTER: Final = "inferstack:compute:KarpenterCapacity"
+
+# Data classification (issue 15, engineer 15b): what a model's payloads carry, on its InferenceService.
+ANNOTATION_DATA_CLASSIFICATION: Final = "inferstack.io/data-classification"
+"""Set to the spec's data.classification when it is not the default (internal); the payload rule reads it."""

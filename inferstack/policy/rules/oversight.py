@@ -227,6 +227,27 @@ def check_model_store_audited(resources: Sequence[PolicyResource], ctx: PolicyCo
     )
 
 
+K8S_INFERENCE_SERVICE = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
+DATA_CLASSIFICATION_ANNOTATION = "inferstack.io/data-classification"
+"""inferstack.constants.ANNOTATION_DATA_CLASSIFICATION (the spec's data.classification)."""
+
+
+def check_pii_payload_logging(resource: PolicyResource, ctx: PolicyContext) -> Iterable[str]:
+    """A model serving personal data never logs whole exchanges (KServe logger mode all, the default when unset)."""
+    annotations = as_mapping(get(resource.props, "metadata", "annotations"))
+    if annotations.get(DATA_CLASSIFICATION_ANNOTATION) != "pii":
+        return
+    for component in ("predictor", "transformer", "explainer"):
+        logger = get(resource.props, "spec", component, "logger")
+        if isinstance(logger, Mapping):
+            mode = logger.get("mode") or "all"
+            if mode == "all":
+                yield (
+                    f"{component}.logger mode {mode} keeps every request and response of a model classified pii; expected "
+                    "mode request or response (data.payload_logging), or no logger"
+                )
+
+
 OVERSIGHT_RULES: tuple[Rule, ...] = (
     Rule(
         id="ISP-MON-001",
@@ -267,5 +288,20 @@ OVERSIGHT_RULES: tuple[Rule, ...] = (
         docs_url="https://docs.aws.amazon.com/AmazonS3/latest/userguide/cloudtrail-logging-s3-info.html",
         default_enforcement=enforcement_by_env("advisory", "advisory", "mandatory"),
         stack_check=check_model_store_audited,
+    ),
+    Rule(
+        id="ISP-DATA-003",
+        name="pii-payloads-not-logged-whole",
+        category="security",
+        severity="high",
+        description="An InferenceService classified pii (annotation inferstack.io/data-classification, from the spec's "
+        "data.classification) never logs whole exchanges: its payload logger is mode request or response, or absent "
+        "(KServe v0.20.0 logger modes are all, request and response; all is the default).",
+        remediation="Set data.payload_logging to request, response or none in the spec (spec validation refuses pii "
+        "with all).",
+        docs_url="https://kserve.github.io/website/latest/modelserving/logger/logger/",
+        default_enforcement=enforcement_by_env("mandatory", "mandatory", "mandatory"),
+        resource_types=frozenset({K8S_INFERENCE_SERVICE}),
+        resource_check=check_pii_payload_logging,
     ),
 )

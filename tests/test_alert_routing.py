@@ -61,8 +61,19 @@ def test_without_credentials_the_destination_is_the_null_receiver_and_the_rule_s
     routing = alert_routing(blueprint)
     assert routing.default is None
     assert ("pagerduty:ml-platform", "no credential: expected alerts.credentials.pagerduty:ml-platform as a Pulumi secret (secure:)") in routing.unwired
-    problems = alert_delivery_problems(alertmanager_values(blueprint, "123456789012", None))
+    labels = {d.spec.monitoring.alert_route for d in blueprint.models}
+    problems = alert_delivery_problems(alertmanager_values(blueprint, "123456789012", None), labels)
     assert any("root route delivers to receiver 'null'" in problem for problem in problems), problems
+    assert any("route=pagerduty:risk-oncall have no route" in problem for problem in problems), problems
+
+
+def test_a_model_route_without_credential_is_flagged_though_the_destination_delivers() -> None:
+    blueprint = _blueprint("prod", {"destination": "pagerduty:ml-platform", "credentials": {"pagerduty:ml-platform": {"secure": "v1:a2V5"}}})
+    labels = {d.spec.monitoring.alert_route for d in blueprint.models}
+    problems = alert_delivery_problems(alertmanager_values(blueprint, "123456789012", None), labels)
+    assert sorted(p.split(" have no route")[0] for p in problems) == sorted(
+        f"alerts labelled route={label}" for label in labels - {"pagerduty:ml-platform"}
+    )
 
 
 def test_shipped_prod_routes_each_model_route_to_its_receiver_with_credentials_as_files() -> None:
@@ -72,7 +83,7 @@ def test_shipped_prod_routes_each_model_route_to_its_receiver_with_credentials_a
     routed = {receiver.route for receiver in routing.routes}
     assert routed == {d.spec.monitoring.alert_route for d in blueprint.models} - {"pagerduty:ml-platform"}
     values = alertmanager_values(blueprint, "123456789012", None)
-    assert alert_delivery_problems(values) == []
+    assert alert_delivery_problems(values, {d.spec.monitoring.alert_route for d in blueprint.models}) == []
     config = values["config"]
     assert config["route"]["receiver"] == "pagerduty-ml-platform"
     matchers = {m for route in config["route"]["routes"] for m in route["matchers"]}

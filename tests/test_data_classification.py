@@ -103,3 +103,18 @@ def test_no_logging_means_no_logger_and_no_write_permission() -> None:
     fraud = blueprint.model("fraud-scorer")
     assert not logs_payloads(fraud)
     assert "logger" not in render_inference_service(fraud, blueprint)["spec"]["predictor"]
+
+
+def test_validate_refuses_a_pii_spec_that_logs_everything_with_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from inferstack.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    document = spec_document(accelerator={"gpu_type": "none"}, data={"classification": "pii"})
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(document))
+    result = CliRunner().invoke(app, ["validate", "s.yaml"])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert any(line.startswith("s.yaml: data.") and "payload_logging request, response or none" in line for line in lines), lines

@@ -210,9 +210,11 @@ def alertmanager_config(blueprint: Blueprint, account_id: str) -> dict[str, Any]
     routing = alert_routing(blueprint)
     region = blueprint.config.region
     silenced = [{"receiver": NULL_RECEIVER, "matchers": [_matcher("alertname", name)]} for name in SILENCED_ALERTS]
+    # The destination's own route label gets an explicit child route too, so every route label that is delivered
+    # as addressed has a matching route (what alerts-have-subscriber checks); unwired labels fall to the root.
     model_routes = [
         {"receiver": receiver.name, "matchers": [_matcher(ROUTE_LABEL, receiver.route)], "continue": False}
-        for receiver in routing.routes
+        for receiver in ((routing.default,) if routing.default else ()) + routing.routes
     ]
     return {
         "route": {

@@ -15,6 +15,7 @@ from inferstack.policy.props import (
     AWS_EKS_CLUSTER,
     AWS_METRIC_ALARM,
     K8S_HELM_RELEASE,
+    K8S_PROMETHEUS_RULE,
     as_list,
     as_mapping,
     get,
@@ -65,8 +66,46 @@ def _route_tree(route: Mapping[str, Any], silenced: bool = False) -> Iterator[tu
             yield from _route_tree(child, only_silenced)
 
 
-def alert_delivery_problems(alertmanager: Mapping[str, Any]) -> list[str]:
-    """What keeps alerts from reaching a person, judged on kube-prometheus-stack's `alertmanager` values."""
+ROUTE_LABEL = "route"
+"""The alert label naming a spec's alert_route (inferstack/render/monitoring.py, render/alert_routing.py)."""
+
+
+def _routed_labels(route: Mapping[str, Any], receivers: Mapping[str, Mapping[str, Any]]) -> set[str]:
+    """Values of the `route` label that a child route sends to a receiver with an integration."""
+    found: set[str] = set()
+    for child in as_list(route.get("routes")):
+        if not isinstance(child, Mapping):
+            continue
+        receiver = receivers.get(str(child.get("receiver")), {})
+        if any(as_list(receiver.get(kind)) for kind in INTEGRATIONS):
+            for matcher in as_list(child.get("matchers")):
+                label, _, value = str(matcher).partition("=")
+                if label.strip() == ROUTE_LABEL and not value.startswith("~"):
+                    found.add(value.strip().strip('"'))
+        found |= _routed_labels(child, receivers)
+    return found
+
+
+def alert_route_labels(resources: Sequence[PolicyResource]) -> dict[str, str]:
+    """`route` label value -> URN of a PrometheusRule whose alerts carry it."""
+    labels: dict[str, str] = {}
+    for resource in resources:
+        if resource.type != K8S_PROMETHEUS_RULE:
+            continue
+        for group in as_list(get(resource.props, "spec", "groups")):
+            for rule in as_list(get(group, "rules")):
+                value = get(rule, "labels", ROUTE_LABEL)
+                if isinstance(value, str) and value:
+                    labels.setdefault(value, resource.urn)
+    return labels
+
+
+def alert_delivery_problems(alertmanager: Mapping[str, Any], route_labels: Iterable[str] = ()) -> list[str]:
+    """What keeps alerts from reaching a person, judged on kube-prometheus-stack's `alertmanager` values.
+
+    `route_labels` are the `route` label values the stack's alerts carry: each must have a child route to a
+    receiver with an integration, or its alerts reach the default receiver instead of whom the spec names.
+    """
     config = as_mapping(alertmanager.get("config"))
     if not config.get("route") or not config.get("receivers"):
         return ["alertmanager.config sets no route and receivers, so the chart's default sends every alert to its "
@@ -88,6 +127,12 @@ def alert_delivery_problems(alertmanager: Mapping[str, Any]) -> list[str]:
                 f"{where} delivers to receiver '{name}', which has no integration (a null receiver); expected "
                 "PagerDuty, Slack, Opsgenie or SNS with credentials from a Secret (alerts.destination, alerts.credentials)"
             )
+    routed = _routed_labels(root, receivers)
+    for label in sorted(set(route_labels) - routed):
+        problems.append(
+            f"alerts labelled route={label} have no route to a {label.split(':', 1)[0]} receiver, so they reach the "
+            f"default receiver instead; expected alerts.credentials.{label} (a Pulumi secret) in the stack"
+        )
     for name, receiver in sorted(receivers.items()):
         for kind, fields in INLINE_CREDENTIALS.items():
             for integration in as_list(receiver.get(kind)):
@@ -125,7 +170,7 @@ def check_alerts_have_subscriber(resources: Sequence[PolicyResource], ctx: Polic
         if alertmanager.get("enabled") is False:
             yield release.urn, "alertmanager.enabled is false: alerts fire into nothing"
         else:
-            for problem in alert_delivery_problems(alertmanager):
+            for problem in alert_delivery_problems(alertmanager, alert_route_labels(resources)):
                 yield release.urn, problem
     alarms = [r for r in resources if r.type == AWS_METRIC_ALARM and as_list(get(r.props, "alarmActions"))]
     subscriptions = [r for r in resources if r.type == AWS_SNS_SUBSCRIPTION]
@@ -255,8 +300,9 @@ OVERSIGHT_RULES: tuple[Rule, ...] = (
         category="reliability",
         severity="high",
         description="Alerts reach a person: Alertmanager's root route and every other route end in a receiver with an "
-        "integration (not the chart's null receiver), credentials come from a mounted Secret (`*_file`), never inline "
-        "in Helm values, and CloudWatch alarms notify a topic with at least one subscription.",
+        "integration (not the chart's null receiver), every `route` label the alert rules carry (a spec's alert_route) "
+        "has a route to such a receiver, credentials come from a mounted Secret (`*_file`), never inline in Helm "
+        "values, and CloudWatch alarms notify a topic with at least one subscription.",
         remediation="Set alerts.destination and its credential (alerts.credentials.<route> or alerts.slack_webhook, "
         "`secure:`) in the stack, and alerts.sns_email for the cloud-alarm topic.",
         docs_url="https://prometheus.io/docs/alerting/latest/configuration/#receiver",

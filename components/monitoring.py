@@ -32,6 +32,15 @@ from inferstack.constants import (
     PROMETHEUS_RELEASE_NAME,
     TYPE_MONITORING,
 )
+from inferstack.render.alert_routing import (
+    ALERT_RECEIVERS_SECRET,
+    ALERTMANAGER_SERVICE_ACCOUNT,
+    alert_routing,
+    alertmanager_values,
+    sns_publish_policy,
+    sns_topic_arn,
+)
+from inferstack.render.iam import irsa_trust_policy
 from inferstack.render.labels import platform_labels, platform_tags
 from inferstack.render.pushgateway import render_pushgateway
 from inferstack.render.monitoring import (
@@ -73,6 +82,9 @@ class MonitoringArgs:
     """What the Helm release waits for: the system node group (empty for an adopted cluster)."""
     gateway_ready: Sequence[pulumi.Resource] = field(default_factory=tuple)
     """What the Gateway's PodMonitor waits for besides the stack: the Gateway's namespace (ClusterAddons.gateway_ready)."""
+    oidc_provider_arn: pulumi.Input[str] | None = None
+    """The cluster's IAM OIDC provider: Alertmanager's IRSA role (SNS routes) trusts it."""
+    oidc_issuer_url: pulumi.Input[str] | None = None
 
 
 def alerts_key_policy(account_id: str) -> str:
@@ -163,7 +175,9 @@ class Monitoring(pulumi.ComponentResource):
                 allow_volume_expansion=True,
                 opts=k8s_child,
             )
-            admin_secret = self._grafana_admin_secret(name, args)
+            namespace, admin_secret = self._grafana_admin_secret(name, args)
+            receivers_secret = self._alert_receivers_secret(name, args, namespace)
+            alertmanager = self._alertmanager_values(name, args)
             self.ready = k8s.helm.v3.Release(
                 f"{name}-kube-prometheus-stack",
                 name=PROMETHEUS_RELEASE_NAME,
@@ -204,12 +218,12 @@ class Monitoring(pulumi.ComponentResource):
                         "admin": grafana_admin_values(),
                         "sidecar": {"dashboards": {"enabled": True, "searchNamespace": config.namespace}},
                     },
-                    "alertmanager": {"alertmanagerSpec": {"storage": {"volumeClaimTemplate": {"spec": {"storageClassName": ENCRYPTED_GP3_CLASS, "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "10Gi"}}}}}}},
+                    "alertmanager": alertmanager,
                 },
                 atomic=True,
                 cleanup_on_fail=True,
                 opts=pulumi.ResourceOptions(
-                    parent=self, provider=args.provider, depends_on=[*args.nodes_ready, storage_class, admin_secret]
+                    parent=self, provider=args.provider, depends_on=[*args.nodes_ready, storage_class, admin_secret, *receivers_secret]
                 ),
             )
         after_stack = pulumi.ResourceOptions(
@@ -248,7 +262,81 @@ class Monitoring(pulumi.ComponentResource):
             else:
                 custom_resource(f"{name}-pushgateway-monitor", manifest, after_stack)
 
-    def _grafana_admin_secret(self, name: str, args: MonitoringArgs) -> k8s.core.v1.Secret:
+    def _alertmanager_values(self, name: str, args: MonitoringArgs) -> pulumi.Output[dict[str, Any]]:
+        """`alertmanager` values: routes and receivers (render/alert_routing.py), storage, and the IRSA role for SNS."""
+        blueprint = args.blueprint
+        routing = alert_routing(blueprint)
+        role_arn: pulumi.Output[str | None] = pulumi.Output.from_input(None)
+        if routing.sns_topics and args.oidc_provider_arn is not None and args.oidc_issuer_url is not None:
+            role_arn = self._sns_publisher(name, args, routing.sns_topics)
+
+        def values(inputs: list[Any]) -> dict[str, Any]:
+            account_id, arn = inputs
+            rendered = alertmanager_values(blueprint, str(account_id), arn)
+            rendered["alertmanagerSpec"]["storage"] = {
+                "volumeClaimTemplate": {
+                    "spec": {
+                        "storageClassName": ENCRYPTED_GP3_CLASS,
+                        "accessModes": ["ReadWriteOnce"],
+                        "resources": {"requests": {"storage": "10Gi"}},
+                    }
+                }
+            }
+            return rendered
+
+        return pulumi.Output.all(args.account_id, role_arn).apply(values)
+
+    def _sns_publisher(self, name: str, args: MonitoringArgs, topics: tuple[str, ...]) -> pulumi.Output[str | None]:
+        """Alertmanager's IRSA role: trusts only its ServiceAccount, may only publish to the routed topics."""
+        blueprint = args.blueprint
+        namespace = blueprint.config.monitoring.namespace
+        role = aws.iam.Role(
+            f"{name}-alertmanager-sns",
+            description=f"Alertmanager publishes alerts to SNS ({blueprint.environment})",
+            assume_role_policy=pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer_url).apply(
+                lambda values: json.dumps(irsa_trust_policy(values[0], values[1], namespace, ALERTMANAGER_SERVICE_ACCOUNT))
+            ),
+            max_session_duration=3600,
+            tags=platform_tags(blueprint.environment, blueprint.config.cost_center),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.iam.RolePolicy(
+            f"{name}-alertmanager-sns-publish",
+            role=role.id,
+            policy=pulumi.Output.from_input(args.account_id).apply(
+                lambda account: json.dumps(
+                    sns_publish_policy([sns_topic_arn(topic, blueprint.config.region, account) for topic in topics])
+                )
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return role.arn.apply(lambda arn: arn)
+
+    def _alert_receivers_secret(
+        self, name: str, args: MonitoringArgs, namespace: k8s.core.v1.Namespace
+    ) -> list[k8s.core.v1.Secret]:
+        """The receivers' credentials (Pulumi secrets of the stack file) as the Secret Alertmanager mounts; none: no Secret."""
+        credentials = alert_routing(args.blueprint).credentials
+        if not credentials:
+            return []
+        config = args.blueprint.config
+        labels = platform_labels(args.blueprint.environment, config.cost_center)
+        return [
+            k8s.core.v1.Secret(
+                f"{name}-alert-receivers",
+                metadata={"name": ALERT_RECEIVERS_SECRET, "namespace": config.monitoring.namespace, "labels": labels},
+                type="Opaque",
+                string_data={key: pulumi.Output.secret(value.get_secret_value()) for key, value in sorted(credentials.items())},
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    provider=args.provider,
+                    depends_on=[namespace],
+                    additional_secret_outputs=["stringData", "data"],
+                ),
+            )
+        ]
+
+    def _grafana_admin_secret(self, name: str, args: MonitoringArgs) -> tuple[k8s.core.v1.Namespace, k8s.core.v1.Secret]:
         """The Grafana admin Secret, with a password from the OS's CSPRNG, held as a Pulumi secret.
 
         pulumi_random is not a dependency, so the password is drawn here; `ignore_changes` keeps the value of
@@ -264,8 +352,12 @@ class Monitoring(pulumi.ComponentResource):
             metadata={"name": namespace_name, "labels": labels},
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=list(args.nodes_ready)),
         )
-        password = pulumi.Output.secret(secrets.token_urlsafe(GRAFANA_PASSWORD_BYTES))
-        return k8s.core.v1.Secret(
+        configured = args.blueprint.config.monitoring.grafana_admin_password
+        # The stack's own secret when it sets one (monitoring.grafana_admin_password), else a generated one.
+        password = pulumi.Output.secret(
+            configured.get_secret_value() if configured is not None else secrets.token_urlsafe(GRAFANA_PASSWORD_BYTES)
+        )
+        return namespace, k8s.core.v1.Secret(
             f"{name}-grafana-admin",
             metadata={"name": GRAFANA_ADMIN_SECRET, "namespace": namespace_name, "labels": labels},
             type="Opaque",

@@ -90,7 +90,9 @@ class Platform(pulumi.ComponentResource):
             for pool in blueprint.node_pools
         ]
         self.model_store = ModelStore(
-            f"{name}-model-store", ModelStoreArgs(config.model_store, blueprint.environment, config.cost_center), opts=child
+            f"{name}-model-store", ModelStoreArgs(
+                config.model_store, blueprint.environment, config.cost_center, account_id=cluster.account_id, region=config.region
+            ), opts=child
         )
         self.addons = ClusterAddons(
             f"{name}-addons",
@@ -114,6 +116,8 @@ class Platform(pulumi.ComponentResource):
                 provider=cluster.provider,
                 nodes_ready=cluster.system_nodes,
                 gateway_ready=self.addons.gateway_ready,
+                oidc_provider_arn=cluster.oidc_provider_arn,
+                oidc_issuer_url=cluster.oidc_issuer_url,
             ),
             opts=child,
         )

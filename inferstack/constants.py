@@ -147,3 +147,6 @@ KNATIVE_VISIBILITY_LABEL: Final = "networking.knative.dev/visibility"
 """Serverless mode's cluster-local label (kserve/kserve v0.20.0 pkg/constants/constants.go VisibilityLabel, read by
 pkg/controller/v1beta1/inferenceservice/reconcilers/ingress/ingress_reconciler.go); Standard mode reads
 networking.kserve.io/visibility (NetworkVisibility, httproute_reconciler.go: no HTTPRoute for a cluster-local isvc)."""
+# Data classification (issue 15, engineer 15b): what a model's payloads carry, on its InferenceService.
+ANNOTATION_DATA_CLASSIFICATION: Final = "inferstack.io/data-classification"
+"""Set to the spec's data.classification when it is not the default (internal); the payload rule reads it."""

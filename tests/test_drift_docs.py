@@ -91,7 +91,7 @@ def test_worked_example_runs_as_documented(
 
     code, output = run(gate)
     assert code == 0, output
-    assert "reference profile: 5,000 rows, 5 distribution(s) from reference.csv -> fraud_scorer.reference-profile.json" in output
+    assert "reference profile: 5,000 rows, 4 distribution(s) from reference.csv -> fraud_scorer.reference-profile.json" in output
 
     code, output = run(publish)
     assert code == 0, output

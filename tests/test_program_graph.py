@@ -142,15 +142,23 @@ def test_encryption_everywhere(stack: str) -> None:
     (cluster,) = _of_type(records, "aws:eks/cluster:Cluster")
     assert cluster.inputs["encryptionConfig"]["resources"] == ["secrets"]
     assert cluster.inputs["encryptionConfig"]["provider"]["keyArn"].startswith("arn:aws:kms:us-east-1:123456789012:key/")
-    (encryption,) = _of_type(records, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
-    rule = encryption.inputs["rules"][0]
-    assert rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "aws:kms"
-    assert rule["bucketKeyEnabled"] is True
-    (block,) = _of_type(records, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
-    assert all(block.inputs[flag] is True for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
-    (policy,) = _of_type(records, "aws:s3/bucketPolicy:BucketPolicy")
-    document = json.loads(policy.inputs["policy"])
-    assert any(s["Condition"].get("Bool", {}).get("aws:SecureTransport") == "false" for s in statements(document))
+    buckets = {bucket.inputs["bucket"] for bucket in _of_type(records, "aws:s3/bucket:Bucket")}
+    assert len(buckets) == 2  # the model store and its access-audit bucket (model_store.access_audit)
+    encryptions = _of_type(records, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+    assert {encryption.inputs["bucket"] for encryption in encryptions} == buckets
+    for encryption in encryptions:
+        rule = encryption.inputs["rules"][0]
+        assert rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "aws:kms"
+        assert rule["bucketKeyEnabled"] is True
+    blocks = _of_type(records, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    assert {block.inputs["bucket"] for block in blocks} == buckets
+    for block in blocks:
+        assert all(block.inputs[flag] is True for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
+    policies = _of_type(records, "aws:s3/bucketPolicy:BucketPolicy")
+    assert {policy.inputs["bucket"] for policy in policies} == buckets
+    for policy in policies:
+        document = json.loads(policy.inputs["policy"])
+        assert any(s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false" for s in statements(document))
     for template in _of_type(records, "aws:ec2/launchTemplate:LaunchTemplate"):
         assert template.inputs["metadataOptions"]["httpTokens"] == "required"
         assert template.inputs["metadataOptions"]["httpPutResponseHopLimit"] == 1

@@ -12,12 +12,14 @@ from inferstack.policy.rules.cost import COST_RULES
 from inferstack.policy.rules.data import DATA_RULES
 from inferstack.policy.rules.endpoints import ENDPOINT_RULES
 from inferstack.policy.rules.governance import GOVERNANCE_RULES
+from inferstack.policy.rules.oversight import OVERSIGHT_RULES
 from inferstack.policy.rules.reliability import RELIABILITY_RULES
 from inferstack.policy.rules.security import SECURITY_RULES
 from inferstack.problems import InputError, Problem
 
 RULES: Final[tuple[Rule, ...]] = (
     SECURITY_RULES + ACCESS_RULES + GOVERNANCE_RULES + DATA_RULES + COST_RULES + RELIABILITY_RULES + ENDPOINT_RULES
+    + OVERSIGHT_RULES
 )
 RULES_BY_NAME: Final[dict[str, Rule]] = {rule.name: rule for rule in RULES}
 RULES_BY_ID: Final[dict[str, Rule]] = {rule.id: rule for rule in RULES}

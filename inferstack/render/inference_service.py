@@ -41,6 +41,7 @@ from kubernetes.client import (
 from inferstack.blueprint import Blueprint, ModelDeployment
 from inferstack.compiler import default_storage_uri
 from inferstack.constants import (
+    ANNOTATION_DATA_CLASSIFICATION,
     ANNOTATION_APPROVED_STAGE,
     ANNOTATION_MODEL_VERSION,
     ANNOTATION_TRAFFIC_SPLIT,
@@ -229,6 +230,8 @@ def build_inference_service(
         ANNOTATION_TRAFFIC_SPLIT: "none",
         ANNOTATION_MODEL_VERSION: version,
     }
+    if spec.data.classification != "internal":
+        annotations[ANNOTATION_DATA_CLASSIFICATION] = spec.data.classification
     scale_metric: str | None = None
     scale_target: int | None = None
     auto_scaling = None
@@ -301,7 +304,7 @@ def render_inference_service(
 ) -> dict[str, Any]:
     """The InferenceService manifest (camelCase keys, no nulls) of one model variant."""
     isvc = build_inference_service(deployment, blueprint, variant)
-    if deployment.spec.monitoring.drift is not None and isvc.spec is not None:
+    if deployment.spec.monitoring.drift is not None and deployment.spec.data.logger_mode != "none" and isvc.spec is not None:
         # The drift detector reads the predictor's payload logs (rollouts add the logger in render/rollout.py).
         isvc.spec.predictor.logger = payload_logger(deployment, blueprint, variant.role)
     manifest = to_manifest(isvc)

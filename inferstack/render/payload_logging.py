@@ -50,7 +50,7 @@ from inferstack.constants import SERVING_SERVICE_ACCOUNT
 
 PAYLOAD_LOG_ROOT = "payload-logs"
 LOGGER_MODE = "all"
-"""Log requests and responses (KServe modes: all, request, response)."""
+"""The default mode: requests and responses (KServe modes: all, request, response); a spec's data.payload_logging narrows it."""
 LOGGER_FORMAT = "json"
 LOGGER_STORAGE_KEY = "credentials"
 """`storage.key`: required by the webhook, unused with IRSA; the value KServe itself defaults to (LoggerDefaultStorageKey)."""
@@ -77,9 +77,10 @@ def payload_log_object_key(team: str, namespace: str, isvc: str, component: str,
 
 
 def payload_logger(deployment: ModelDeployment, blueprint: Blueprint, role: str) -> V1beta1LoggerSpec:
-    """The predictor's logger: every request and response, as JSON, into the model store under payload-logs/."""
+    """The predictor's logger, as JSON, into the model store under payload-logs/: every request and response, or only
+    the side the spec's data handling allows (`data.payload_logging`; pii never logs both)."""
     return V1beta1LoggerSpec(local_vars_configuration=KSERVE_CONFIGURATION,
-        mode=LOGGER_MODE,
+        mode=deployment.spec.data.logger_mode,
         url=payload_log_url(blueprint.config.model_store.bucket, deployment.team),
         storage=V1beta1LoggerStorageSpec(local_vars_configuration=KSERVE_CONFIGURATION,
             path=payload_log_path(deployment, role),

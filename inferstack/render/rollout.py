@@ -67,6 +67,8 @@ LOGGED_STRATEGIES = frozenset({"canary", "shadow", "ab"})
 
 def logs_payloads(deployment: ModelDeployment) -> bool:
     """Whether the model's predictors log payloads: a compared rollout, or a drift watch (the detector reads the logs)."""
+    if deployment.spec.data.logger_mode == "none":
+        return False  # data.payload_logging none: the spec forbids payload logs
     return deployment.spec.rollout.strategy in LOGGED_STRATEGIES or deployment.spec.monitoring.drift is not None
 
 

@@ -328,6 +328,14 @@ class ModelStoreConfig(StrictModel):
         description="Days payload logs (payload-logs/, every logged request and response) are kept before they are "
         "deleted, old versions included.",
     )
+    access_audit: bool = Field(
+        default=True,
+        description="Record object-level access to the store (every read; writes under models/) in a CloudTrail trail "
+        "of its own, into a KMS-encrypted audit bucket (components/model_store.py).",
+    )
+    audit_log_retention_days: int = Field(
+        default=365, ge=90, le=3650, description="Days the access audit logs are kept (at least 90)."
+    )
 
     @model_validator(mode="after")
     def _existing_needs_key(self) -> ModelStoreConfig:
@@ -336,11 +344,17 @@ class ModelStoreConfig(StrictModel):
         return self
 
 
+ALERT_ROUTE_PATTERN = r"^(slack|pagerduty|email|opsgenie|sns):[^\s]+$"
+"""A route: slack:#channel, pagerduty:service, email:address, opsgenie:team or sns:topic-name."""
+
+
 class AlertConfig(StrictModel):
     """Where platform-level alerts go."""
 
     destination: str = Field(
-        pattern=r"^(slack|pagerduty|email|opsgenie):[^\s]+$", description="Default route, e.g. pagerduty:ml-platform."
+        pattern=ALERT_ROUTE_PATTERN,
+        description="Default route, e.g. pagerduty:ml-platform: where platform alerts and every alert whose route the "
+        "stack cannot deliver go (render/alert_routing.py).",
     )
     sns_email: str | None = Field(
         default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="E-mail subscribed to the SNS topic of cloud alarms."
@@ -349,6 +363,14 @@ class AlertConfig(StrictModel):
         default=None,
         description="Slack incoming-webhook URL for platform alerts; a secret: set it with "
         "`pulumi config set --secret --path inferstack:alerts.slack_webhook ...` (`secure:` in the stack file).",
+    )
+    credentials: dict[Annotated[str, Field(pattern=ALERT_ROUTE_PATTERN, max_length=256)], SecretStr] = Field(
+        default_factory=dict,
+        max_length=100,
+        description="Route (the destination or a spec's monitoring.alert_route) -> its receiver credential: a PagerDuty "
+        "Events v2 routing key, a Slack incoming-webhook URL or an Opsgenie API key. Pulumi secrets only "
+        "(`pulumi config set --secret --path 'inferstack:alerts.credentials[\"pagerduty:ml-platform\"]' ...`); "
+        "written into a Kubernetes Secret Alertmanager mounts. SNS routes need none (IRSA).",
     )
 
 

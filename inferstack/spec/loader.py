@@ -22,7 +22,7 @@ from inferstack.constants import ENVIRONMENTS, STACK_NAME_MAX_LENGTH, STACK_NAME
 from inferstack.problems import InputError, Problem, _short_repr, display_path, problems_from_validation, unknown_field_message
 from inferstack.spec.environment import EnvironmentConfig
 from inferstack.spec.model import ModelSpec
-from inferstack.spec.stack_checks import extract_secrets, stack_problems
+from inferstack.spec.stack_checks import extract_secrets, plain_secret_problems, stack_problems
 from inferstack.spec.python_loader import describe_python_files, specs_from_description
 from inferstack.yaml_loader import YamlLoadError, load_file as load_yaml_file
 
@@ -309,4 +309,7 @@ def load_environment(stacks_dir: Path, stack: str) -> EnvironmentConfig:
     document = documents[0]
     if not isinstance(document, dict) or not isinstance(document.get("config"), dict):
         raise InputError([Problem(label, "config", "missing or not a mapping; expected a `config:` mapping of settings")])
+    plain = plain_secret_problems(document["config"], label)
+    if plain:
+        raise InputError(plain)
     return environment_from_config(document["config"], stack, label)

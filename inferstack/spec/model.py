@@ -336,9 +336,10 @@ class Monitoring(StrictModel):
         pattern=r"^https://[^\s]+$", max_length=512, description="https:// runbook linked from every alert of this model."
     )
     alert_route: str = Field(
-        pattern=r"^(slack|pagerduty|email|opsgenie):[^\s]+$",
+        pattern=r"^(slack|pagerduty|email|opsgenie|sns):[^\s]+$",
         max_length=256,
-        description="Where alerts go: slack:#channel, pagerduty:service, email:address or opsgenie:team.",
+        description="Where alerts go: slack:#channel, pagerduty:service, email:address, opsgenie:team or sns:topic-name "
+        "(a topic of the stack's account); the stack holds the credential (alerts.credentials), never the spec.",
     )
 
 
@@ -522,6 +523,42 @@ class CostAssumptions(StrictModel):
     )
 
 
+DataClassification = Literal["public", "internal", "confidential", "pii"]
+PayloadLogging = Literal["all", "request", "response", "none"]
+"""What the payload logger records: KServe v0.20.0's logger modes (kserve/kserve v0.20.0,
+pkg/apis/serving/v1beta1/inference_service.go, LoggerType: all, request, response; the webhook refuses any
+other, component.go validateLogger; there is no sampling mode), or none: no logger at all."""
+
+
+class DataHandling(StrictModel):
+    """What the model's requests and responses carry, and how much of them the payload logger may keep."""
+
+    classification: DataClassification = Field(
+        default="internal",
+        description="The most sensitive data in a request or response: public, internal, confidential, or pii "
+        "(personal data such as card transactions); pii forbids logging whole exchanges.",
+    )
+    payload_logging: PayloadLogging | None = Field(
+        default=None,
+        description="What the payload logger records where the model logs (compared rollouts, drift watch): all, request, "
+        "response or none. Unset: all, except for pii, which must choose request, response or none.",
+    )
+
+    @model_validator(mode="after")
+    def _pii_is_never_logged_whole(self) -> DataHandling:
+        if self.classification == "pii" and self.payload_logging in (None, "all"):
+            raise ValueError(
+                f"classification pii with payload_logging {self.payload_logging or 'unset (all)'} would keep every "
+                "request and response of personal data; expected payload_logging request, response or none"
+            )
+        return self
+
+    @property
+    def logger_mode(self) -> PayloadLogging:
+        """The logger mode the model gets (all unless restricted)."""
+        return self.payload_logging or "all"
+
+
 class ModelSpec(StrictModel):
     """One model as its team declares it: identity, artifact, serving, GPU, scaling, capacity, rollout, monitoring, registry, per-environment overrides."""
 
@@ -556,6 +593,9 @@ class ModelSpec(StrictModel):
     endpoint: Endpoint = Field(
         default_factory=Endpoint, description="Exposure on the shared gateway, authentication, rate and request-size limits."
     )
+    data: DataHandling = Field(
+        default_factory=DataHandling, description="Data classification and how much of each payload may be logged."
+    )
     environments: dict[Environment, EnvironmentOverride] = Field(
         default_factory=dict, description="Per-environment overrides keyed by tier (dev, staging, prod); every stack of a tier applies its tier's override."
     )
@@ -584,11 +624,34 @@ class ModelSpec(StrictModel):
             raise ValueError(runtime_problem)
         if self.monitoring.drift is not None:
             check_drift_features(self.monitoring.drift, self.signature)
+        logging_problem = _logging_feeds_drift(self)
+        if logging_problem:
+            raise ValueError(logging_problem)
         if self.rollout.strategy != "direct" and self.rollout.stable_version == self.artifact.version:
             raise ValueError(
                 f"rollout.stable_version equals artifact.version ({self.artifact.version}); expected the candidate to differ"
             )
         return self
+
+
+def _logging_feeds_drift(spec: ModelSpec) -> str | None:
+    """What the drift watch needs from the payload logs that data.payload_logging does not record."""
+    drift, mode = spec.monitoring.drift, spec.data.logger_mode
+    if drift is None or mode == "all":
+        return None
+    if mode == "none":
+        return "monitoring.drift reads the payload logs but data.payload_logging is none; expected request or response logging, or no drift watch"
+    if mode == "response" and drift.features:
+        return (
+            "monitoring.drift.features are read from logged requests but data.payload_logging is response; expected "
+            "features: [] (watch predictions only) or payload_logging request"
+        )
+    if mode == "request" and drift.predictions:
+        return (
+            "monitoring.drift.predictions are read from logged responses but data.payload_logging is request; expected "
+            "predictions: false or payload_logging response"
+        )
+    return None
 
 
 def _runtime_problem(spec: ModelSpec) -> str | None:

@@ -27,6 +27,14 @@ SECURE_KEY = "secure"
 
 SECRET_SETTINGS = frozenset({"alerts.slack_webhook", "monitoring.grafana_admin_password"})
 """Settings (below `inferstack:`) that may hold Pulumi secrets; any other secret is bad input."""
+SECRET_SETTING_MAPS = frozenset({"alerts.credentials"})
+"""Settings whose every entry is a Pulumi secret (`alerts.credentials.<route>`)."""
+
+
+def _secret_path(path: str) -> bool:
+    return path in SECRET_SETTINGS or any(
+        path.startswith(f"{mapping}.") and "." not in path[len(mapping) + 1 :].split(":", 1)[0] for mapping in SECRET_SETTING_MAPS
+    )
 
 
 class EncryptedSecret(SecretStr):
@@ -50,14 +58,14 @@ def extract_secrets(values: dict[str, Any], label: str) -> tuple[dict[str, Any],
 
     def walk(value: Any, path: str) -> Any:
         if _is_secure(value):
-            if path in SECRET_SETTINGS:
+            if _secret_path(path):
                 return EncryptedSecret(value[SECURE_KEY])
             problems.append(
                 Problem(
                     label,
                     _config_path(path),
                     "is a Pulumi secret (secure:), which the offline plan cannot read and this setting does not need; "
-                    f"expected a plain value (settings that may be secrets: {', '.join(sorted(SECRET_SETTINGS))})",
+                    f"expected a plain value (settings that may be secrets: {', '.join(sorted(SECRET_SETTINGS | {f'{m}.<key>' for m in SECRET_SETTING_MAPS}))})",
                 )
             )
             return None
@@ -69,6 +77,34 @@ def extract_secrets(values: dict[str, Any], label: str) -> tuple[dict[str, Any],
 
     cleaned = {key: walk(value, key) for key, value in values.items()}
     return cleaned, problems
+
+
+def plain_secret_problems(config: Mapping[str, Any], label: str) -> list[Problem]:
+    """Secret settings written in plain text in a stack file (which git keeps): each must be `{secure: ...}`.
+
+    Only the stack file is judged: the Pulumi program receives these values decrypted from `pulumi.Config`.
+    """
+    problems: list[Problem] = []
+    for path in sorted(SECRET_SETTINGS | SECRET_SETTING_MAPS):
+        section, _, rest = path.partition(".")
+        value: Any = config.get(f"inferstack:{section}")
+        for part in rest.split("."):
+            value = value.get(part) if isinstance(value, Mapping) else None
+        entries = (
+            {f"{path}.{key}": item for key, item in value.items()} if path in SECRET_SETTING_MAPS and isinstance(value, Mapping)
+            else {path: value}
+        )
+        for where, item in entries.items():
+            if isinstance(item, str):
+                problems.append(
+                    Problem(
+                        label,
+                        _config_path(where),
+                        "is a credential in plain text in the stack file; expected a Pulumi secret "
+                        f"(`pulumi config set --secret --path 'inferstack:{where}' ...`, stored as secure:)",
+                    )
+                )
+    return problems
 
 
 def _config_path(path: str) -> str:
@@ -86,6 +122,12 @@ def secret_values(config: EnvironmentConfig) -> list[str]:
             value = getattr(value, part, None)
         if isinstance(value, SecretStr):
             found.append(value.get_secret_value())
+    for path in sorted(SECRET_SETTING_MAPS):
+        mapping: Any = config
+        for part in path.split("."):
+            mapping = getattr(mapping, part, None)
+        if isinstance(mapping, Mapping):
+            found.extend(value.get_secret_value() for value in mapping.values() if isinstance(value, SecretStr))
     return [value for value in found if value]
 
 

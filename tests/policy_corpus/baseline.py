@@ -34,6 +34,27 @@ OIDC = "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
 ACCOUNT = "123456789012"
 
 
+ALERTMANAGER_VALUES: dict[str, Any] = {
+    "config": {
+        "route": {
+            "receiver": "slack-ml-platform",
+            "routes": [{"receiver": "null", "matchers": ['alertname = "Watchdog"']}],
+        },
+        "receivers": [
+            {"name": "null"},
+            {
+                "name": "slack-ml-platform",
+                "slack_configs": [
+                    {"api_url_file": "/etc/alertmanager/secrets/alertmanager-receivers/slack-ml-platform", "channel": "#ml-platform"}
+                ],
+            },
+        ],
+    },
+    "alertmanagerSpec": {"secrets": ["alertmanager-receivers"]},
+}
+"""Alertmanager routing every alert to Slack, the webhook read from a mounted Secret (render/alert_routing.py's shape)."""
+
+
 def stack_config(environment: str) -> dict[str, Any]:
     """The `config:` block of a stack file for `environment` (keys as in stacks/Pulumi.<env>.yaml)."""
     prod = environment == "prod"
@@ -133,6 +154,27 @@ def secure_stack(environment: str) -> list[PolicyResource]:
             on_bucket + (key.urn,),
         ),
         res(p.AWS_S3_VERSIONING, "models-versioning", {"bucket": bucket_name, "versioningConfiguration": {"status": "Enabled"}}, on_bucket),
+        res(
+            "aws:cloudtrail/trail:Trail",
+            "models-access-trail",
+            {
+                "name": f"{bucket_name}-access",
+                "s3BucketName": f"{bucket_name}-audit",
+                "enableLogFileValidation": True,
+                "advancedEventSelectors": [
+                    {
+                        "name": "Model store object access",
+                        "fieldSelectors": [
+                            {"field": "eventCategory", "equals": ["Data"]},
+                            {"field": "resources.type", "equals": ["AWS::S3::Object"]},
+                            {"field": "resources.ARN", "startsWiths": [f"{bucket_arn}/"]},
+                        ],
+                    }
+                ],
+                "tags": _tags(env),
+            },
+            on_bucket,
+        ),
         res(
             p.AWS_S3_PUBLIC_ACCESS_BLOCK,
             "models-public-access",
@@ -365,7 +407,11 @@ def secure_stack(environment: str) -> list[PolicyResource]:
                 },
             },
         ),
-        res(p.K8S_HELM_RELEASE, "kube-prometheus-stack", {"chart": "kube-prometheus-stack", "namespace": "monitoring", "version": "75.0.0"}),
+        res(
+            p.K8S_HELM_RELEASE,
+            "kube-prometheus-stack",
+            {"chart": "kube-prometheus-stack", "namespace": "monitoring", "version": "75.0.0", "values": {"alertmanager": ALERTMANAGER_VALUES}},
+        ),
     ]
     return storage + identity + compute + kubernetes + _gateway(env, res, model, ns)
 

@@ -27,7 +27,7 @@ def test_every_security_rule_is_placed_in_the_threat_model() -> None:
     )
 
 
-def test_the_threat_model_covers_every_stage_and_the_endpoint_placeholder() -> None:
+def test_the_threat_model_covers_every_stage_and_the_endpoints() -> None:
     text = DOC.read_text(encoding="utf-8")
     for actor in ("spec author", "reviewer", "CI", "deployer", "model container", "end client"):
         assert actor in text, actor

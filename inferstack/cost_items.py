@@ -24,11 +24,13 @@ platform the stack actually renders:
 - **cross-AZ traffic**: the requests' share that crosses zones (gateway pod and replica in different
   zones: (zones - 1) / zones of the bytes), charged in each direction.
 - **KMS keys**: the customer managed keys the stack creates (logs and alert topic always; Kubernetes
-  secrets with a created cluster; the model store's with a created bucket), per key-month.
+  secrets with a created cluster; the model store's with a created bucket, and its audit trail's with
+  `model_store.access_audit`), per key-month.
 - **monitoring volumes**: Prometheus' gp3 volume (`monitoring.storage_gib`) and Alertmanager's when the stack
   installs kube-prometheus-stack (components/monitoring.py).
 
-Not counted: KMS requests, CloudWatch alarms (0.10 USD each), S3 storage and requests of the model store.
+Not counted: KMS requests, CloudWatch alarms (0.10 USD each), S3 storage and requests of the model store, and the
+model-store audit trail's CloudTrail data events (0.10 USD per 100,000 object reads and model writes).
 
 Items that scale with nodes have a steady (min nodes), expected and peak (max nodes) figure.
 """
@@ -182,11 +184,12 @@ def platform_items(blueprint: Blueprint, catalog: Catalog, nodes: NodeCounts, ro
         f"{zones - 1}/{zones} of {request_gib:g} GiB/month of requests cross zones, charged both ways",
     )
 
-    keys = 2 + int(config.cluster.create) + int(config.model_store.create)
+    audited = config.model_store.create and config.model_store.access_audit
+    keys = 2 + int(config.cluster.create) + int(config.model_store.create) + int(audited)
     items["kms-keys"] = _fixed(
         keys * catalog.service("kms_key_usd_month"),
         f"{keys} customer managed keys (logs, alert topic" + (", secrets" if config.cluster.create else "")
-        + (", model store" if config.model_store.create else "") + ")",
+        + (", model store" if config.model_store.create else "") + (", model-store audit trail" if audited else "") + ")",
     )
     if config.monitoring.create:
         volume = config.monitoring.storage_gib

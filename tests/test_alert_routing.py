@@ -50,7 +50,7 @@ def _blueprint(stack: str, alerts: dict[str, Any] | None = None) -> Any:
 def test_every_model_alert_carries_the_route_label_alertmanager_matches() -> None:
     blueprint = _blueprint("prod")
     for deployment in blueprint.models:
-        for alert in model_alerts(deployment):
+        for alert in model_alerts(deployment, blueprint.config.serving.gateway_namespace):
             assert dict(alert.labels)["route"] == deployment.spec.monitoring.alert_route, alert.name
 
 

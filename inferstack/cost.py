@@ -297,6 +297,9 @@ def _split_pool(pool: NodePool, catalog: Catalog, sizes: dict[str, ReplicaSize],
         for model, steady_count, peak_count in pool.replicas
     }
     total = sum(weights.values())
+    if peak and not total:
+        # A pool that runs nodes at peak only for its steady replicas (the peak allocation put the burst elsewhere).
+        return _split_pool(pool, catalog, sizes, peak=False)
     return {model: weight / total if total else 0.0 for model, weight in weights.items()}
 
 
@@ -313,7 +316,7 @@ def estimate(blueprint: Blueprint, catalog: Catalog | None = None) -> CostEstima
     fallback_extra = 0.0
     for pool in blueprint.node_pools:
         steady = pool.min_size * pool.hourly_usd * hours
-        peak = pool.max_size * pool.hourly_usd * hours
+        peak = pool.peak_nodes * pool.hourly_usd * hours
         by_pool[pool.name] = PoolCost(
             instance_type=pool.instance_types[0],
             capacity_type=pool.capacity_type,

@@ -74,11 +74,26 @@ def test_too_few_capacity_pools_stay_on_demand(repo_root: Path) -> None:
     assert [pool.capacity_type for pool in placement.node_pools] == ["ON_DEMAND"]
 
 
-def test_spot_required_gets_a_spot_only_pool_without_fallback(repo_root: Path) -> None:
-    placement = _place(_staging(repo_root), _h100x8(), _h100x8("spot-llm", capacity={"spot": "required"}))
-    pools = {pool.name: pool for pool in placement.node_pools}
-    assert set(pools) == {"h100-spot-8x-192c-2048g", "h100-fallback-8x-192c-2048g", "h100-spot-only-8x-192c-2048g"}
-    assert pools["h100-spot-only-8x-192c-2048g"].models == ("spot-llm",) and pools["h100-fallback-8x-192c-2048g"].models == ("big-llm",)
+def test_spot_required_on_a_thin_class_is_bad_input_where_diversification_is_mandatory(repo_root: Path) -> None:
+    # The case: `capacity.spot: required` on H100 gave a one-type h100-spot-only pool with no fallback, and
+    # staging and prod plans then exited 1 on spot-diversification. No H100 class has two types: exit 2, naming both.
+    with pytest.raises(InputError) as error:
+        _place(_staging(repo_root), _h100x8(), _h100x8("spot-llm", capacity={"spot": "required"}))
+    (problem,) = error.value.problems
+    assert (problem.file, problem.path) == ("specs/spot-llm.yaml", "capacity.spot")
+    assert "mandatory spot-diversification rule" in problem.message and "requires spot" in problem.message
+
+
+def test_spot_required_gets_a_spot_only_pool_where_diversification_is_advisory(repo_root: Path) -> None:
+    config = _staging(repo_root)
+    config = config.model_copy(update={"policy": config.policy.model_copy(update={"enforcement": {"spot-diversification": "advisory"}})})
+    placement = _place(config, _h100x8(), _h100x8("spot-llm", capacity={"spot": "required"}))
+    pools = {pool.name: pool for pool in placement.node_pools if pool.min_size}
+    assert set(pools) == {"h100-spot-8x-192c-2048g", "h100-spot-only-8x-192c-2048g"}
+    assert pools["h100-spot-only-8x-192c-2048g"].models == ("spot-llm",)
+    assert placement.pools_by_model["spot-llm"] == ("h100-spot-only-8x-192c-2048g",)
+    fallbacks = [pool for pool in placement.node_pools if pool.fallback_for is not None]
+    assert fallbacks and all("spot-llm" not in pool.models for pool in fallbacks)
 
 
 def test_well_diversified_pools_get_no_fallback(repo_root: Path) -> None:
@@ -110,7 +125,11 @@ def test_on_demand_base_replicas_caps_the_on_demand_part(repo_root: Path) -> Non
     config = config.model_copy(update={"spot": config.spot.model_copy(update={"on_demand_base_replicas": 1})})
     spec = ModelSpec.model_validate(spec_document(scaling={"min_replicas": 3, "max_replicas": 5}))
     placement = _place(config, spec)
-    split = {pool.capacity_type: pool.replicas[0][1:] for pool in placement.node_pools}
+    split: dict[str, tuple[int, int]] = {}
+    for pool in placement.node_pools:
+        if pool.fallback_for is None:
+            low, high = split.get(pool.capacity_type, (0, 0))
+            split[pool.capacity_type] = (low + pool.replicas[0][1], high + pool.replicas[0][2])
     assert split == {"ON_DEMAND": (1, 1), "SPOT": (2, 4)}
     assert "-ondemand-" in placement.pools_by_model[spec.name][0]  # base pool first
 

@@ -165,3 +165,37 @@ def test_expander_ranks_spot_then_on_demand_then_fallback_by_exact_asg_names(rep
     assert rank(f"eks-{cluster}-h100-fallback-8x-192c-2048g-{ASG_UUID}") == FALLBACK_PRIORITY
     assert rank(f"eks-{cluster}-system-{ASG_UUID}") == 1  # unknown groups stay usable, last
     assert rank(f"eks-spotty-{cluster}-h100-ondemand-8x-192c-2048g-{ASG_UUID}") == 1  # no substring promotion
+
+
+def test_spot_required_h100_exits_2_in_validate_and_plan_naming_the_spec_and_the_rule(
+    repo_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: plan exited 1 on its own spot-diversification rule (a one-type h100-spot-only pool, no fallback).
+    import yaml
+    from typer.testing import CliRunner
+
+    from inferstack.cli import app
+
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    document = spec_document(
+        name="spot-llm",
+        accelerator={"gpu_type": "h100", "gpus_per_replica": 8, "gpu_memory_gib": 600},
+        scaling={"min_replicas": 2, "max_replicas": 2},
+        capacity={"spot": "required"},
+    )
+    (specs / "spot-llm.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    for arguments in (
+        ["validate", "specs", str(repo_root / "stacks" / "Pulumi.staging.yaml")],
+        ["plan", "--stack", "staging", "--specs", "specs", "--stacks", str(repo_root / "stacks"), "--out", "out"],
+    ):
+        result = runner.invoke(app, arguments)
+        assert result.exit_code == 2, result.output
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert any(
+            line.startswith("specs/spot-llm.yaml: capacity.spot: ") and "spot-diversification" in line for line in lines
+        ), lines
+        assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()

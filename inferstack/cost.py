@@ -4,7 +4,9 @@ Definitions (USD per month = hourly price x `hours_per_month` of the catalogue, 
 
 - **monthly_usd (steady)**: every node pool at `min_size` nodes (the nodes the
   min replicas need), priced at the pool's first instance type, spot-discounted
-  on spot pools. **peak_monthly_usd**: every pool at `max_size`, except on-demand
+  on spot pools. **peak_monthly_usd**: every pool at the nodes its peak allocation
+  needs (`NodePool.peak_nodes`: `max_size`, less EKS's floor of one node on a
+  fit-class pool no replica was allocated to), except on-demand
   fallback pools (min size 0), which stand in for their spot pool rather than add
   to it. **spot_fallback_extra_monthly_usd**: what the steady figure would rise by
   if every thinly diversified spot pool ran its min nodes on its on-demand fallback

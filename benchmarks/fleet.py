@@ -14,6 +14,16 @@ Teams, replica ranges, spot preferences, rollout strategies and per-environment
 overrides vary; H100 models move to L40S (or are disabled) in dev, which
 offers no H100. Deterministic for a given seed.
 
+Every model respects each environment's caps and mandatory capacity rules
+(`_respect_environments`, after the draws, so the mix stays the same): per-environment
+scaling overrides keep every InferenceService under `gpu.max_replicas_per_model` and all of
+a model's InferenceServices under `gpu.max_gpus_per_model` (`TIER_CAPS`, the shipped stacks'
+values; a test keeps them in step), prod keeps at least two replicas (prod-min-replicas)
+and an on-demand base (no `capacity.spot: required` there), a spec requiring spot is a CPU
+model elsewhere (GPU classes have one instance type each, which a spot-only pool fails
+spot diversification with), dev GPU models never say `never` (dev GPU pools are spot), and
+every model claims the prod approval stage (the registry is authoritative at plan time).
+
     uv run python benchmarks/fleet.py --models 200 --out /tmp/fleet [--seed 7]
 """
 
@@ -26,6 +36,8 @@ from typing import Any
 
 import yaml
 
+TIER_CAPS = {"dev": (4, 8), "staging": (8, 16), "prod": (20, 32)}
+"""(gpu.max_replicas_per_model, gpu.max_gpus_per_model) of stacks/Pulumi.<tier>.yaml."""
 TEAMS = ("risk", "vision", "genai", "search", "ads", "speech", "fraud", "recsys")
 GPU_MEMORY = {"t4": 16, "l4": 24, "a10g": 24, "l40s": 48, "h100": 80}
 
@@ -129,7 +141,56 @@ def _model(rng: random.Random, index: int) -> dict[str, Any]:
             dev["accelerator"] = {"gpu_type": "l40s", "gpus_per_replica": gpus, "gpu_memory_gib": need}
     if dev:
         document["environments"] = {"dev": dev}
+    _respect_environments(document)
     return document
+
+
+def _services(rollout: dict[str, Any]) -> int:
+    """InferenceServices a rollout runs at once (a blue-green idle colour counted at full size, to stay safe)."""
+    strategy = rollout["strategy"]
+    if strategy == "ab":
+        return len(rollout["variants"])
+    return 1 if strategy == "direct" else 2
+
+
+def _respect_environments(document: dict[str, Any]) -> None:
+    """Add per-environment overrides so the model meets each tier's caps and mandatory capacity rules."""
+    environments: dict[str, dict[str, Any]] = document.setdefault("environments", {})
+    is_gpu = "accelerator" in document
+    spot = document.get("capacity", {}).get("spot", "preferred")
+    if spot == "required" and is_gpu:
+        document["capacity"] = {"spot": "preferred"}
+        spot = "preferred"
+    for tier, (max_replicas, max_gpus) in TIER_CAPS.items():
+        override = environments.get(tier, {})
+        if override.get("enabled") is False:
+            continue
+        scaling = {**document["scaling"], **override.get("scaling", {})}
+        low, high = scaling["min_replicas"], scaling["max_replicas"]
+        accelerator = {**document.get("accelerator", {}), **override.get("accelerator", {})}
+        gpus = accelerator.get("gpus_per_replica", 0) if is_gpu else 0
+        rollout = override.get("rollout", document["rollout"])
+        if gpus and gpus * _services(rollout) > max_gpus:
+            override["rollout"] = rollout = {"strategy": "direct"}
+        if tier == "prod":
+            low = max(low, 2)
+        cap = max_replicas if not gpus else min(max_replicas, max_gpus // (gpus * _services(rollout)))
+        if cap < 1 or (tier == "prod" and cap < 2):
+            environments[tier] = {"enabled": False}
+            continue
+        high = min(max(high, low), cap)
+        low = min(low, high)
+        if (low, high) != (scaling["min_replicas"], scaling["max_replicas"]):
+            override["scaling"] = {**override.get("scaling", {}), "min_replicas": low, "max_replicas": high}
+        if tier == "prod" and spot == "required":
+            override["capacity"] = {"spot": "preferred"}
+        if tier == "dev" and spot == "never" and is_gpu:
+            override["capacity"] = {"spot": "preferred"}
+        if override:
+            environments[tier] = override
+    if not environments:
+        del document["environments"]
+    document.setdefault("registry", {})["stage"] = "prod"
 
 
 def generate_fleet(count: int, seed: int = 7) -> list[dict[str, Any]]:

@@ -46,6 +46,14 @@ class NodePool:
     """(model, steady replicas, peak replicas) the pool was sized for, per member model."""
     fallback_for: str | None = None
     """On an on-demand fallback pool: the thinly diversified spot pool whose pods it takes when spot runs out."""
+    peak_size: int | None = None
+    """Nodes the allocation needs at peak (every model at max replicas); `max_size` may be higher (EKS's floor of 1 on a
+    fit-class pool no replica was allocated to). None: `max_size`."""
+
+    @property
+    def peak_nodes(self) -> int:
+        """Nodes the pool runs at peak: `peak_size` where placement set it, else `max_size`."""
+        return self.max_size if self.peak_size is None else self.peak_size
 
     @property
     def is_gpu(self) -> bool:

@@ -4,7 +4,9 @@ Definitions (USD per month = hourly price x `hours_per_month` of the catalogue, 
 
 - **monthly_usd (steady)**: every node pool at `min_size` nodes (the nodes the
   min replicas need), priced at the pool's first instance type, spot-discounted
-  on spot pools. **peak_monthly_usd**: every pool at `max_size`, except on-demand
+  on spot pools. **peak_monthly_usd**: every pool at the nodes its peak allocation
+  needs (`NodePool.peak_nodes`: `max_size`, less EKS's floor of one node on a
+  fit-class pool no replica was allocated to), except on-demand
   fallback pools (min size 0), which stand in for their spot pool rather than add
   to it. **spot_fallback_extra_monthly_usd**: what the steady figure would rise by
   if every thinly diversified spot pool ran its min nodes on its on-demand fallback
@@ -361,6 +363,9 @@ def _split_pool(pool: NodePool, catalog: Catalog, sizes: dict[str, ReplicaSize],
         for model, steady_count, peak_count in pool.replicas
     }
     total = sum(weights.values())
+    if peak and not total:
+        # A pool that runs nodes at peak only for its steady replicas (the peak allocation put the burst elsewhere).
+        return _split_pool(pool, catalog, sizes, peak=False)
     return {model: weight / total if total else 0.0 for model, weight in weights.items()}
 
 
@@ -380,7 +385,7 @@ def estimate(blueprint: Blueprint, catalog: Catalog | None = None) -> CostEstima
     volumes_steady = volumes_expected = volumes_peak = 0.0
     for pool in blueprint.node_pools:
         steady = pool.min_size * pool.hourly_usd * hours
-        peak = pool.max_size * pool.hourly_usd * hours
+        peak = pool.peak_nodes * pool.hourly_usd * hours
         volume_gib = root_volume_gib(pool)
         per_node_volume = root_volume_usd_month(volume_gib, catalog)
         expected = steady
@@ -399,8 +404,8 @@ def estimate(blueprint: Blueprint, catalog: Catalog | None = None) -> CostEstima
                 fractions[model] * (peak_split[model] * peak - steady_split[model] * steady) for model in steady_split
             )
             expected_nodes = expected / (pool.hourly_usd * hours) if pool.hourly_usd > 0 else float(pool.min_size)
-            nodes_peak += pool.max_size
-            volumes_peak += pool.max_size * per_node_volume
+            nodes_peak += pool.peak_nodes
+            volumes_peak += pool.peak_nodes * per_node_volume
         nodes_steady += pool.min_size
         nodes_expected += expected_nodes
         volumes_steady += pool.min_size * per_node_volume
@@ -418,7 +423,7 @@ def estimate(blueprint: Blueprint, catalog: Catalog | None = None) -> CostEstima
             expected_monthly_usd=expected,
             root_volume_gib=volume_gib,
             root_volumes_monthly_usd=pool.min_size * per_node_volume,
-            root_volumes_peak_monthly_usd=pool.max_size * per_node_volume,
+            root_volumes_peak_monthly_usd=pool.peak_nodes * per_node_volume,
         )
     system_volumes = config.cluster.system_nodes * root_volume_usd_month(CPU_ROOT_VOLUME_GIB, catalog)
     root_volumes = CostItem(

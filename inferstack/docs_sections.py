@@ -130,6 +130,19 @@ def plan_speed() -> str:
     return "\n".join(lines) + "\n"
 
 
+def placement_optimum() -> str:
+    """Placement against the exact MILP optimum, from benchmarks/results/placement_optimum.json."""
+    recorded = _recorded("placement_optimum")
+    unproven = recorded["fleets"] - recorded["proven"]
+    bound = f"; {unproven} fleets counted against the solver's dual bound (time limit)" if unproven else ""
+    return (
+        f"Measured {recorded['date']} on {recorded['machine']} (`{recorded['command']}`): over "
+        f"{recorded['fleets']} generated fleets, steady placement / exact optimum is **{recorded['worst']:.4f} worst** "
+        f"({recorded['worst_fleet']}), {recorded['median']:.4f} median, {recorded['total_ratio']:.4f} over all fleets "
+        f"together; {recorded['above_1_02']} fleets above 1.02 (target: worst <= 1.02){bound}.\n"
+    )
+
+
 # --- docs/rollouts.md: a canary from 10% to 100% -------------------------------------------------------
 
 CANARY_STEPS: tuple[tuple[str, str, dict[str, Any]], ...] = (
@@ -192,6 +205,7 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "shipped-stacks": shipped_stacks,
     "install-profiles": install_profiles,
     "plan-speed": plan_speed,
+    "placement-optimum": placement_optimum,
     "canary-walkthrough": canary_walkthrough,
 }
 DOCUMENTS = ("README.md", "docs/rollouts.md")

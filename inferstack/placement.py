@@ -15,25 +15,34 @@ Steps (pure and deterministic; inputs are sorted, ties broken by name):
    count, and, where `spot.min_capacity_pools` is set, fewer capacity pools than
    that, a capacity pool being an instance type in one availability zone), its
    capacity is bought on-demand instead.
-3. **Identify pools** (inferstack.pool_identity): each model picks a size class of
-   equal-capacity instance types from its own replica shape alone; its replicas go to
-   the pool of (GPU type, shared or exclusive GPUs, capacity type, size class). A node
-   group either time-slices its GPUs or not, so shared and exclusive replicas never
-   mix; CPU models form their own classes. Demand never decides a pool's instance
-   types, so no edit of one model moves another model or changes a pool's types.
-4. **Bin-pack** each pool (first-fit decreasing, by dominant share of the node):
-   exclusive replicas take whole GPUs; shared replicas take one time-slicing slot
-   (`gpu.time_slicing_replicas` per GPU) and their sized GPU memory on one GPU; all
-   take vCPU and memory after the node overhead. Steady replicas give `min_size`,
-   peak replicas `max_size`. This is the only step demand drives.
+3. **Identify pools** (inferstack.pool_identity): each model picks a preferred size
+   class of equal-capacity instance types from its own replica shape alone, and a few
+   **fit classes** around it (`fit_classes`: up to `FIT_SMALLER` classes of smaller
+   nodes, up to `FIT_LARGER` larger ones within `FIT_LARGER_TOLERANCE` per replica),
+   again from its shape alone. A pool is (GPU type, shared or exclusive GPUs, capacity
+   type, size class) and exists while a model lists its class; the model's node
+   affinity names the pools of all its fit classes. A node group either time-slices its
+   GPUs or not, so shared and exclusive replicas never mix; CPU models form their own
+   classes. Demand never decides a pool's name, types or members, so no edit of one
+   model moves another model, changes its node affinity or a pool's types.
+4. **Allocate** per (GPU type, sharing, capacity type) (inferstack.allocation): how many
+   nodes of each class and which replicas on which, over every model's fit classes
+   (mixing node sizes and models): exclusive replicas take whole GPUs; shared replicas
+   take one time-slicing slot (`gpu.time_slicing_replicas` per GPU) and their sized GPU
+   memory on one GPU; all take vCPU and memory after the node overhead. Steady replicas
+   give `min_size`, peak replicas `max_size` (at least 1, EKS's floor; `peak_size` the
+   nodes the peak allocation needs). This is the only step demand drives.
+   Where spot diversification is mandatory, spot replicas use only classes whose spot
+   pool passes it (`spot_classes`); a spec requiring spot with no such class is bad input.
 5. **Fall back**: a spot pool whose class lists fewer than `spot.min_instance_types`
    types but reaches `spot.min_capacity_pools` (types x availability zones) gets an
    on-demand fallback pool (`spot_fallback_pool`): same types, labels and taints,
    the spot pool's node-pool label (so the same pods may run there), min size 0,
    and the lowest Cluster Autoscaler priority, so it only grows when the spot pool
-   cannot (AWS reports no spot capacity). Replicas whose spec says
-   `capacity.spot: required` and whose pool would be thin get `-spot-only` pools
-   without a fallback, so they never run on-demand and the rest still get one.
+   cannot (AWS reports no spot capacity). Where spot diversification is not mandatory,
+   replicas whose spec says `capacity.spot: required` and whose pool would be thin get
+   `-spot-only` pools without a fallback, so they never run on-demand and the rest
+   still get one.
 """
 
 from __future__ import annotations
@@ -45,7 +54,15 @@ from dataclasses import dataclass, field
 
 from inferstack.blueprint import CapacityType, NodePool, Taint
 from inferstack.constants import GPU_TAINT_EFFECT, GPU_TAINT_KEY, LABEL_CAPACITY_TYPE, LABEL_GPU_TYPE, LABEL_NODE_POOL
-from inferstack.pool_identity import PoolIdentity, SizeClass, choose_size_class, size_classes
+from inferstack.allocation import AllocationItem, ClassAllocation, allocate
+from inferstack.pool_identity import (
+    SIZE_CLASS_TOLERANCE,
+    PoolIdentity,
+    SizeClass,
+    candidate_classes,
+    choose_size_class,
+    size_classes,
+)
 from inferstack.pricing.catalog import Catalog, InstanceType
 from inferstack.problems import InputError, Problem
 from inferstack.sizing import (
@@ -63,10 +80,15 @@ from inferstack.spec.model import ModelSpec
 __all__ = [
     "NODE_OVERHEAD_CPU",
     "NODE_OVERHEAD_MEMORY_GIB",
-    "Demand",
     "Placement",
     "PlacementRequest",
+    "FIT_LARGER",
+    "FIT_LARGER_TOLERANCE",
+    "FIT_SMALLER",
     "capacity_split",
+    "fit_classes",
+    "spot_classes",
+    "spot_diversification_enforced",
     "capacity_types",
     "spot_capacity_pools",
     "spot_fallback_allowed",
@@ -77,6 +99,13 @@ __all__ = [
     "place",
 ]
 
+SPOT_DIVERSIFICATION_RULE = "spot-diversification"
+FIT_SMALLER = 3
+FIT_LARGER = 2
+FIT_LARGER_TOLERANCE = 0.5
+"""A larger fit class costs at most this fraction more per replica than the preferred class (room for other models)."""
+"""Size classes with larger nodes than its preferred class a model may also use (per capacity type)."""
+"""Size classes with smaller nodes than its preferred class a model may also use (per capacity type)."""
 _OPEN_NODE_WINDOW = 24
 _EPSILON = 1e-9
 
@@ -89,16 +118,6 @@ class PlacementRequest:
     source: str
     measured_gpu_memory_gib: float | None = None
     """Peak GPU memory the model gate measured, replacing the spec's figure when given."""
-
-
-@dataclass(frozen=True, slots=True)
-class Demand:
-    """Replicas of one model on one capacity type: how many at steady state and at peak."""
-
-    size: ReplicaSize
-    capacity_type: CapacityType
-    steady: int
-    peak: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,25 +346,99 @@ def spot_fallback_pool(spot: NodePool, catalog: Catalog, name: str) -> NodePool:
     )
 
 
+def spot_diversification_enforced(config: EnvironmentConfig) -> bool:
+    """Whether the spot-diversification rule is mandatory in this stack (its tier's default, override and waivers)."""
+    from inferstack.policy.catalog import RULES_BY_NAME
+    from inferstack.policy.model import PolicyContext
+
+    return RULES_BY_NAME[SPOT_DIVERSIFICATION_RULE].enforcement(PolicyContext.from_environment(config)) == "mandatory"
+
+
+def spot_classes(
+    candidates: Sequence[SizeClass], config: EnvironmentConfig, required: bool, enforced: bool
+) -> list[SizeClass]:
+    """The candidate classes whose spot pools pass spot diversification, where that rule is mandatory.
+
+    A class passes with `spot.min_instance_types` types, or (not for a replica whose spec
+    requires spot: its pods must never land on the on-demand fallback) with an on-demand
+    fallback (`spot_fallback_allowed`). Where the rule is not mandatory, every candidate.
+    """
+    if not enforced:
+        return list(candidates)
+    return [
+        item
+        for item in candidates
+        if len(item.instance_types) >= config.spot.min_instance_types
+        or (not required and spot_fallback_allowed(len(item.instance_types), config))
+    ]
+
+
+def fit_classes(size: ReplicaSize, preferred: SizeClass, candidates: Sequence[SizeClass]) -> tuple[SizeClass, ...]:
+    """The classes a model's replicas may run on: its preferred class first, then smaller and larger neighbours.
+
+    Up to `FIT_SMALLER` candidate classes with cheaper nodes than the preferred class (the
+    cheapest per replica first: they take the remainder a full node of the preferred class would leave
+    half empty, and pack beside other models' replicas), and up to `FIT_LARGER` larger classes
+    whose price per replica is within `FIT_LARGER_TOLERANCE` of the preferred class's, cheapest
+    per replica first (big demand, and room beside other models' replicas). From the
+    replica's shape alone (never demand), so a model's pools and node affinity never
+    follow other models.
+    """
+    def per_replica(item: SizeClass) -> float:
+        return item.primary.on_demand_usd_hour / size.per_node(item.primary)
+
+    price = preferred.primary.on_demand_usd_hour
+    smaller = sorted(
+        (item for item in candidates if item.primary.on_demand_usd_hour < price),
+        key=lambda item: (per_replica(item), -item.primary.on_demand_usd_hour, item.shape),
+    )[:FIT_SMALLER]
+    larger = sorted(
+        (
+            item
+            for item in candidates
+            if item.primary.on_demand_usd_hour > price
+            and per_replica(item) <= per_replica(preferred) * (1 + FIT_LARGER_TOLERANCE) + 1e-12
+        ),
+        key=lambda item: (per_replica(item), item.primary.on_demand_usd_hour, item.shape),
+    )[:FIT_LARGER]
+    return (preferred, *smaller, *larger)
+
+
+@dataclass(slots=True)
+class _Part:
+    """Replicas of one model on one capacity type, and the classes they may use."""
+
+    size: ReplicaSize
+    steady: int
+    peak: int
+    classes: tuple[SizeClass, ...]
+
+
 def place(
     requests: Sequence[PlacementRequest],
     config: EnvironmentConfig,
     catalog: Catalog,
     measured_gpu_memory_gib: Mapping[str, float] | None = None,
 ) -> Placement:
-    """Size every model, pick its size class, split its replicas by capacity type, and pack them onto node pools.
+    """Size every model, pick its fit classes, split its replicas by capacity type, and allocate them to node pools.
 
     `measured_gpu_memory_gib` (model name -> GiB, e.g. from the registry) overrides
     the spec's GPU memory, as does a request's own measured figure. Raises InputError
-    listing every model that fits no allowed instance type.
+    listing every model that fits no allowed instance type, and every model whose only
+    capacity here would fail a mandatory rule (a spec requiring spot where no class of its
+    GPU type has enough instance types for spot diversification).
     """
     measured = dict(measured_gpu_memory_gib or {})
     problems: list[Problem] = []
     sizes: dict[str, ReplicaSize] = {}
-    groups: dict[PoolIdentity, list[Demand]] = defaultdict(list)
-    classes: dict[PoolIdentity, SizeClass] = {}
-    parts_by_model: dict[str, list[PoolIdentity]] = {}
+    # (GPU type, shared, capacity type, spot-only) -> parts
+    groups: dict[tuple[str, bool, CapacityType, bool], list[_Part]] = defaultdict(list)
+    parts_by_model: dict[str, list[tuple[tuple[str, bool, CapacityType, bool], tuple[SizeClass, ...]]]] = {}
     classes_by_gpu: dict[str, list[SizeClass]] = {}
+    enforced: bool | None = None
+    # Replica shape -> (candidate classes, preferred class): many models share a shape.
+    shapes: dict[tuple[object, ...], tuple[list[SizeClass], SizeClass]] = {}
+    fits_cache: dict[tuple[object, ...], tuple[SizeClass, ...]] = {}
     for request in sorted(requests, key=lambda item: item.spec.name):
         spec = request.spec
         figure = request.measured_gpu_memory_gib if request.measured_gpu_memory_gib is not None else measured.get(spec.name)
@@ -357,63 +450,126 @@ def place(
         sizes[spec.name] = size
         if size.gpu_type not in classes_by_gpu:
             classes_by_gpu[size.gpu_type] = size_classes(catalog, config, size.gpu_type)
-        size_class = choose_size_class(size, catalog, config, classes_by_gpu[size.gpu_type])
-        # Replicas whose spec requires spot and whose pool would be thin get pools of their own,
-        # so the others' thin pools may have a fallback.
-        spot_only = (
-            spec.capacity.spot == "required"
-            and config.spot.min_capacity_pools is not None
-            and len(size_class.instance_types) < config.spot.min_instance_types
-        )
-        keys: list[PoolIdentity] = []
-        for capacity, steady, peak in capacity_split(spec, config, spot_diversifiable(size_class, config)):
-            key = PoolIdentity(size.gpu_type, size.shared, capacity, size_class.shape, spot_only and capacity == "SPOT")
-            groups[key].append(Demand(size, capacity, steady, peak))
-            classes[key] = size_class
-            keys.append(key)
+        shape_key = (size.gpu_type, size.gpus, size.gpu_memory_gib, size.cpu, size.memory_gib, size.shared, size.candidates)
+        if shape_key not in shapes:
+            found = candidate_classes(size, catalog, config, classes_by_gpu[size.gpu_type])
+            shapes[shape_key] = (found, _choose_among(size, found))
+        candidates, preferred = shapes[shape_key]
+        required = spec.capacity.spot == "required"
+        keys: list[tuple[tuple[str, bool, CapacityType, bool], tuple[SizeClass, ...]]] = []
+        for capacity, steady, peak in capacity_split(spec, config, spot_diversifiable(preferred, config)):
+            spot_only = False
+            own = candidates
+            if capacity == "SPOT":
+                if enforced is None:
+                    enforced = spot_diversification_enforced(config)
+                own = spot_classes(candidates, config, required, enforced)
+                if not own:
+                    problems.append(_spot_problem(request.source, size, config))
+                    continue
+                if required and config.spot.min_capacity_pools is not None and len(preferred.instance_types) < config.spot.min_instance_types:
+                    if enforced:
+                        preferred = _choose_among(size, own)
+                    else:
+                        # Replicas whose spec requires spot and whose pool would be thin get pools of their own,
+                        # so the others' thin pools may have a fallback (the rule is not mandatory here).
+                        spot_only, own = True, [preferred]
+            first = preferred if any(item.shape == preferred.shape for item in own) else _choose_among(size, own)
+            if capacity == "SPOT" and len(first.instance_types) >= config.spot.min_instance_types:
+                # A well diversified spot pool keeps well diversified company: no thin pools, no fallbacks.
+                own = [item for item in own if len(item.instance_types) >= config.spot.min_instance_types]
+            fits_key = (*shape_key, first.shape, tuple(item.shape for item in own))
+            if fits_key not in fits_cache:
+                fits_cache[fits_key] = fit_classes(size, first, own)
+            fits = fits_cache[fits_key]
+            key = (size.gpu_type, size.shared, capacity, spot_only)
+            groups[key].append(_Part(size, steady, peak, fits))
+            keys.append((key, fits))
         parts_by_model[spec.name] = keys
     if problems:
         raise InputError(problems)
 
     pools: list[NodePool] = []
     for key in sorted(groups):
-        members = sorted(groups[key], key=lambda item: item.size.model)
-        size_class = classes[key]
-        primary = size_class.primary
-        steady = pack_nodes(primary, [(member.size, member.steady) for member in members])
-        peak = max(pack_nodes(primary, [(member.size, member.peak) for member in members]), steady)
-        name = key.name()
-        instance_types = size_class.names
-        shared = key.shared
-        pool = NodePool(
-            name=name,
-            gpu_type=key.gpu_type,
-            capacity_type=key.capacity_type,
-            instance_types=instance_types,
-            gpus_per_node=primary.gpus,
-            min_size=steady,
-            max_size=max(peak, steady, 1),
-            desired_size=steady,
-            time_slicing_replicas=config.gpu.time_slicing_replicas if shared else 1,
-            labels=(
-                (LABEL_CAPACITY_TYPE, key.capacity_type.lower().replace("_", "-")),
-                (LABEL_GPU_TYPE, key.gpu_type),
-                (LABEL_NODE_POOL, name),
-            ),
-            taints=(Taint(GPU_TAINT_KEY, "true", GPU_TAINT_EFFECT),) if key.gpu_type != "none" else (),
-            models=tuple(member.size.model for member in members),
-            hourly_usd=primary.price(key.capacity_type),
-            replicas=tuple((member.size.model, member.steady, member.peak) for member in members),
-        )
-        pools.append(pool)
-        if (
-            key.capacity_type == "SPOT"
-            and len(instance_types) < config.spot.min_instance_types
-            and spot_fallback_allowed(len(instance_types), config)
-            and not key.spot_only
-        ):
-            pools.append(spot_fallback_pool(pool, catalog, key.name(fallback=True)))
+        gpu_type, shared, capacity, spot_only = key
+        parts = sorted(groups[key], key=lambda item: item.size.model)
+        union: dict[str, SizeClass] = {}
+        for part in parts:
+            for item in part.classes:
+                union.setdefault(item.shape, item)
+        instances = {shape: item.primary for shape, item in union.items()}
+        steady = allocate([AllocationItem(part.size, part.steady, tuple(item.shape for item in part.classes)) for part in parts], instances, capacity)
+        peak = allocate([AllocationItem(part.size, part.peak, tuple(item.shape for item in part.classes)) for part in parts], instances, capacity)
+        for shape in sorted(union):
+            size_class = union[shape]
+            identity = PoolIdentity(gpu_type, shared, capacity, shape, spot_only)
+            name = identity.name()
+            members = [part for part in parts if any(item.shape == shape for item in part.classes)]
+            held = steady.get(shape, ClassAllocation(0, {}))
+            burst = peak.get(shape, ClassAllocation(0, {}))
+            primary = size_class.primary
+            pool = NodePool(
+                name=name,
+                gpu_type=gpu_type,
+                capacity_type=capacity,
+                instance_types=size_class.names,
+                gpus_per_node=primary.gpus,
+                min_size=held.nodes,
+                max_size=max(burst.nodes, held.nodes, 1),
+                peak_size=max(burst.nodes, held.nodes),
+                desired_size=held.nodes,
+                time_slicing_replicas=config.gpu.time_slicing_replicas if shared else 1,
+                labels=(
+                    (LABEL_CAPACITY_TYPE, capacity.lower().replace("_", "-")),
+                    (LABEL_GPU_TYPE, gpu_type),
+                    (LABEL_NODE_POOL, name),
+                ),
+                taints=(Taint(GPU_TAINT_KEY, "true", GPU_TAINT_EFFECT),) if gpu_type != "none" else (),
+                models=tuple(part.size.model for part in members),
+                hourly_usd=primary.price(capacity),
+                replicas=tuple(
+                    (part.size.model, held.replicas.get(part.size.model, 0), burst.replicas.get(part.size.model, 0))
+                    for part in members
+                ),
+            )
+            pools.append(pool)
+            if (
+                capacity == "SPOT"
+                and len(size_class.instance_types) < config.spot.min_instance_types
+                and spot_fallback_allowed(len(size_class.instance_types), config)
+                and not spot_only
+            ):
+                pools.append(spot_fallback_pool(pool, catalog, identity.name(fallback=True)))
     pools.sort(key=lambda pool: pool.name)
-    pools_by_model = {model: tuple(key.name() for key in keys) for model, keys in parts_by_model.items()}
+    pools_by_model = {
+        model: tuple(
+            PoolIdentity(key[0], key[1], key[2], item.shape, key[3]).name() for key, fits in keys for item in fits
+        )
+        for model, keys in parts_by_model.items()
+    }
     replicas_per_gpu = {model: size.slots_per_gpu if size.is_gpu else 1 for model, size in sizes.items()}
     return Placement(tuple(pools), pools_by_model, replicas_per_gpu, sizes)
+
+
+def _choose_among(size: ReplicaSize, candidates: Sequence[SizeClass]) -> SizeClass:
+    """`choose_size_class`'s rule over a narrowed list of candidates."""
+    def per_replica(item: SizeClass) -> float:
+        return item.primary.on_demand_usd_hour / size.per_node(item.primary)
+
+    best = min(per_replica(item) for item in candidates)
+    near = [item for item in candidates if per_replica(item) <= best * (1 + SIZE_CLASS_TOLERANCE) + 1e-12]
+    return min(near, key=lambda item: (item.primary.on_demand_usd_hour, item.shape))
+
+
+def _spot_problem(source: str, size: ReplicaSize, config: EnvironmentConfig) -> Problem:
+    """A spec requiring spot where every class of its GPU type would fail the mandatory spot-diversification rule."""
+    kind = "CPU" if size.gpu_type == "none" else size.gpu_type
+    return Problem(
+        source,
+        "capacity.spot",
+        f"model '{size.model}' requires spot, but no {kind} size class it fits here has {config.spot.min_instance_types} "
+        f"instance types, so its spot node group would fail the mandatory {SPOT_DIVERSIFICATION_RULE} rule of stack "
+        f"{config.stack_name} (a spot-only pool may not fall back to on-demand); expected capacity.spot: preferred "
+        f"(or an environments.{config.environment} override), or instance families that give a class of "
+        f"{config.spot.min_instance_types} types",
+    )

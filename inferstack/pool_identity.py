@@ -16,7 +16,9 @@ never from replica counts and never from other models. So a scaling edit, a cana
 version bump or another model's change never moves a model to another pool, never
 changes a pool's instance types, and never changes a model's node affinity. Demand
 only sets pool sizes (placement.py packs replicas to get them). A pool exists while at
-least one model needs its class.
+least one model needs its class. A model may also use a few fit classes around its own
+(placement.fit_classes, again from its shape alone): its affinity names their pools, and
+the allocation (inferstack/allocation.py) decides how many nodes each runs.
 
 Pure and deterministic; no Pulumi import. Packing (how many nodes) lives in placement.py.
 """
@@ -38,6 +40,7 @@ __all__ = [
     "SIZE_CLASS_TOLERANCE",
     "PoolIdentity",
     "SizeClass",
+    "candidate_classes",
     "choose_size_class",
     "size_classes",
 ]
@@ -100,6 +103,27 @@ def _per_replica_price(size: ReplicaSize, size_class: SizeClass) -> float:
     return size_class.primary.on_demand_usd_hour / size.per_node(size_class.primary)
 
 
+def candidate_classes(
+    size: ReplicaSize, catalog: Catalog, config: EnvironmentConfig, classes: list[SizeClass] | None = None
+) -> list[SizeClass]:
+    """The size classes one replica of `size` may run on, from its shape alone.
+
+    The environment's classes of the replica's GPU type whose every type the model allows
+    (its `capacity.instance_families`) and fits one replica on; when the model's families
+    leave no whole class, the classes of its own allowed types (named after those families).
+    """
+    allowed = {item.name for item in size.candidates}
+    candidates = [
+        item
+        for item in (classes if classes is not None else size_classes(catalog, config, size.gpu_type))
+        if all(name in allowed for name in item.names) and size.per_node(item.primary) >= 1
+    ]
+    if not candidates:
+        families = tuple(sorted({item.family for item in size.candidates}))
+        candidates = [item for item in _classes_of(size.gpu_type, list(size.candidates), families) if size.per_node(item.primary) >= 1]
+    return candidates
+
+
 def choose_size_class(
     size: ReplicaSize, catalog: Catalog, config: EnvironmentConfig, classes: list[SizeClass] | None = None
 ) -> SizeClass:
@@ -114,15 +138,7 @@ def choose_size_class(
     clearly cheaper per replica. `size.candidates` is never empty (sizing raises first).
     `classes`: `size_classes(catalog, config, size.gpu_type)` when the caller has them already.
     """
-    allowed = {item.name for item in size.candidates}
-    candidates = [
-        item
-        for item in (classes if classes is not None else size_classes(catalog, config, size.gpu_type))
-        if all(name in allowed for name in item.names) and size.per_node(item.primary) >= 1
-    ]
-    if not candidates:
-        families = tuple(sorted({item.family for item in size.candidates}))
-        candidates = [item for item in _classes_of(size.gpu_type, list(size.candidates), families) if size.per_node(item.primary) >= 1]
+    candidates = candidate_classes(size, catalog, config, classes)
     best = min(_per_replica_price(size, item) for item in candidates)
     near = [item for item in candidates if _per_replica_price(size, item) <= best * (1 + SIZE_CLASS_TOLERANCE) + 1e-12]
     return min(near, key=lambda item: (item.primary.on_demand_usd_hour, item.shape))

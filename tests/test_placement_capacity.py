@@ -29,16 +29,19 @@ def _request(**changes: Any) -> PlacementRequest:
 
 
 def _split(config: EnvironmentConfig, request: PlacementRequest) -> dict[str, tuple[int, int]]:
-    """capacity type -> (steady, peak) replicas of the model."""
+    """capacity type -> (steady, peak) replicas of the model, added up over its pools of that capacity type."""
     placement = place([request], config, load_catalog(config.region))
     result: dict[str, tuple[int, int]] = {}
     pools = [pool for pool in placement.node_pools if pool.fallback_for is None]  # fallbacks stand in for a spot pool
     for pool in pools:
         for _, steady, peak in pool.replicas:
-            result[pool.capacity_type] = (steady, peak)
-    assert placement.pools_by_model[request.spec.name] == tuple(pool.name for pool in sorted(
-        pools, key=lambda pool: pool.capacity_type != "ON_DEMAND"
-    ))
+            low, high = result.get(pool.capacity_type, (0, 0))
+            result[pool.capacity_type] = (low + steady, high + peak)
+    # The model may use every pool of its fit classes, base capacity (on-demand) first.
+    names = placement.pools_by_model[request.spec.name]
+    assert set(names) == {pool.name for pool in pools}
+    kinds = [("-ondemand-" in name) for name in names]
+    assert kinds == sorted(kinds, reverse=True), names
     return result
 
 
@@ -55,7 +58,10 @@ def test_spec_never_stays_on_demand_even_in_spot_only(repo_root: Path) -> None:
 
 
 def test_spec_required_is_all_spot_under_an_on_demand_base(repo_root: Path) -> None:
-    assert _split(_config(repo_root, "prod"), _request(capacity={"spot": "required"})) == {"SPOT": (2, 5)}
+    # A CPU replica: its classes of m6i/m7i types pass spot diversification without a fallback.
+    cpu = {"gpu_type": "none", "gpus_per_replica": 0, "gpu_memory_gib": 0}
+    request = _request(capacity={"spot": "required"}, accelerator=cpu, serving={"resources": {"cpu": 3, "memory_gib": 12}})
+    assert _split(_config(repo_root, "prod"), request) == {"SPOT": (2, 5)}
 
 
 @pytest.mark.parametrize(("policy", "expected"), [("spot-preferred", "SPOT"), ("on-demand-only", "ON_DEMAND")])
@@ -71,18 +77,26 @@ def test_pools_list_only_equal_capacity_types(repo_root: Path) -> None:
     cpu = {"gpu_type": "none", "gpus_per_replica": 0, "gpu_memory_gib": 0}
     catalog = load_catalog(config.region)
     for request in (_request(), _request(accelerator=cpu, serving={"resources": {"cpu": 3, "memory_gib": 12}})):
-        (pool,) = place([request], config, catalog).node_pools
-        types = [catalog.instances[name] for name in pool.instance_types]
-        shapes = {(item.gpu_type, item.gpus, item.gpu_memory_gib, item.vcpu, item.memory_gib) for item in types}
-        assert len(shapes) == 1, pool.instance_types
-        assert pool.hourly_usd == types[0].spot_usd_hour
+        pools = place([request], config, catalog).node_pools
+        for pool in pools:
+            types = [catalog.instances[name] for name in pool.instance_types]
+            shapes = {(item.gpu_type, item.gpus, item.gpu_memory_gib, item.vcpu, item.memory_gib) for item in types}
+            assert len(shapes) == 1, pool.instance_types
+            assert pool.hourly_usd == types[0].spot_usd_hour
     # 3 vCPU / 12 GiB replicas: 5 per 16-vCPU node (0.15 USD/h each) beat 2 per 8-vCPU node (0.19) by over 20%;
-    # m6i.4xlarge and m7i.4xlarge both offer 16 vCPU and 64 GiB: one class, two spot types.
-    assert set(pool.instance_types) == {"m6i.4xlarge", "m7i.4xlarge"}
+    # m6i.4xlarge and m7i.4xlarge both offer 16 vCPU and 64 GiB: one class, two spot types (the preferred class, listed
+    # first). The 2 steady replicas need less: 2 x m6i.xlarge (3.5 vCPU each, one replica a node) cost as much as one
+    # m6i.2xlarge (7.5 vCPU, two), half the 4xlarge; the model may use those smaller classes too.
+    assert {"m6i.4xlarge", "m7i.4xlarge"} in [set(pool.instance_types) for pool in pools]
+    steady = sum(pool.min_size * pool.hourly_usd for pool in pools)
+    assert steady == pytest.approx(catalog.instances["m6i.2xlarge"].spot_usd_hour) == pytest.approx(2 * catalog.instances["m6i.xlarge"].spot_usd_hour)
 
 
-def test_on_demand_and_spot_parts_of_a_model_share_its_size_class(repo_root: Path) -> None:
+def test_on_demand_and_spot_parts_of_a_model_share_its_size_classes(repo_root: Path) -> None:
     config = _config(repo_root, "prod")
     placement = place([_request()], config, load_catalog(config.region))
-    assert len({pool.instance_types for pool in placement.node_pools}) == 1
-    assert {pool.capacity_type for pool in placement.node_pools} == {"ON_DEMAND", "SPOT"}
+    by_capacity = {
+        kind: {pool.instance_types for pool in placement.node_pools if pool.capacity_type == kind and pool.fallback_for is None}
+        for kind in ("ON_DEMAND", "SPOT")
+    }
+    assert by_capacity["ON_DEMAND"] == by_capacity["SPOT"] and by_capacity["SPOT"]

@@ -74,11 +74,26 @@ def test_too_few_capacity_pools_stay_on_demand(repo_root: Path) -> None:
     assert [pool.capacity_type for pool in placement.node_pools] == ["ON_DEMAND"]
 
 
-def test_spot_required_gets_a_spot_only_pool_without_fallback(repo_root: Path) -> None:
-    placement = _place(_staging(repo_root), _h100x8(), _h100x8("spot-llm", capacity={"spot": "required"}))
-    pools = {pool.name: pool for pool in placement.node_pools}
-    assert set(pools) == {"h100-spot-8x-192c-2048g", "h100-fallback-8x-192c-2048g", "h100-spot-only-8x-192c-2048g"}
-    assert pools["h100-spot-only-8x-192c-2048g"].models == ("spot-llm",) and pools["h100-fallback-8x-192c-2048g"].models == ("big-llm",)
+def test_spot_required_on_a_thin_class_is_bad_input_where_diversification_is_mandatory(repo_root: Path) -> None:
+    # The case: `capacity.spot: required` on H100 gave a one-type h100-spot-only pool with no fallback, and
+    # staging and prod plans then exited 1 on spot-diversification. No H100 class has two types: exit 2, naming both.
+    with pytest.raises(InputError) as error:
+        _place(_staging(repo_root), _h100x8(), _h100x8("spot-llm", capacity={"spot": "required"}))
+    (problem,) = error.value.problems
+    assert (problem.file, problem.path) == ("specs/spot-llm.yaml", "capacity.spot")
+    assert "mandatory spot-diversification rule" in problem.message and "requires spot" in problem.message
+
+
+def test_spot_required_gets_a_spot_only_pool_where_diversification_is_advisory(repo_root: Path) -> None:
+    config = _staging(repo_root)
+    config = config.model_copy(update={"policy": config.policy.model_copy(update={"enforcement": {"spot-diversification": "advisory"}})})
+    placement = _place(config, _h100x8(), _h100x8("spot-llm", capacity={"spot": "required"}))
+    pools = {pool.name: pool for pool in placement.node_pools if pool.min_size}
+    assert set(pools) == {"h100-spot-8x-192c-2048g", "h100-spot-only-8x-192c-2048g"}
+    assert pools["h100-spot-only-8x-192c-2048g"].models == ("spot-llm",)
+    assert placement.pools_by_model["spot-llm"] == ("h100-spot-only-8x-192c-2048g",)
+    fallbacks = [pool for pool in placement.node_pools if pool.fallback_for is not None]
+    assert fallbacks and all("spot-llm" not in pool.models for pool in fallbacks)
 
 
 def test_well_diversified_pools_get_no_fallback(repo_root: Path) -> None:
@@ -110,7 +125,11 @@ def test_on_demand_base_replicas_caps_the_on_demand_part(repo_root: Path) -> Non
     config = config.model_copy(update={"spot": config.spot.model_copy(update={"on_demand_base_replicas": 1})})
     spec = ModelSpec.model_validate(spec_document(scaling={"min_replicas": 3, "max_replicas": 5}))
     placement = _place(config, spec)
-    split = {pool.capacity_type: pool.replicas[0][1:] for pool in placement.node_pools}
+    split: dict[str, tuple[int, int]] = {}
+    for pool in placement.node_pools:
+        if pool.fallback_for is None:
+            low, high = split.get(pool.capacity_type, (0, 0))
+            split[pool.capacity_type] = (low + pool.replicas[0][1], high + pool.replicas[0][2])
     assert split == {"ON_DEMAND": (1, 1), "SPOT": (2, 4)}
     assert "-ondemand-" in placement.pools_by_model[spec.name][0]  # base pool first
 
@@ -146,3 +165,37 @@ def test_expander_ranks_spot_then_on_demand_then_fallback_by_exact_asg_names(rep
     assert rank(f"eks-{cluster}-h100-fallback-8x-192c-2048g-{ASG_UUID}") == FALLBACK_PRIORITY
     assert rank(f"eks-{cluster}-system-{ASG_UUID}") == 1  # unknown groups stay usable, last
     assert rank(f"eks-spotty-{cluster}-h100-ondemand-8x-192c-2048g-{ASG_UUID}") == 1  # no substring promotion
+
+
+def test_spot_required_h100_exits_2_in_validate_and_plan_naming_the_spec_and_the_rule(
+    repo_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: plan exited 1 on its own spot-diversification rule (a one-type h100-spot-only pool, no fallback).
+    import yaml
+    from typer.testing import CliRunner
+
+    from inferstack.cli import app
+
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    document = spec_document(
+        name="spot-llm",
+        accelerator={"gpu_type": "h100", "gpus_per_replica": 8, "gpu_memory_gib": 600},
+        scaling={"min_replicas": 2, "max_replicas": 2},
+        capacity={"spot": "required"},
+    )
+    (specs / "spot-llm.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    for arguments in (
+        ["validate", "specs", str(repo_root / "stacks" / "Pulumi.staging.yaml")],
+        ["plan", "--stack", "staging", "--specs", "specs", "--stacks", str(repo_root / "stacks"), "--out", "out"],
+    ):
+        result = runner.invoke(app, arguments)
+        assert result.exit_code == 2, result.output
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert any(
+            line.startswith("specs/spot-llm.yaml: capacity.spot: ") and "spot-diversification" in line for line in lines
+        ), lines
+        assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()

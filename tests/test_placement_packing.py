@@ -39,7 +39,7 @@ def test_four_small_shared_replicas_fill_one_time_sliced_gpu(dev: EnvironmentCon
         serving={"resources": {"cpu": 0.5, "memory_gib": 1}},
     )
     placement = place([request], dev, load_catalog("us-east-1"))
-    (pool,) = placement.node_pools
+    (pool,) = [pool for pool in placement.node_pools if pool.min_size]  # the other pools are its larger fit classes, empty
     # 4 slots per GPU; 4 x 3.45 GiB <= 16 GiB; 2 vCPU <= 3.5; one g4dn.xlarge.
     assert (pool.name, pool.instance_types[0], pool.min_size, pool.time_slicing_replicas) == (
         "t4-shared-spot-1x-4c-16g",
@@ -59,7 +59,7 @@ def test_shared_replicas_are_packed_by_gpu_memory(dev: EnvironmentConfig) -> Non
         accelerator={"gpu_type": "t4", "gpus_per_replica": 1, "gpu_memory_gib": 7, "shareable": True},
         serving={"resources": {"cpu": 0.5, "memory_gib": 1}},
     )
-    (pool,) = place([request], dev, load_catalog("us-east-1")).node_pools
+    (pool,) = [pool for pool in place([request], dev, load_catalog("us-east-1")).node_pools if pool.min_size]
     assert (pool.instance_types[0], pool.min_size) == ("g4dn.xlarge", 2)
 
 
@@ -71,16 +71,17 @@ def test_replicas_of_other_shapes_get_pools_of_their_own_size_class(dev: Environ
         _request("small-b", 1, accelerator={"gpu_type": "l40s", "gpus_per_replica": 1, "gpu_memory_gib": 30}),
     ]
     placement = place(requests, dev, load_catalog("us-east-1"))
-    # A model's pool follows from its own replica shape (stable identity), not from who else is placed: the
-    # 2-GPU replica takes the 4-GPU class, the 1-GPU replicas the cheapest 1-GPU class, and share its node type.
+    # A model's pools follow from its own replica shape (stable identity), not from who else is placed: the
+    # 2-GPU replica prefers the 4-GPU class, the 1-GPU replicas the cheapest 1-GPU class (first in their node affinity).
     pools = {pool.name: pool for pool in placement.node_pools}
-    assert placement.pools_by_model == {
-        "big": ("l40s-spot-4x-48c-384g",),
-        "small-a": ("l40s-spot-1x-4c-32g",),
-        "small-b": ("l40s-spot-1x-4c-32g",),
-    }
+    assert placement.pools_by_model["big"][0] == "l40s-spot-4x-48c-384g"
+    assert placement.pools_by_model["small-a"][0] == placement.pools_by_model["small-b"][0] == "l40s-spot-1x-4c-32g"
+    assert placement.pools_by_model["small-a"] == placement.pools_by_model["small-b"]
     assert (pools["l40s-spot-4x-48c-384g"].instance_types, pools["l40s-spot-4x-48c-384g"].min_size) == (("g6e.12xlarge",), 1)
-    assert (pools["l40s-spot-1x-4c-32g"].instance_types, pools["l40s-spot-1x-4c-32g"].min_size) == (("g6e.xlarge",), 2)
+    # The 1-GPU replicas may also use the 4-GPU class (within 50% per replica): they fill the big model's idle GPUs
+    # there instead of buying 2 x g6e.xlarge.
+    assert pools["l40s-spot-4x-48c-384g"].replicas == (("big", 1, 1), ("small-a", 1, 1), ("small-b", 1, 1))
+    assert sum(pool.min_size for pool in placement.node_pools) == 1
     assert place(requests[:1], dev, load_catalog("us-east-1")).pools_by_model["big"] == placement.pools_by_model["big"]
 
 
@@ -91,7 +92,7 @@ def test_three_two_gpu_replicas_need_two_four_gpu_nodes(dev: EnvironmentConfig) 
         accelerator={"gpu_type": "l40s", "gpus_per_replica": 2, "gpu_memory_gib": 80},
         serving={"resources": {"cpu": 8, "memory_gib": 32}},
     )
-    (pool,) = place([request], dev, load_catalog("us-east-1")).node_pools
+    (pool,) = [pool for pool in place([request], dev, load_catalog("us-east-1")).node_pools if pool.min_size]
     assert (pool.instance_types[0], pool.min_size) == ("g6e.12xlarge", 2)
 
 
@@ -103,10 +104,16 @@ def test_cpu_replicas_are_packed_onto_the_cheapest_nodes(dev: EnvironmentConfig)
     ]
     catalog = load_catalog("us-east-1")
     # 1 vCPU / 2 GiB replicas: c7i.4xlarge is cheapest per replica (15 a node, 0.048 USD/h each); c7i.2xlarge
-    # (7 a node, 0.051) is within 20% of it and the smaller node, so it is the size class: 10 replicas, 2 nodes.
-    (pool,) = place(requests, dev, catalog).node_pools
-    assert pool.instance_types == ("c7i.2xlarge",)
-    assert _steady_hourly(requests, dev) == pytest.approx(2 * catalog.instances["c7i.2xlarge"].spot_usd_hour)
+    # (7 a node, 0.051) is within 20% of it and the smaller node, so it is the preferred class. Its smaller
+    # neighbours are fit classes too: 10 replicas = 7 on one c7i.2xlarge + 3 on one m6i.xlarge (3.5 vCPU left),
+    # 0.2375 USD/h spot, where two c7i.2xlarge (the old one-class packing) cost 0.3213.
+    placement = place(requests, dev, catalog)
+    assert placement.pools_by_model["scorer-0"][0] == "cpu-spot-8c-16g"
+    used = {pool.instance_types[0]: pool.min_size for pool in placement.node_pools if pool.min_size}
+    assert used == {"c7i.2xlarge": 1, "m6i.xlarge": 1}
+    assert _steady_hourly(requests, dev) == pytest.approx(
+        catalog.instances["c7i.2xlarge"].spot_usd_hour + catalog.instances["m6i.xlarge"].spot_usd_hour
+    )
 
 
 def test_model_too_large_names_model_and_largest_allowed_type(dev: EnvironmentConfig) -> None:

@@ -477,3 +477,51 @@ def test_logger_object_key_follows_kserve_blob_store_layout() -> None:
     key = storage_access.logger_object_key("s3://models-dev/payload-logs/vision", "models-dev", "vision", "detector", "/primary/")
     assert key == "payload-logs/vision/vision/detector/predictor/primary/0001-request.json"
     assert storage_access.logger_object_key("s3://models-dev", "models-dev", "vision", "detector", "") == "vision/detector/predictor/0001-request.json"
+
+
+# --- deploy-service-quotas: EKS managed node groups per cluster (default 30) and nodes per group (450) ---
+
+
+def _node_groups(count: int, max_size: int = 3) -> list[PolicyResource]:
+    return [
+        res("aws:eks/nodeGroup:NodeGroup", f"pool-{index}", {"scalingConfig": {"minSize": 0, "maxSize": max_size, "desiredSize": 0}})
+        for index in range(count)
+    ]
+
+
+def test_more_node_groups_than_the_default_quota_is_a_finding() -> None:
+    from inferstack.readiness import service_quotas
+
+    assert list(service_quotas.check_service_quotas(_node_groups(30), ctx())) == []
+    (finding,) = service_quotas.check_service_quotas(_node_groups(31), ctx())
+    assert finding.check_id == "deploy-service-quotas"
+    assert "31 managed node groups" in finding.message and "quota of 30" in finding.message
+
+
+def test_a_declared_raised_quota_admits_more_node_groups() -> None:
+    from inferstack.readiness import service_quotas
+
+    assert list(service_quotas.check_service_quotas(_node_groups(41), ctx(managed_node_group_quota=60))) == []
+    assert len(list(service_quotas.check_service_quotas(_node_groups(61), ctx(managed_node_group_quota=60)))) == 1
+
+
+def test_a_node_group_past_450_nodes_is_a_finding() -> None:
+    from inferstack.readiness import service_quotas
+
+    assert list(service_quotas.check_service_quotas(_node_groups(1, max_size=450), ctx())) == []
+    (finding,) = service_quotas.check_service_quotas(_node_groups(1, max_size=451), ctx())
+    assert "451 nodes" in finding.message and finding.urn.endswith("pool-0")
+
+
+def test_the_shipped_stacks_declare_the_node_group_quota_their_plans_need(repo_root: Path) -> None:
+    """Fit classes give staging and prod more node groups than EKS's default 30; their stacks say the quota is raised."""
+    from inferstack.compiler import compile_blueprint
+    from inferstack.spec.loader import load_environment, load_specs
+
+    specs = load_specs([repo_root / "model_specs"])
+    for stack in ("dev", "staging", "prod", "prod-eu-west-1"):
+        config = load_environment(repo_root / "stacks", stack)
+        blueprint = compile_blueprint(specs, config)
+        groups = len(blueprint.node_pools) + 1  # the system node group
+        if config.cluster.node_autoscaler == "cluster-autoscaler":
+            assert groups <= config.cluster.managed_node_group_quota, (stack, groups)

@@ -103,6 +103,7 @@ def context_for(config: Any) -> ReadinessContext:
         reference=reference_root(),
         model_store_bucket=config.model_store.bucket,
         model_store_kms_key_arn=config.model_store.kms_key_arn,
+        managed_node_group_quota=int(config.cluster.managed_node_group_quota),
     )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from inferstack.policy.model import Severity
-from inferstack.readiness import crd_closure, crd_schema, helm_values, kserve_admission, scheduling, storage_access
+from inferstack.readiness import crd_closure, crd_schema, helm_values, kserve_admission, scheduling, service_quotas, storage_access
 from inferstack.readiness.model import ReadinessCheck, ReadinessEnforcement
 
 CHECKS: Final[tuple[ReadinessCheck, ...]] = (
@@ -95,6 +95,20 @@ CHECKS: Final[tuple[ReadinessCheck, ...]] = (
         "condition on a missing key is true (guard Deny statements with Null).",
         source="AWS IAM User Guide: condition operators; policy evaluation logic; AWS KMS key policies",
         run=storage_access.check_storage_access,
+    ),
+    ReadinessCheck(
+        id=service_quotas.CHECK_ID,
+        name="Service quotas",
+        severity="high",
+        description="The plan's managed node groups fit the account's EKS quota of managed node groups per cluster (AWS "
+        "default 30, or the raised value the stack declares in `cluster.managed_node_group_quota`), and no node group may "
+        "grow past 450 nodes (the default quota of nodes per managed node group); past either, `pulumi up` stops with "
+        "LimitExceeded half-way through.",
+        remediation="Request the increase in Service Quotas (Amazon EKS: 'Managed node groups per cluster') and set "
+        "`inferstack:cluster.managed_node_group_quota` to the granted value, or run the stack with "
+        "`cluster.node_autoscaler: karpenter`.",
+        source="AWS EKS User Guide, service quotas (https://docs.aws.amazon.com/eks/latest/userguide/service-quotas.html)",
+        run=service_quotas.check_service_quotas,
     ),
 )
 

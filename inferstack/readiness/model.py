@@ -44,6 +44,8 @@ class ReadinessContext:
     reference: Path | None = None
     model_store_bucket: str | None = None
     model_store_kms_key_arn: str | None = None
+    managed_node_group_quota: int = 30
+    """The account's EKS quota of managed node groups per cluster (AWS default 30; `cluster.managed_node_group_quota`)."""
 
 
 CheckFunction = Callable[[Sequence[PolicyResource], ReadinessContext], Iterable[Finding]]

@@ -105,6 +105,14 @@ class ClusterConfig(StrictModel):
     node_autoscaler: Literal["cluster-autoscaler", "karpenter"] = Field(
         default="cluster-autoscaler", description="What adds and removes GPU nodes."
     )
+    managed_node_group_quota: int = Field(
+        default=30,
+        ge=1,
+        le=10_000,
+        description="The account's EKS quota of managed node groups per cluster (AWS default 30, adjustable in Service "
+        "Quotas); the deploy-readiness check deploy-service-quotas fails a plan that needs more. Raise it here only once "
+        "the account has the increase.",
+    )
     preinstalled_crds: list[Annotated[str, Field(pattern=r"^([A-Za-z][A-Za-z0-9]*\.)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")]] = Field(
         default_factory=list,
         max_length=100,

@@ -40,7 +40,12 @@ def test_every_generated_model_fits_every_tiers_caps(repo_root: Path, seed: int)
 
 
 def _stacks_with_room(repo_root: Path, folder: Path) -> Path:
-    """The shipped stacks with budgets raised: budgets fit the shipped specs, not a synthetic fleet's size."""
+    """The shipped stacks with budgets and the node-group quota raised: both fit the shipped specs, not a synthetic fleet.
+
+    The quota stands for an account granted 150 managed node groups per cluster: fit classes make the node groups
+    grow with the classes a fleet touches (a 14-model prod fleet needs 65, bounded by the catalogue's classes), which
+    deploy-service-quotas checks against the stack's declared quota.
+    """
     stacks = folder / "stacks"
     shutil.copytree(repo_root / "stacks", stacks)
     for path in stacks.glob("Pulumi.*.yaml"):
@@ -49,6 +54,7 @@ def _stacks_with_room(repo_root: Path, folder: Path) -> Path:
         if budgets:
             budgets["monthly_usd"] = 10_000_000
             budgets["teams"] = {team: 1_000_000 for team in TEAMS}
+        document["config"].setdefault("inferstack:cluster", {})["managed_node_group_quota"] = 150
         path.write_text(yaml.safe_dump(document))
     return stacks
 

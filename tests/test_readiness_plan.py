@@ -12,7 +12,7 @@ import pytest
 import inferstack.readiness
 from inferstack.plan.runner import run_plan
 from inferstack.policy.model import PolicyResource
-from inferstack.readiness import CATEGORY, context_for, run_readiness
+from inferstack.readiness import CHECKS, CATEGORY, context_for, run_readiness
 from inferstack.readiness.catalog import RULE_METADATA
 from inferstack.readiness.docs import readiness_markdown
 from inferstack.readiness.reference import MISSING_REFERENCE, reference_root
@@ -41,7 +41,7 @@ def test_shipped_plans_have_no_deploy_readiness_errors(stack: str, repo_root: Pa
         PolicyResource(r.urn, r.type, r.name, dict(r.inputs), r.parent or None, tuple(r.dependencies)) for r in records
     ]
     report = run_readiness(resources, context_for(config))
-    assert report.not_run == () and len(report.ran) == 6
+    assert report.not_run == () and len(report.ran) == len(CHECKS)
     mandatory = [v for v in report.violations() if v["enforcement"] == "mandatory"]
     assert not mandatory, "\n".join(f"{v['rule_id']}: {v['urn']}: {v['message']}" for v in mandatory)
 

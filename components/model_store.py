@@ -234,30 +234,7 @@ class ModelStore(pulumi.ComponentResource):
         )
         aws.kms.Alias(f"{name}-key-alias", name=f"alias/{config.bucket}", target_key_id=key.key_id, opts=child)
         bucket = aws.s3.Bucket(f"{name}-bucket", bucket=config.bucket, force_destroy=False, tags=tags, opts=child)
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            bucket=bucket.id,
-            rules=[
-                {
-                    "apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": key.arn},
-                    "bucket_key_enabled": True,
-                }
-            ],
-            opts=child,
-        )
-        aws.s3.BucketVersioning(f"{name}-versioning", bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=child)
-        public_access = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-ownership", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child
-        )
+        public_access = _harden_bucket(name, bucket, key, child)
         aws.s3.BucketPolicy(
             f"{name}-policy",
             bucket=bucket.id,
@@ -310,25 +287,7 @@ class ModelStore(pulumi.ComponentResource):
             opts=child,
         )
         bucket = aws.s3.Bucket(f"{name}-audit-bucket", bucket=audit_bucket_name(config.bucket), force_destroy=False, tags=tags, opts=child)
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-audit-encryption",
-            bucket=bucket.id,
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": key.arn}, "bucket_key_enabled": True}],
-            opts=child,
-        )
-        aws.s3.BucketVersioning(f"{name}-audit-versioning", bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=child)
-        public_access = aws.s3.BucketPublicAccessBlock(
-            f"{name}-audit-public-access",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-audit-ownership", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child
-        )
+        public_access = _harden_bucket(f"{name}-audit", bucket, key, child)
         policy = aws.s3.BucketPolicy(
             f"{name}-audit-policy",
             bucket=bucket.id,
@@ -364,3 +323,29 @@ class ModelStore(pulumi.ComponentResource):
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
+
+
+def _harden_bucket(prefix: str, bucket: aws.s3.Bucket, key: aws.kms.Key, opts: pulumi.ResourceOptions) -> aws.s3.BucketPublicAccessBlock:
+    """SSE-KMS with the bucket key, versioning, all public access blocked and ACLs off (owner enforced) on one bucket.
+
+    Resource names are `<prefix>-encryption`, `-versioning`, `-public-access` and `-ownership` (the URNs of stacks
+    deployed before this helper existed). Returns the public access block, which a bucket policy must wait for.
+    """
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        f"{prefix}-encryption",
+        bucket=bucket.id,
+        rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": key.arn}, "bucket_key_enabled": True}],
+        opts=opts,
+    )
+    aws.s3.BucketVersioning(f"{prefix}-versioning", bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=opts)
+    public_access = aws.s3.BucketPublicAccessBlock(
+        f"{prefix}-public-access",
+        bucket=bucket.id,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+        opts=opts,
+    )
+    aws.s3.BucketOwnershipControls(f"{prefix}-ownership", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=opts)
+    return public_access

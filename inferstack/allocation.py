@@ -38,7 +38,7 @@ from inferstack.blueprint import CapacityType
 from inferstack.pricing.catalog import InstanceType
 from inferstack.sizing import ReplicaSize, resource_shares, usable_cpu, usable_memory_gib
 
-__all__ = ["AllocationItem", "ClassAllocation", "allocate", "node_holds"]
+__all__ = ["AllocationItem", "ClassAllocation", "NodeFill", "allocate", "node_holds"]
 
 _EPSILON = 1e-9
 _IMPROVE_WINDOW = 16
@@ -72,8 +72,8 @@ class ClassAllocation:
     replicas: dict[str, int]
 
 
-class _Node:
-    """One node while allocating: its class, free capacity and content."""
+class NodeFill:
+    """One node while packing: its class (`shape`), free capacity and content (replicas per model)."""
 
     __slots__ = ("shape", "instance", "cpu", "memory", "gpus", "slots", "gpu_memory", "content")
 
@@ -87,8 +87,8 @@ class _Node:
         self.gpu_memory = [instance.gpu_memory_per_gpu_gib] * instance.gpus if shared else []
         self.content: dict[str, int] = {}
 
-    def clone(self) -> _Node:
-        other = _Node.__new__(_Node)
+    def clone(self) -> NodeFill:
+        other = NodeFill.__new__(NodeFill)
         other.shape, other.instance = self.shape, self.instance
         other.cpu, other.memory, other.gpus = self.cpu, self.memory, self.gpus
         other.slots, other.gpu_memory = list(self.slots), list(self.gpu_memory)
@@ -128,6 +128,14 @@ class _Node:
             self.content[size.model] = self.content.get(size.model, 0) + fit
         return fit
 
+    def full(self, shared: bool, has_gpus: bool, min_cpu: float, min_memory: float) -> bool:
+        """Whether no replica of a pool whose smallest replica needs `min_cpu` and `min_memory` fits any more."""
+        if self.cpu + _EPSILON < min_cpu or self.memory + _EPSILON < min_memory:
+            return True
+        if shared:
+            return not any(self.slots)
+        return has_gpus and self.gpus == 0
+
 
 def _dominant(size: ReplicaSize, instance: InstanceType) -> float:
     return max(resource_shares(size, instance))
@@ -139,7 +147,7 @@ def node_holds(instance: InstanceType, content: Sequence[tuple[ReplicaSize, int]
     if not wanted:
         return True
     first = wanted[0][0]
-    node = _Node("", instance, first.slots_per_gpu, first.shared)
+    node = NodeFill("", instance, first.slots_per_gpu, first.shared)
     wanted.sort(key=lambda item: (-_dominant(item[0], instance), item[0].model))
     return all(node.place(size, count) == count for size, count in wanted)
 
@@ -157,7 +165,7 @@ class _Group:
         self.exclusive_gpu = first.is_gpu and not first.shared
         self.min_cpu = min(item.size.cpu for item in items)
         self.min_memory = min(item.size.memory_gib for item in items)
-        self.fills: dict[str, tuple[_Node, dict[str, int]]] = {}
+        self.fills: dict[str, tuple[NodeFill, dict[str, int]]] = {}
         self.holds: dict[tuple[str, tuple[tuple[str, int], ...]], bool] = {}
         self.value = {
             model: min(self.price[shape] * _dominant(size, self.instances[shape]) for shape in self.allowed[model])
@@ -179,13 +187,13 @@ class _Group:
         self.round_robin = False
         self.by_price = sorted(self.instances, key=lambda shape: (self.price[shape], shape))
 
-    def empty(self, shape: str) -> _Node:
-        return _Node(shape, self.instances[shape], self.slots, self.shared)
+    def empty(self, shape: str) -> NodeFill:
+        return NodeFill(shape, self.instances[shape], self.slots, self.shared)
 
-    def worth(self, node: _Node) -> float:
+    def worth(self, node: NodeFill) -> float:
         return sum(self.value[model] * count for model, count in node.content.items())
 
-    def fill(self, shape: str, remaining: Mapping[str, int]) -> _Node:
+    def fill(self, shape: str, remaining: Mapping[str, int]) -> NodeFill:
         """One node of `shape` filled with the remaining replicas, largest dominant share first.
 
         In round-robin mode one replica of each model per round, so models with different
@@ -206,7 +214,7 @@ class _Group:
                     break
         return node
 
-    def fill_round_robin(self, shape: str, remaining: Mapping[str, int]) -> _Node:
+    def fill_round_robin(self, shape: str, remaining: Mapping[str, int]) -> NodeFill:
         node = self.empty(shape)
         left = {model: remaining.get(model, 0) for model in self.order[shape] if remaining.get(model, 0)}
         progress = True
@@ -222,7 +230,7 @@ class _Group:
                     del left[model]  # it did not fit now, and the node only fills up
         return node
 
-    def cached_fill(self, shape: str, remaining: Mapping[str, int]) -> _Node:
+    def cached_fill(self, shape: str, remaining: Mapping[str, int]) -> NodeFill:
         """`fill`, reusing the last fill of `shape` while the replicas it took are still there to take.
 
         A fill depends on the remaining counts only of the models it placed: one that took
@@ -241,15 +249,15 @@ class _Group:
         self.fills[shape] = (node, {model: remaining[model] for model in node.content})
         return node
 
-    def greedy(self, demand: Mapping[str, int], caps: Mapping[str, int] | None = None) -> list[_Node]:
+    def greedy(self, demand: Mapping[str, int], caps: Mapping[str, int] | None = None) -> list[NodeFill]:
         """Buy the node of lowest price per packed value until every replica is placed (at most `caps[shape]` of a shape)."""
         remaining = {model: count for model, count in demand.items() if count > 0}
-        nodes: list[_Node] = []
+        nodes: list[NodeFill] = []
         bought: dict[str, int] = defaultdict(int)
         caps = caps or {}
         shapes = sorted(self.instances, key=lambda shape: (self.price[shape], shape))
         while remaining:
-            best: tuple[float, _Node] | None = None
+            best: tuple[float, NodeFill] | None = None
             for shape in shapes:
                 if shape in caps and bought[shape] >= caps[shape]:
                     continue
@@ -277,10 +285,10 @@ class _Group:
                             order.remove(model)
         return nodes
 
-    def try_empty(self, nodes: list[_Node], index: int) -> list[_Node] | None:
+    def try_empty(self, nodes: list[NodeFill], index: int) -> list[NodeFill] | None:
         """The nodes without nodes[index], its replicas moved to the others' free room; None when they do not fit."""
         source = nodes[index]
-        changed: dict[int, _Node] = {}
+        changed: dict[int, NodeFill] = {}
         items = sorted(source.content.items(), key=lambda item: (-_dominant(self.sizes[item[0]], source.instance), item[0]))
         for model, count in items:
             size = self.sizes[model]
@@ -317,13 +325,13 @@ class _Group:
                 return shape
         return None
 
-    def rebuilt(self, shape: str, content: Mapping[str, int]) -> _Node:
+    def rebuilt(self, shape: str, content: Mapping[str, int]) -> NodeFill:
         node = self.empty(shape)
         for model in sorted(content, key=lambda model: (-_dominant(self.sizes[model], node.instance), model)):
             node.place(self.sizes[model], content[model])
         return node
 
-    def improve(self, nodes: list[_Node]) -> list[_Node]:
+    def improve(self, nodes: list[NodeFill]) -> list[NodeFill]:
         improved = True
         rounds = 0
         while improved and rounds < _IMPROVE_ROUNDS:
@@ -361,7 +369,7 @@ class _Group:
         return result
 
 
-def _cost(group: _Group, nodes: Sequence[_Node]) -> float:
+def _cost(group: _Group, nodes: Sequence[NodeFill]) -> float:
     return sum(group.price[node.shape] for node in nodes)
 
 

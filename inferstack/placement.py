@@ -47,14 +47,13 @@ Steps (pure and deterministic; inputs are sorted, ties broken by name):
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from inferstack.blueprint import CapacityType, NodePool, Taint
 from inferstack.constants import GPU_TAINT_EFFECT, GPU_TAINT_KEY, LABEL_CAPACITY_TYPE, LABEL_GPU_TYPE, LABEL_NODE_POOL
-from inferstack.allocation import AllocationItem, ClassAllocation, allocate
+from inferstack.allocation import AllocationItem, ClassAllocation, NodeFill, allocate
 from inferstack.pool_identity import (
     SIZE_CLASS_TOLERANCE,
     PoolIdentity,
@@ -71,8 +70,6 @@ from inferstack.sizing import (
     ReplicaSize,
     resource_shares,
     size_replica,
-    usable_cpu,
-    usable_memory_gib,
 )
 from inferstack.spec.environment import EnvironmentConfig
 from inferstack.spec.model import ModelSpec
@@ -222,56 +219,6 @@ def capacity_types(spec: ModelSpec, config: EnvironmentConfig) -> tuple[Capacity
     return tuple(capacity for capacity, _, _ in capacity_split(spec, config))
 
 
-class _Node:
-    """Free capacity of one node while packing."""
-
-    __slots__ = ("cpu", "memory", "gpus", "slots", "gpu_memory")
-
-    def __init__(self, instance: InstanceType, slots_per_gpu: int, shared: bool) -> None:
-        self.cpu = usable_cpu(instance)
-        self.memory = usable_memory_gib(instance)
-        self.gpus = instance.gpus
-        self.slots = [slots_per_gpu] * instance.gpus if shared else []
-        self.gpu_memory = [instance.gpu_memory_per_gpu_gib] * instance.gpus if shared else []
-
-    def place(self, size: ReplicaSize, count: int) -> int:
-        """Put up to `count` replicas here; how many fitted."""
-        if self.cpu + _EPSILON < size.cpu or self.memory + _EPSILON < size.memory_gib or self.gpus < size.gpus:
-            return 0
-        fit = min(
-            count,
-            math.floor(self.cpu / size.cpu + _EPSILON),
-            math.floor(self.memory / size.memory_gib + _EPSILON),
-        )
-        if fit <= 0:
-            return 0
-        if size.shared:
-            placed = 0
-            for index, slots in enumerate(self.slots):
-                if placed == fit:
-                    break
-                here = min(fit - placed, slots, math.floor(self.gpu_memory[index] / size.gpu_memory_gib + _EPSILON))
-                if here > 0:
-                    self.slots[index] -= here
-                    self.gpu_memory[index] -= here * size.gpu_memory_gib
-                    placed += here
-            fit = placed
-        elif size.gpus:
-            fit = min(fit, self.gpus // size.gpus)
-            self.gpus -= fit * size.gpus
-        self.cpu -= fit * size.cpu
-        self.memory -= fit * size.memory_gib
-        return fit
-
-    def full(self, shared: bool, has_gpus: bool, min_cpu: float, min_memory: float) -> bool:
-        """Whether no replica of the pool can fit any more."""
-        if self.cpu + _EPSILON < min_cpu or self.memory + _EPSILON < min_memory:
-            return True
-        if shared:
-            return not any(self.slots)
-        return has_gpus and self.gpus == 0
-
-
 def _dominant_share(size: ReplicaSize, instance: InstanceType) -> float:
     return max(resource_shares(size, instance))
 
@@ -287,7 +234,7 @@ def pack_nodes(instance: InstanceType, items: Sequence[tuple[ReplicaSize, int]])
     slots = wanted[0][0].slots_per_gpu
     min_cpu = min(size.cpu for size, _ in wanted)
     min_memory = min(size.memory_gib for size, _ in wanted)
-    open_nodes: list[_Node] = []
+    open_nodes: list[NodeFill] = []
     total = 0
     for size, count in wanted:
         remaining = count
@@ -303,7 +250,7 @@ def pack_nodes(instance: InstanceType, items: Sequence[tuple[ReplicaSize, int]])
             # A node nothing was placed on is as open as it was (fullness depends only on its own state).
             open_nodes.append(node)
         while remaining:
-            node = _Node(instance, slots, shared)
+            node = NodeFill(instance.name, instance, slots, shared)
             placed = node.place(size, remaining)
             if placed == 0:
                 raise ValueError(f"{size.model} does not fit on {instance.name}")  # sizing guarantees it does

@@ -107,6 +107,15 @@ DEFAULT_MAX_ARTIFACT_GIB = 50.0
 MAX_ARTIFACT_ENV = "INFERSTACK_MAX_ARTIFACT_GIB"
 """Environment variable overriding the artifact size limit (GiB) of the gate and publish."""
 ProgressCallback = Callable[[str], None]
+CallTimer = Callable[[Callable[[], Any]], float]
+"""Makes one timed call and returns how long it took, in milliseconds."""
+
+
+def wall_clock_ms(call: Callable[[], Any]) -> float:
+    """The gate's CallTimer: the call's wall-clock duration (time.perf_counter), in milliseconds."""
+    begin = time.perf_counter()
+    call()
+    return (time.perf_counter() - begin) * 1000.0
 
 ORT_TYPES: dict[str, TensorDType] = {
     "tensor(float)": "float32",
@@ -841,9 +850,11 @@ def _time_calls(
     min_iterations: int,
     max_iterations: int,
     time_budget_s: float,
+    call_timer: CallTimer = wall_clock_ms,
 ) -> tuple[int, list[float]]:
-    """Warm-up calls made, and latencies in ms of timed calls: at least min_iterations, at most max_iterations,
-    stopping once the budget is spent. Warm-up: at least `warmup` calls and WARMUP_MIN_S seconds (at most WARMUP_MAX_CALLS)."""
+    """Warm-up calls made, and latencies in ms of timed calls (as `call_timer` measures them): at least
+    min_iterations, at most max_iterations, stopping once the budget is spent.
+    Warm-up: at least `warmup` calls and WARMUP_MIN_S seconds (at most WARMUP_MAX_CALLS)."""
     warmed = 0
     started = time.perf_counter()
     while warmed < warmup or (time.perf_counter() - started < WARMUP_MIN_S and warmed < max(warmup, WARMUP_MAX_CALLS)):
@@ -853,9 +864,7 @@ def _time_calls(
     latencies: list[float] = []
     started = time.perf_counter()
     while len(latencies) < max_iterations:
-        begin = time.perf_counter()
-        run()
-        latencies.append((time.perf_counter() - begin) * 1000.0)
+        latencies.append(call_timer(run))
         after_call()
         if len(latencies) >= min_iterations and time.perf_counter() - started > time_budget_s:
             break
@@ -973,6 +982,7 @@ def run_gate(
     max_bytes: int | None = None,
     progress: ProgressCallback | None = None,
     artifact: LocalArtifact | None = None,
+    call_timer: CallTimer = wall_clock_ms,
 ) -> GateReport:
     """Collect, load, check, smoke-test and measure the artifact at `model_path` (a file or folder) against `spec`.
 
@@ -980,7 +990,8 @@ def run_gate(
     signature, signature mismatch); returns a GateReport whose verdict is fail or
     inconclusive (and `passed` False) for a gate that did not pass.
     `providers` overrides the automatic CUDA-then-CPU choice; `artifact` reuses a
-    collected artifact (publish hashes once); `progress` receives phase lines.
+    collected artifact (publish hashes once); `progress` receives phase lines;
+    `call_timer` measures each timed call (wall clock; tests give a deterministic one).
     """
     import onnxruntime as ort
 
@@ -1036,6 +1047,7 @@ def run_gate(
                 min_iterations=min_iterations,
                 max_iterations=max_iterations,
                 time_budget_s=time_budget_s,
+                call_timer=call_timer,
             )
             if batch_size == 1:
                 batch_one_latencies = latencies

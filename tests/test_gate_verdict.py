@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -71,17 +72,38 @@ def test_one_outlier_in_few_calls_cannot_fail_the_gate() -> None:
     assert latency_verdict([0.03] * 299 + [37.6], 20.0).verdict == "pass"
 
 
-def test_real_gate_runs_near_the_slo_never_give_both_pass_and_fail(tmp_path: Path) -> None:
-    """Ten gate runs of one model whose SLO is its own p95 (measured first): never both pass and fail."""
+class LognormalCallTimer:
+    """A CallTimer that makes the real call and reports a seeded lognormal latency: the gate end to end
+    with a true p95 that is known exactly, independent of how busy the test machine is."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.calls = 0
+
+    def __call__(self, call: Callable[[], object]) -> float:
+        call()
+        self.calls += 1
+        return float(self.rng.lognormal(0.0, 1.0))
+
+
+def test_gate_runs_at_the_slo_never_give_both_pass_and_fail(tmp_path: Path) -> None:
+    """Ten gate runs of a real model whose latency's true p95 is the SLO: never both pass and fail.
+
+    Wall-clock latency is not stationary from one run to the next on a shared machine (the same
+    model measured twice can differ by more than the interval), so the timed durations come from
+    a known distribution; benchmarks/gate_stability.py measures the wall-clock version."""
     model = save(wide_model(), tmp_path / "model.onnx")
     document = wide_spec_document()
-    probe = run_gate(model, ModelSpec.model_validate(document), warmup=3, min_iterations=300, max_iterations=300)
-    batch_one = probe.latency_at(1)
-    assert batch_one is not None and batch_one.warmup_calls >= 3
-    document["monitoring"]["latency_p95_ms"] = batch_one.p95_ms
+    document["monitoring"]["latency_p95_ms"] = TRUE_P95
     spec = ModelSpec.model_validate(document)
-    verdicts = [run_gate(model, spec, warmup=3, min_iterations=300, max_iterations=300).verdict for _ in range(10)]
-    assert not {"pass", "fail"} <= set(verdicts), verdicts
+    for group in range(3):
+        timer = LognormalCallTimer(seed=40 + group)
+        reports = [run_gate(model, spec, warmup=3, min_iterations=300, max_iterations=300, call_timer=timer) for _ in range(10)]
+        assert timer.calls == 10 * 300 * len(reports[0].latency)  # every timed call ran the model
+        verdicts = {report.verdict for report in reports}
+        assert not {"pass", "fail"} <= verdicts, (group, verdicts)
+        assert all(report.latency_verdict is not None and report.latency_verdict.samples == 300 for report in reports)
+        assert "inconclusive" in verdicts  # at the SLO, most runs cannot decide
 
 
 @pytest.mark.parametrize("slo, verdict, exit_code", [(1000.0, "pass", 0), (0.000001, "fail", 1)])
@@ -95,3 +117,15 @@ def test_report_carries_the_verdict(tmp_path: Path, slo: float, verdict: str, ex
     stats = report.latency_at(1)
     assert stats is not None and stats.p95_ci_low_ms is not None and stats.p95_ci_high_ms is not None
     assert stats.p95_ci_low_ms <= stats.p95_ms <= stats.p95_ci_high_ms
+
+
+def test_gate_stability_benchmark_counts_every_run() -> None:
+    """benchmarks/gate_stability.py on one small group: every run is counted once (no timing is asserted)."""
+    from benchmarks.gate_stability import run
+
+    outcome = run(groups=1, runs=2, iterations=100)
+    per_group = outcome["per_group"]
+    assert isinstance(per_group, list) and len(per_group) == 1
+    group = per_group[0]
+    assert isinstance(group, dict) and sum(group["verdicts"].values()) == 2
+    assert outcome["groups_with_both"] == int(bool(group["both_pass_and_fail"]))

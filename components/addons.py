@@ -25,6 +25,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.irsa_role import irsa_role
 from inferstack.blueprint import Blueprint
 from inferstack.constants import (
     CERT_MANAGER_NAMESPACE,
@@ -48,7 +49,7 @@ from inferstack.render.gateway_security import (
     tls_resource_name,
 )
 from inferstack.render.gpu_sharing import dcgm_exporter_values, device_plugin_values
-from inferstack.render.iam import cluster_autoscaler_policy, irsa_trust_policy
+from inferstack.render.iam import cluster_autoscaler_policy
 from inferstack.render.labels import platform_labels, platform_tags
 from inferstack.render.monitoring import DCGM_EXPORTER_NAMESPACE
 
@@ -246,13 +247,12 @@ class ClusterAddons(pulumi.ComponentResource):
     def _autoscaler_role(self, name: str, args: ClusterAddonsArgs) -> aws.iam.Role:
         blueprint = args.blueprint
         tags = platform_tags(blueprint.environment, blueprint.config.cost_center)
-        role = aws.iam.Role(
+        role = irsa_role(
             f"{name}-cluster-autoscaler-role",
-            assume_role_policy=pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer_url).apply(
-                lambda values: json.dumps(
-                    irsa_trust_policy(values[0], values[1], CLUSTER_AUTOSCALER_NAMESPACE, CLUSTER_AUTOSCALER_SERVICE_ACCOUNT)
-                )
-            ),
+            oidc_provider_arn=args.oidc_provider_arn,
+            oidc_issuer_url=args.oidc_issuer_url,
+            namespace=CLUSTER_AUTOSCALER_NAMESPACE,
+            service_account=CLUSTER_AUTOSCALER_SERVICE_ACCOUNT,
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self),
         )

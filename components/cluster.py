@@ -9,9 +9,10 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.irsa_role import irsa_role
 from components.node_pool import launch_template_for
 from inferstack.constants import TYPE_CLUSTER
-from inferstack.render.iam import irsa_trust_policy, service_trust_policy
+from inferstack.render.iam import service_trust_policy
 from inferstack.render.karpenter import CPU_ROOT_VOLUME_GIB
 from inferstack.render.labels import platform_tags
 from inferstack.spec.environment import ClusterConfig, NetworkConfig
@@ -496,11 +497,12 @@ class Cluster(pulumi.ComponentResource):
         """
         child = pulumi.ResourceOptions(parent=self)
         after_nodes = pulumi.ResourceOptions(parent=self, depends_on=self.system_nodes)
-        ebs_role = aws.iam.Role(
+        ebs_role = irsa_role(
             f"{name}-ebs-csi-role",
-            assume_role_policy=pulumi.Output.all(self.oidc_provider_arn, self.oidc_issuer_url).apply(
-                lambda values: json.dumps(irsa_trust_policy(values[0], values[1], "kube-system", "ebs-csi-controller-sa"))
-            ),
+            oidc_provider_arn=self.oidc_provider_arn,
+            oidc_issuer_url=self.oidc_issuer_url,
+            namespace="kube-system",
+            service_account="ebs-csi-controller-sa",
             tags=tags,
             opts=child,
         )

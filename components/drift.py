@@ -18,6 +18,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.irsa_role import irsa_role
 from inferstack.blueprint import Blueprint, ModelDeployment
 from inferstack.constants import TAG_MODEL, TYPE_DRIFT_DETECTOR
 from inferstack.drift.keys import retraining_topic_name
@@ -30,7 +31,6 @@ from inferstack.render.drift import (
     render_job_config_map,
     render_service_account,
 )
-from inferstack.render.iam import irsa_trust_policy
 from inferstack.render.labels import team_tags
 
 SNS_MANAGED_KEY = "alias/aws/sns"
@@ -67,12 +67,13 @@ class DriftDetector(pulumi.ComponentResource):
         region = blueprint.config.region
         account = detector_name(deployment)
         child = pulumi.ResourceOptions(parent=self)
-        role = aws.iam.Role(
+        role = irsa_role(
             f"{name}-role",
             description=f"Drift detector of {deployment.name} ({blueprint.environment})",
-            assume_role_policy=pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer_url).apply(
-                lambda values: json.dumps(irsa_trust_policy(values[0], values[1], deployment.namespace, account))
-            ),
+            oidc_provider_arn=args.oidc_provider_arn,
+            oidc_issuer_url=args.oidc_issuer_url,
+            namespace=deployment.namespace,
+            service_account=account,
             max_session_duration=3600,
             tags=tags,
             opts=child,

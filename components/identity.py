@@ -13,9 +13,10 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.irsa_role import irsa_role
 from inferstack.blueprint import Blueprint, TeamPlan
 from inferstack.constants import SERVING_SERVICE_ACCOUNT, TYPE_SERVING_IDENTITY
-from inferstack.render.iam import POLICY_VERSION, irsa_trust_policy, model_reader_policy
+from inferstack.render.iam import POLICY_VERSION, model_reader_policy
 from inferstack.render.labels import team_tags
 from inferstack.render.payload_logging import payload_log_writer_statements
 from inferstack.render.rollout import logs_payloads as model_logs_payloads
@@ -57,12 +58,13 @@ class ServingIdentity(pulumi.ComponentResource):
         team, blueprint = args.team, args.blueprint
         region = blueprint.config.region
         tags = team_tags(team, blueprint.environment)
-        role = aws.iam.Role(
+        role = irsa_role(
             f"{name}-role",
             description=f"Model serving identity of team {team.name} ({blueprint.environment})",
-            assume_role_policy=pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer_url).apply(
-                lambda values: json.dumps(irsa_trust_policy(values[0], values[1], team.namespace, SERVING_SERVICE_ACCOUNT))
-            ),
+            oidc_provider_arn=args.oidc_provider_arn,
+            oidc_issuer_url=args.oidc_issuer_url,
+            namespace=team.namespace,
+            service_account=SERVING_SERVICE_ACCOUNT,
             max_session_duration=3600,
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self),

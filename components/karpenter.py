@@ -16,11 +16,11 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.irsa_role import irsa_role
 from components.team_namespace import custom_resource
 from inferstack.blueprint import Blueprint
 from inferstack.constants import KARPENTER_AWS_API_VERSION, KARPENTER_NAMESPACE, KARPENTER_SERVICE_ACCOUNT, TYPE_KARPENTER
 from inferstack.pricing.catalog import load_catalog
-from inferstack.render.iam import irsa_trust_policy
 from inferstack.render.karpenter import (
     INTERRUPTION_EVENTS,
     controller_policy,
@@ -73,11 +73,12 @@ class KarpenterCapacity(pulumi.ComponentResource):
         for event, pattern in INTERRUPTION_EVENTS.items():
             rule = aws.cloudwatch.EventRule(f"{name}-{event}", event_pattern=json.dumps(pattern), tags=tags, opts=child)
             aws.cloudwatch.EventTarget(f"{name}-{event}-target", rule=rule.name, arn=queue.arn, opts=child)
-        role = aws.iam.Role(
+        role = irsa_role(
             f"{name}-controller-role",
-            assume_role_policy=pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer_url).apply(
-                lambda values: json.dumps(irsa_trust_policy(values[0], values[1], KARPENTER_NAMESPACE, KARPENTER_SERVICE_ACCOUNT))
-            ),
+            oidc_provider_arn=args.oidc_provider_arn,
+            oidc_issuer_url=args.oidc_issuer_url,
+            namespace=KARPENTER_NAMESPACE,
+            service_account=KARPENTER_SERVICE_ACCOUNT,
             tags=tags,
             opts=child,
         )

@@ -19,6 +19,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.irsa_role import irsa_role
 from components.team_namespace import custom_resource
 from inferstack.blueprint import Blueprint
 from inferstack.constants import (
@@ -40,7 +41,6 @@ from inferstack.render.alert_routing import (
     sns_publish_policy,
     sns_topic_arn,
 )
-from inferstack.render.iam import irsa_trust_policy
 from inferstack.render.labels import platform_labels, platform_tags
 from inferstack.render.pushgateway import render_pushgateway
 from inferstack.render.monitoring import (
@@ -268,7 +268,7 @@ class Monitoring(pulumi.ComponentResource):
         routing = alert_routing(blueprint)
         role_arn: pulumi.Output[str | None] = pulumi.Output.from_input(None)
         if routing.sns_topics and args.oidc_provider_arn is not None and args.oidc_issuer_url is not None:
-            role_arn = self._sns_publisher(name, args, routing.sns_topics)
+            role_arn = self._sns_publisher(name, args, routing.sns_topics, args.oidc_provider_arn, args.oidc_issuer_url)
 
         def values(inputs: list[Any]) -> dict[str, Any]:
             account_id, arn = inputs
@@ -286,16 +286,24 @@ class Monitoring(pulumi.ComponentResource):
 
         return pulumi.Output.all(args.account_id, role_arn).apply(values)
 
-    def _sns_publisher(self, name: str, args: MonitoringArgs, topics: tuple[str, ...]) -> pulumi.Output[str | None]:
+    def _sns_publisher(
+        self,
+        name: str,
+        args: MonitoringArgs,
+        topics: tuple[str, ...],
+        oidc_provider_arn: pulumi.Input[str],
+        oidc_issuer_url: pulumi.Input[str],
+    ) -> pulumi.Output[str | None]:
         """Alertmanager's IRSA role: trusts only its ServiceAccount, may only publish to the routed topics."""
         blueprint = args.blueprint
         namespace = blueprint.config.monitoring.namespace
-        role = aws.iam.Role(
+        role = irsa_role(
             f"{name}-alertmanager-sns",
             description=f"Alertmanager publishes alerts to SNS ({blueprint.environment})",
-            assume_role_policy=pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer_url).apply(
-                lambda values: json.dumps(irsa_trust_policy(values[0], values[1], namespace, ALERTMANAGER_SERVICE_ACCOUNT))
-            ),
+            oidc_provider_arn=oidc_provider_arn,
+            oidc_issuer_url=oidc_issuer_url,
+            namespace=namespace,
+            service_account=ALERTMANAGER_SERVICE_ACCOUNT,
             max_session_duration=3600,
             tags=platform_tags(blueprint.environment, blueprint.config.cost_center),
             opts=pulumi.ResourceOptions(parent=self),

@@ -28,3 +28,13 @@ def repo_root() -> Path:
 def pulumi_mocks() -> InferstackMocks:
     """The one typed Mocks subclass (realistic ARNs, ids, EKS endpoint/OIDC issuer), for the stack's region."""
     return InferstackMocks(region="us-east-1")
+
+
+@pytest.fixture
+def no_progress_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No progress lines on stderr (they are tested in test_cli_output.py): stderr holds only the messages under
+    test, however busy the machine (a command slower than the quiet period would otherwise add a progress line
+    before its error). Modules use it with `pytestmark = pytest.mark.usefixtures("no_progress_lines")`."""
+    from inferstack import cli
+
+    monkeypatch.setattr(cli, "QUIET_PROGRESS_S", 3600.0)

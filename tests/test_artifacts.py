@@ -13,7 +13,6 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from inferstack import cli
 from inferstack.cli import app
 from inferstack.gate import collect_artifact, run_gate
 from inferstack.problems import InputError
@@ -26,11 +25,7 @@ from tests.onnx_models import save, save_with_external_data, scorer_model, score
 FAST = {"warmup": 1, "min_iterations": 100, "max_iterations": 100, "time_budget_s": 0.5}
 
 
-@pytest.fixture(autouse=True)
-def _no_progress_lines(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Progress lines are tested in test_cli_output.py; here stderr holds only the messages under test, however busy
-    the machine (a command slower than the quiet period would otherwise add a progress line before its error)."""
-    monkeypatch.setattr(cli, "QUIET_PROGRESS_S", 3600.0)
+pytestmark = pytest.mark.usefixtures("no_progress_lines")
 
 
 def spec(**changes: Any) -> ModelSpec:

@@ -11,7 +11,6 @@ import yaml
 from onnx import TensorProto
 from typer.testing import CliRunner
 
-from inferstack import cli
 from inferstack.cli import app
 from inferstack.gate import GateReport, batch_sizes_for, run_gate
 from inferstack.problems import InputError
@@ -21,11 +20,7 @@ from tests.onnx_models import save, scorer_model, scorer_spec_document
 FAST = {"warmup": 1, "min_iterations": 100, "max_iterations": 100, "time_budget_s": 0.5}
 
 
-@pytest.fixture(autouse=True)
-def _no_progress_lines(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Progress lines are tested in test_cli_output.py; here stderr holds only the messages under test, however busy
-    the machine (a command slower than the quiet period would otherwise add a progress line before its error)."""
-    monkeypatch.setattr(cli, "QUIET_PROGRESS_S", 3600.0)
+pytestmark = pytest.mark.usefixtures("no_progress_lines")
 
 
 def spec(**changes: Any) -> ModelSpec:

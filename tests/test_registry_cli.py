@@ -9,17 +9,12 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from inferstack import cli
 from inferstack.cli import app
 from tests.aws_fixtures import ModelStores
 from tests.onnx_models import save, scorer_model, scorer_spec_document
 
 
-@pytest.fixture(autouse=True)
-def _no_progress_lines(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Progress lines are tested in test_cli_output.py; here stderr holds only the messages under test, however busy
-    the machine (a command slower than the quiet period would otherwise add a progress line before its error)."""
-    monkeypatch.setattr(cli, "QUIET_PROGRESS_S", 3600.0)
+pytestmark = pytest.mark.usefixtures("no_progress_lines")
 
 
 def setup_specs(tmp_path: Path) -> Path:

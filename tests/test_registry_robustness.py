@@ -11,7 +11,6 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from inferstack import cli
 from inferstack.cli import app
 from inferstack.gate import GateReport, run_gate
 from inferstack.problems import InputError
@@ -26,11 +25,7 @@ FAST = {"warmup": 1, "min_iterations": 100, "max_iterations": 100, "time_budget_
 SPEC = ModelSpec.model_validate(scorer_spec_document())
 
 
-@pytest.fixture(autouse=True)
-def _no_progress_lines(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Progress lines are tested in test_cli_output.py; here stderr holds only the messages under test, however busy
-    the machine (a command slower than the quiet period would otherwise add a progress line before its error)."""
-    monkeypatch.setattr(cli, "QUIET_PROGRESS_S", 3600.0)
+pytestmark = pytest.mark.usefixtures("no_progress_lines")
 
 
 def registry(stores: ModelStores, environment: str = "dev") -> ModelRegistry:

@@ -108,6 +108,12 @@ def is_true(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.lower() == "true")
 
 
+def eks_public_endpoint_on(props: Mapping[str, Any]) -> bool:
+    """Whether an aws:eks:Cluster's public API endpoint is on: AWS turns it on when vpcConfig.endpointPublicAccess is unset."""
+    public = get(props, "vpcConfig", "endpointPublicAccess")
+    return public is None or is_true(public)
+
+
 def aws_tags(props: Mapping[str, Any]) -> Mapping[str, Any]:
     """An AWS resource's `tags` input."""
     return as_mapping(get(props, "tags"))

@@ -24,6 +24,7 @@ from inferstack.policy.props import (
     AWS_S3_BUCKET_POLICY,
     as_list,
     as_mapping,
+    eks_public_endpoint_on,
     get,
     is_true,
     policy_document,
@@ -35,14 +36,9 @@ AWS_IAM_ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachm
 # --- The cluster API endpoint -------------------------------------------------------------------------------------------
 
 
-def _public_endpoint_on(props: Mapping[str, Any]) -> bool:
-    public = get(props, "vpcConfig", "endpointPublicAccess")
-    return public is None or is_true(public)  # AWS turns the public endpoint on when the input is unset
-
-
 def check_prod_public_endpoint(resource: PolicyResource, ctx: PolicyContext) -> Iterable[str]:
     """A prod cluster's API endpoint is private; a public one needs a dated waiver (policy.waivers)."""
-    if ctx.environment != "prod" or not _public_endpoint_on(resource.props):
+    if ctx.environment != "prod" or not eks_public_endpoint_on(resource.props):
         return
     yield (
         "vpcConfig.endpointPublicAccess is on in prod; expected a private endpoint only (the deploy job runs inside the "
@@ -82,7 +78,7 @@ _PRIVATE_V4 = tuple(
 
 def check_public_cidr_union(resource: PolicyResource, ctx: PolicyContext) -> Iterable[str]:
     """A public endpoint's allow-list, taken as a union, covers less than one /N of public addresses (N = 8 by default)."""
-    if not _public_endpoint_on(resource.props):
+    if not eks_public_endpoint_on(resource.props):
         return
     networks, invalid = _cidrs(as_list(get(resource.props, "vpcConfig", "publicAccessCidrs")))
     for value in invalid:

@@ -25,6 +25,7 @@ from inferstack.policy.props import (
     K8S_NETWORK_POLICY,
     as_list,
     as_mapping,
+    eks_public_endpoint_on,
     get,
     is_true,
     isvc_containers,
@@ -215,10 +216,9 @@ def check_eks_private_endpoint(resource: PolicyResource, ctx: PolicyContext) -> 
     vpc = as_mapping(get(resource.props, "vpcConfig"))
     if not is_true(get(vpc, "endpointPrivateAccess")):
         yield "vpcConfig.endpointPrivateAccess is not true; expected the private endpoint on"
-    public = get(vpc, "endpointPublicAccess")
-    if public is not None and not is_true(public):
+    if not eks_public_endpoint_on(resource.props):
         return
-    # AWS turns the public endpoint on when endpointPublicAccess is unset.
+    public = get(vpc, "endpointPublicAccess")
     cidrs = [str(cidr) for cidr in as_list(get(vpc, "publicAccessCidrs"))]
     if not ctx.endpoint_public_access:
         unset = " (unset means on)" if public is None else ""

@@ -201,14 +201,70 @@ def canary_walkthrough() -> str:
     return "\n".join(parts).rstrip() + "\n"
 
 
+# --- docs/cost-model.md: fit-class breadth against node groups and cost -------------------------------
+
+
+FIT_CLASS_BREADTHS = ((3, 2), (1, 1), (0, 0))
+"""(smaller, larger) settings of gpu.fit_classes compared: the default, narrow, and the preferred class only."""
+
+
+def fit_classes() -> str:
+    """Managed node groups and cost of the shipped fleet per stack at each fit-class breadth (compiled, no plan)."""
+    from inferstack.compiler import compile_blueprint
+    from inferstack.cost import estimate
+    from inferstack.spec import load_environment, load_specs
+
+    loaded = load_specs([REPO_ROOT / "model_specs"])
+    lines = [
+        "| stack | gpu.fit_classes (smaller, larger) | managed node groups | steady $/month | expected $/month | peak $/month |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for stack in STACKS:
+        config = load_environment(REPO_ROOT / "stacks", stack)
+        for smaller, larger in FIT_CLASS_BREADTHS:
+            breadth = config.gpu.fit_classes.model_copy(update={"smaller": smaller, "larger": larger})
+            narrowed = config.model_copy(update={"gpu": config.gpu.model_copy(update={"fit_classes": breadth})})
+            blueprint = compile_blueprint(loaded, narrowed)
+            cost = estimate(blueprint)
+            default = " (default)" if (smaller, larger) == FIT_CLASS_BREADTHS[0] else ""
+            # One managed node group per GPU/CPU node pool, plus the cluster's system node group.
+            lines.append(
+                f"| {stack} | {smaller}, {larger}{default} | {len(blueprint.node_pools) + 1} | {_usd(cost.monthly_usd)} | "
+                f"{_usd(cost.expected_monthly_usd)} | {_usd(cost.peak_monthly_usd)} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def fit_classes_fleets() -> str:
+    """Fit-class breadth on generated fleets, from benchmarks/results/fit_classes.json (benchmarks/fit_classes.py)."""
+    recorded = _recorded("fit_classes")
+    fleets = recorded["fleets"]
+    lines = [
+        f"Generated fleets (`{recorded['command']}`): {len(fleets)} fleets of "
+        f"{' and '.join(str(size) for size in sorted({fleet['models'] for fleet in fleets}))} models on the dev, staging "
+        "and prod stacks; steady cost relative to the default breadth of the same fleet.",
+        "",
+        "| gpu.fit_classes (smaller, larger) | managed node groups | steady cost vs default: median | worst |",
+        "|---|---:|---:|---:|",
+    ]
+    for row in recorded["summary"]:
+        lines.append(
+            f"| {row['smaller']}, {row['larger']} | {row['node_groups_min']}–{row['node_groups_max']} | "
+            f"+{(row['cost_ratio_median'] - 1) * 100:.1f}% | +{(row['cost_ratio_max'] - 1) * 100:.1f}% |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 GENERATORS: dict[str, Callable[[], str]] = {
     "shipped-stacks": shipped_stacks,
     "install-profiles": install_profiles,
     "plan-speed": plan_speed,
     "placement-optimum": placement_optimum,
     "canary-walkthrough": canary_walkthrough,
+    "fit-classes": fit_classes,
+    "fit-classes-fleets": fit_classes_fleets,
 }
-DOCUMENTS = ("README.md", "docs/rollouts.md")
+DOCUMENTS = ("README.md", "docs/rollouts.md", "docs/cost-model.md")
 
 
 def sections(text: str) -> dict[str, str]:

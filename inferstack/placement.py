@@ -17,8 +17,9 @@ Steps (pure and deterministic; inputs are sorted, ties broken by name):
    capacity is bought on-demand instead.
 3. **Identify pools** (inferstack.pool_identity): each model picks a preferred size
    class of equal-capacity instance types from its own replica shape alone, and a few
-   **fit classes** around it (`fit_classes`: up to `FIT_SMALLER` classes of smaller
-   nodes, up to `FIT_LARGER` larger ones within `FIT_LARGER_TOLERANCE` per replica),
+   **fit classes** around it (`fit_classes`: up to `gpu.fit_classes.smaller` classes of
+   smaller nodes, default 3, up to `gpu.fit_classes.larger` larger ones, default 2,
+   within `FIT_LARGER_TOLERANCE` per replica),
    again from its shape alone. A pool is (GPU type, shared or exclusive GPUs, capacity
    type, size class) and exists while a model lists its class; the model's node
    affinity names the pools of all its fit classes. A node group either time-slices its
@@ -71,7 +72,7 @@ from inferstack.sizing import (
     resource_shares,
     size_replica,
 )
-from inferstack.spec.environment import EnvironmentConfig
+from inferstack.spec.environment import EnvironmentConfig, FitClassesConfig
 from inferstack.spec.model import ModelSpec
 
 __all__ = [
@@ -97,12 +98,12 @@ __all__ = [
 ]
 
 SPOT_DIVERSIFICATION_RULE = "spot-diversification"
-FIT_SMALLER = 3
-FIT_LARGER = 2
+FIT_SMALLER = FitClassesConfig().smaller
+"""Default number of size classes with smaller nodes than its preferred class a model may also use (gpu.fit_classes.smaller)."""
+FIT_LARGER = FitClassesConfig().larger
+"""Default number of size classes with larger nodes than its preferred class a model may also use (gpu.fit_classes.larger)."""
 FIT_LARGER_TOLERANCE = 0.5
 """A larger fit class costs at most this fraction more per replica than the preferred class (room for other models)."""
-"""Size classes with larger nodes than its preferred class a model may also use (per capacity type)."""
-"""Size classes with smaller nodes than its preferred class a model may also use (per capacity type)."""
 _OPEN_NODE_WINDOW = 24
 _EPSILON = 1e-9
 
@@ -320,12 +321,19 @@ def spot_classes(
     ]
 
 
-def fit_classes(size: ReplicaSize, preferred: SizeClass, candidates: Sequence[SizeClass]) -> tuple[SizeClass, ...]:
+def fit_classes(
+    size: ReplicaSize,
+    preferred: SizeClass,
+    candidates: Sequence[SizeClass],
+    smaller_count: int = FIT_SMALLER,
+    larger_count: int = FIT_LARGER,
+) -> tuple[SizeClass, ...]:
     """The classes a model's replicas may run on: its preferred class first, then smaller and larger neighbours.
 
-    Up to `FIT_SMALLER` candidate classes with cheaper nodes than the preferred class (the
-    cheapest per replica first: they take the remainder a full node of the preferred class would leave
-    half empty, and pack beside other models' replicas), and up to `FIT_LARGER` larger classes
+    Up to `smaller_count` (the stack's gpu.fit_classes.smaller) candidate classes with cheaper
+    nodes than the preferred class (the cheapest per replica first: they take the remainder a
+    full node of the preferred class would leave half empty, and pack beside other models'
+    replicas), and up to `larger_count` (gpu.fit_classes.larger) larger classes
     whose price per replica is within `FIT_LARGER_TOLERANCE` of the preferred class's, cheapest
     per replica first (big demand, and room beside other models' replicas). From the
     replica's shape alone (never demand), so a model's pools and node affinity never
@@ -338,7 +346,7 @@ def fit_classes(size: ReplicaSize, preferred: SizeClass, candidates: Sequence[Si
     smaller = sorted(
         (item for item in candidates if item.primary.on_demand_usd_hour < price),
         key=lambda item: (per_replica(item), -item.primary.on_demand_usd_hour, item.shape),
-    )[:FIT_SMALLER]
+    )[:smaller_count]
     larger = sorted(
         (
             item
@@ -347,7 +355,7 @@ def fit_classes(size: ReplicaSize, preferred: SizeClass, candidates: Sequence[Si
             and per_replica(item) <= per_replica(preferred) * (1 + FIT_LARGER_TOLERANCE) + 1e-12
         ),
         key=lambda item: (per_replica(item), item.primary.on_demand_usd_hour, item.shape),
-    )[:FIT_LARGER]
+    )[:larger_count]
     return (preferred, *smaller, *larger)
 
 
@@ -427,7 +435,9 @@ def place(
                 own = [item for item in own if len(item.instance_types) >= config.spot.min_instance_types]
             fits_key = (*shape_key, first.shape, tuple(item.shape for item in own))
             if fits_key not in fits_cache:
-                fits_cache[fits_key] = fit_classes(size, first, own)
+                fits_cache[fits_key] = fit_classes(
+                    size, first, own, config.gpu.fit_classes.smaller, config.gpu.fit_classes.larger
+                )
             fits = fits_cache[fits_key]
             key = (size.gpu_type, size.shared, capacity, spot_only)
             groups[key].append(_Part(size, steady, peak, fits))

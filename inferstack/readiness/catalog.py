@@ -105,7 +105,8 @@ CHECKS: Final[tuple[ReadinessCheck, ...]] = (
         "grow past 450 nodes (the default quota of nodes per managed node group); past either, `pulumi up` stops with "
         "LimitExceeded half-way through.",
         remediation="Request the increase in Service Quotas (Amazon EKS: 'Managed node groups per cluster') and set "
-        "`inferstack:cluster.managed_node_group_quota` to the granted value, or run the stack with "
+        "`inferstack:cluster.managed_node_group_quota` to the granted value; or need fewer node groups with a narrower "
+        "`inferstack:gpu.fit_classes` (docs/cost-model.md, 'Fit classes and node groups'); or run the stack with "
         "`cluster.node_autoscaler: karpenter`.",
         source="AWS EKS User Guide, service quotas (https://docs.aws.amazon.com/eks/latest/userguide/service-quotas.html)",
         run=service_quotas.check_service_quotas,

@@ -9,7 +9,8 @@ https://docs.aws.amazon.com/eks/latest/userguide/service-quotas.html):
 - nodes per managed node group: 450 by default, adjustable.
 
 The stack declares a raised quota in `inferstack:cluster.managed_node_group_quota` once the
-account has it; Karpenter NodePools are Kubernetes objects and count against neither.
+account has it, or needs fewer node groups with narrower `inferstack:gpu.fit_classes`;
+Karpenter NodePools are Kubernetes objects and count against neither.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ def check_service_quotas(resource_list: Sequence[PolicyResource], ctx: Readiness
             f"the plan creates {len(groups)} managed node groups in one cluster, above the account's quota of "
             f"{ctx.managed_node_group_quota} (EKS 'Managed node groups per cluster', default 30): pulumi up would fail "
             "with LimitExceeded; request an increase in Service Quotas and set inferstack:cluster.managed_node_group_quota "
-            "to the granted value, or use cluster.node_autoscaler: karpenter (NodePools count against no such quota)",
+            "to the granted value, narrow inferstack:gpu.fit_classes (each size class a model may use is a node group; "
+            "docs/cost-model.md), or use cluster.node_autoscaler: karpenter (NodePools count against no such quota)",
         )
     for group in groups:
         maximum = int((props_of(group).get("scalingConfig") or {}).get("maxSize") or 0)

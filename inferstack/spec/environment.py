@@ -217,6 +217,20 @@ class NetworkConfig(StrictModel):
         return self
 
 
+class FitClassesConfig(StrictModel):
+    """How many size classes around its own a model's replicas may also run on (inferstack/placement.py fit_classes).
+
+    Each class a model lists is a node pool, which under cluster-autoscaler is one EKS managed node
+    group (quota: 30 per cluster by default). Wider fit classes let placement mix node sizes and
+    models; narrower ones need fewer node groups. Changing them re-plans every model's pools.
+    """
+
+    smaller: int = Field(default=3, ge=0, le=6, description="Classes of smaller, cheaper nodes a model may also use.")
+    larger: int = Field(
+        default=2, ge=0, le=4, description="Classes of larger nodes (within 50% per replica of its own) a model may also use."
+    )
+
+
 class GpuConfig(StrictModel):
     """Which accelerators this environment may use."""
 
@@ -229,6 +243,11 @@ class GpuConfig(StrictModel):
     )
     max_gpus_per_model: int = Field(default=16, ge=1, le=512, description="Most GPUs one model may hold at max replicas.")
     max_replicas_per_model: int = Field(default=20, ge=1, le=1000, description="Most replicas one model may scale to.")
+    fit_classes: FitClassesConfig = Field(
+        default_factory=FitClassesConfig,
+        description="Size classes around its own each model may also use: wider packs better, narrower needs fewer "
+        "node groups (docs/cost-model.md, 'Fit classes and node groups').",
+    )
 
 
 class SpotConfig(StrictModel):

@@ -1,0 +1,96 @@
+"""gpu.fit_classes: how many size classes around its own a model may use, traded against EKS managed node groups."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from benchmarks.fit_classes import RESULT, measure, with_breadth
+from inferstack.cli import app
+from inferstack.compiler import compile_blueprint
+from inferstack.readiness import service_quotas
+from inferstack.spec import load_environment, load_specs
+from inferstack.spec.environment import EnvironmentConfig
+
+EKS_DEFAULT_NODE_GROUP_QUOTA = 30
+
+
+def _groups(repo_root: Path, config: EnvironmentConfig) -> tuple[int, dict[str, set[str]]]:
+    """Managed node groups of the shipped fleet under `config`, and each model's pools."""
+    blueprint = compile_blueprint(load_specs([repo_root / "model_specs"]), config)
+    pools: dict[str, set[str]] = {}
+    for pool in blueprint.node_pools:
+        for member in pool.replicas:
+            pools.setdefault(member[0], set()).add(pool.name)
+    return len(blueprint.node_pools) + 1, pools
+
+
+def test_the_default_breadth_is_three_smaller_and_two_larger(repo_root: Path) -> None:
+    config = load_environment(repo_root / "stacks", "prod")
+    assert (config.gpu.fit_classes.smaller, config.gpu.fit_classes.larger) == (3, 2)
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_narrower_fit_classes_need_fewer_node_groups(repo_root: Path, stack: str) -> None:
+    config = load_environment(repo_root / "stacks", stack)
+    default_groups, _ = _groups(repo_root, config)
+    narrow_groups, _ = _groups(repo_root, with_breadth(config, 1, 1))
+    only_groups, only_pools = _groups(repo_root, with_breadth(config, 0, 0))
+    assert only_groups < narrow_groups < default_groups
+    # docs/first-deploy.md: one class each way keeps the shipped plans under EKS's default quota.
+    assert narrow_groups <= EKS_DEFAULT_NODE_GROUP_QUOTA, (stack, narrow_groups)
+    # With no fit classes a model's replicas run on its preferred class only: one pool per capacity type
+    # (and a spot pool's on-demand fallback, which carries the spot pool's node-pool label).
+    blueprint = compile_blueprint(load_specs([repo_root / "model_specs"]), with_breadth(config, 0, 0))
+    for model, names in only_pools.items():
+        kinds = {(pool.capacity_type, pool.fallback_for is not None) for pool in blueprint.node_pools if pool.name in names}
+        assert len(names) == len(kinds), (model, sorted(names))
+
+
+def test_a_narrow_stack_plans_under_the_default_quota(tmp_path: Path, repo_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The prod stack without its raised quota fails deploy-service-quotas; with fit classes (1, 1) it plans clean."""
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(repo_root / "model_specs", tmp_path / "model_specs", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(repo_root / "stacks", tmp_path / "stacks")
+    path = tmp_path / "stacks" / "Pulumi.prod.yaml"
+    document = yaml.safe_load(path.read_text())
+    del document["config"]["inferstack:cluster"]["managed_node_group_quota"]
+    path.write_text(yaml.safe_dump(document))
+    wide = CliRunner().invoke(app, ["plan", "--stack", "prod", "--out", "wide"])
+    assert wide.exit_code == 1, wide.output
+    assert f"| `{service_quotas.CHECK_ID}` | 1 |" in (tmp_path / "wide" / "report.md").read_text()
+    assert "narrow inferstack:gpu.fit_classes" in (tmp_path / "wide" / "report.md").read_text()
+    document["config"]["inferstack:gpu"]["fit_classes"] = {"smaller": 1, "larger": 1}
+    path.write_text(yaml.safe_dump(document))
+    narrow = CliRunner().invoke(app, ["plan", "--stack", "prod", "--out", "narrow"])
+    assert narrow.exit_code == 0, narrow.output
+    plan = json.loads((tmp_path / "narrow" / "plan.json").read_text())
+    groups = [item for item in plan["resources"] if item["type"] == service_quotas.NODE_GROUP]
+    assert len(groups) <= EKS_DEFAULT_NODE_GROUP_QUOTA
+    assert f"| `{service_quotas.CHECK_ID}` | 0 |" in (tmp_path / "narrow" / "report.md").read_text()
+
+
+def test_out_of_range_fit_classes_are_bad_input(tmp_path: Path, repo_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    stack = yaml.safe_load((repo_root / "stacks" / "Pulumi.dev.yaml").read_text())
+    stack["config"]["inferstack:gpu"]["fit_classes"] = {"smaller": 7, "larger": -1, "wider": 2}
+    (tmp_path / "Pulumi.dev.yaml").write_text(yaml.safe_dump(stack))
+    result = CliRunner().invoke(app, ["validate", "Pulumi.dev.yaml"])
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert any(line.startswith("Pulumi.dev.yaml: config.inferstack:gpu.fit_classes.smaller: ") and "6" in line for line in lines), lines
+    assert any(line.startswith("Pulumi.dev.yaml: config.inferstack:gpu.fit_classes.larger: ") and "0" in line for line in lines), lines
+    assert any(line.startswith("Pulumi.dev.yaml: config.inferstack:gpu.fit_classes.wider: ") for line in lines), lines
+    assert "Traceback" not in result.output
+
+
+def test_the_recorded_benchmark_matches_a_fresh_run() -> None:
+    """docs/cost-model.md's fleet table comes from benchmarks/results/fit_classes.json: one fleet recomputed."""
+    recorded = json.loads(RESULT.read_text(encoding="utf-8"))
+    fleet = next(item for item in recorded["fleets"] if (item["stack"], item["models"], item["seed"]) == ("dev", 50, 7))
+    assert measure("dev", 50, 7) == fleet

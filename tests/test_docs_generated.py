@@ -83,7 +83,9 @@ def test_readme_bad_input_example_is_what_validate_prints(repo_root: Path) -> No
 def test_generator_command_reports_stale_sections(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     (tmp_path / "README.md").write_text("a\n<!-- generated: plan-speed -->\nold\n<!-- end generated: plan-speed -->\n", encoding="utf-8")
     (tmp_path / "docs").mkdir()
-    (tmp_path / "docs" / "rollouts.md").write_text("no sections\n", encoding="utf-8")
+    for name in docs_sections.DOCUMENTS:
+        if name != "README.md":
+            (tmp_path / name).write_text("no sections\n", encoding="utf-8")
     monkeypatch.setattr(docs_sections, "REPO_ROOT", tmp_path)
     assert docs_sections.main([]) == 1
     assert docs_sections.main(["--write"]) == 0

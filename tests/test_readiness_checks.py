@@ -270,6 +270,38 @@ def test_helm_values_catch_an_unknown_key_a_wrong_ca_chart_and_report_unverified
     assert not any("dcgm" in f.urn for f in found)
 
 
+def test_a_chart_with_values_but_no_chart_yaml_is_checked_for_values_and_says_so(reference: Path) -> None:
+    """cert-manager v1.21.1 has values.yaml and values.schema.json in the reference data but no Chart.yaml."""
+    if not (reference / "charts" / "cert-manager-v1.21.1" / "values.yaml").is_file() or (
+        reference / "charts" / "cert-manager-v1.21.1" / "Chart.yaml"
+    ).is_file():
+        pytest.skip("the reference data no longer has cert-manager v1.21.1 values without its Chart.yaml")
+    good = release("cm", "cert-manager", "v1.21.1", {"crds": {"enabled": True}})
+    (unverified,) = helm_values.check_helm_values([good], ctx(reference))
+    assert unverified.check_id == "deploy-helm-unverified"
+    assert "values checked, Kubernetes fit (Chart.yaml kubeVersion) not checked" in unverified.message
+    assert unverified.message.endswith("missing charts/cert-manager-v1.21.1/Chart.yaml")
+    # The chart's values.schema.json is all local references ({"$ref": "#/$defs/helm-values"}, additionalProperties
+    # false): a typo there fails `helm install`, and the check follows the references to find it.
+    typo = release("cm", "cert-manager", "v1.21.1", {"crds": {"enable": True}, "podLabels": {"team": "platform"}})
+    messages = [f.message for f in helm_values.check_helm_values([typo], ctx(reference)) if f.check_id == "deploy-helm-values"]
+    assert messages == [
+        "values.crds.enable: not a value of chart cert-manager v1.21.1 (values.yaml, values.schema.json); the chart's "
+        "values.schema.json rejects it, so the Helm release fails. Expected a key the chart reads"
+    ]
+
+
+def test_schema_references_are_followed_and_foreign_ones_admit() -> None:
+    schema = {
+        "$ref": "#/$defs/root",
+        "$defs": {
+            "root": {"type": "object", "additionalProperties": False, "properties": {"a": {"$ref": "#/$defs/root.a"}, "x": {"$ref": "other.json#/x"}}},
+            "root.a": {"type": "object", "additionalProperties": False, "properties": {"b": {"type": "string"}}},
+        },
+    }
+    assert list(helm_values.unknown_value_paths({"a": {"b": "1", "c": 2}, "x": {"anything": 1}, "z": 1}, {}, schema)) == ["a.c", "z"]
+
+
 def test_kube_version_constraints() -> None:
     assert helm_values.satisfies((1, 33, 0), ">= 1.19.0-0") and helm_values.satisfies((1, 33, 0), ">=v1.23.0-0")
     assert not helm_values.satisfies((1, 24, 0), ">=1.25.0-0")

@@ -88,14 +88,39 @@ def chart_reference(root: Path, chart: str, version: str) -> ChartReference:
     return found
 
 
+def _resolve_local_ref(schema: Mapping[str, Any], node: Any) -> Any:
+    """`node` with local references ("#/$defs/...", "#/definitions/...") followed; None for a reference we cannot follow.
+
+    cert-manager's values.schema.json (v1.17.2, v1.21.1) is all references: its root is
+    {"$ref": "#/$defs/helm-values"}, and each property refers to "#/$defs/helm-values.<path>".
+    """
+    seen: set[str] = set()
+    while isinstance(node, Mapping) and "$ref" in node:
+        reference = str(node["$ref"])
+        if not reference.startswith("#/") or reference in seen:
+            return None
+        seen.add(reference)
+        target: Any = schema
+        for part in reference[2:].split("/"):
+            part = part.replace("~1", "/").replace("~0", "~")
+            target = target.get(part) if isinstance(target, Mapping) else None
+        node = target
+    return node
+
+
 def _schema_admits(schema: Mapping[str, Any] | None, path: Sequence[str]) -> bool:
-    """Whether a values.schema.json admits a key path (properties, patternProperties, additionalProperties)."""
+    """Whether a values.schema.json admits a key path (properties, patternProperties, additionalProperties;
+    local $ref followed)."""
     node: Any = schema
     for key in path:
+        if schema is not None and isinstance(node, Mapping) and "$ref" in node:
+            node = _resolve_local_ref(schema, node)
+            if node is None:
+                return True  # a reference outside this document: the schema does not constrain keys here for us
         if not isinstance(node, Mapping):
             return False
-        if "$ref" in node or node.get("type") not in (None, "object"):
-            return True  # a reference or a non-object: the schema does not constrain keys here
+        if node.get("type") not in (None, "object") or any(word in node for word in ("allOf", "anyOf", "oneOf")):
+            return True  # a non-object, or a combination: the schema does not constrain keys here (for this check)
         properties = node.get("properties") or {}
         if key in properties:
             node = properties[key]
@@ -142,6 +167,8 @@ def unknown_value_paths(
                     yield from walk(value, below, here)
                 continue
             if schema is not None and _schema_admits(schema, here):
+                if isinstance(value, Mapping):
+                    yield from walk(value, None, here)  # keys below a schema-only map: the schema alone decides
                 continue
             yield ".".join(here)
 
@@ -223,14 +250,21 @@ def check_helm_values(resources: Sequence[PolicyResource], ctx: ReadinessContext
         reference = chart_reference(ctx.reference, chart, version)
         values = props_of(release).get("values")
         values = values if isinstance(values, Mapping) else {}
-        missing = reference.missing()
-        if (reference.values is None and values) or reference.chart is None:
-            yield Finding(
-                UNVERIFIED_ID,
-                release.urn,
-                f"chart {chart} {version}: no reference data to check values and Kubernetes fit; missing "
-                + ", ".join(str(Path(name).relative_to(ctx.reference)) for name in missing),
-            )
+        missing = ", ".join(str(Path(name).relative_to(ctx.reference)) for name in reference.missing())
+        values_unchecked = reference.values is None and bool(values)
+        if values_unchecked and reference.chart is None:
+            unchecked = "no reference data to check values and Kubernetes fit"
+        elif values_unchecked:
+            unchecked = "values not checked"
+        elif reference.chart is None and values:
+            # values.yaml is there (the values are checked below); Chart.yaml's kubeVersion is not.
+            unchecked = "values checked, Kubernetes fit (Chart.yaml kubeVersion) not checked"
+        elif reference.chart is None:
+            unchecked = "no values set; Kubernetes fit (Chart.yaml kubeVersion) not checked"
+        else:
+            unchecked = ""
+        if unchecked:
+            yield Finding(UNVERIFIED_ID, release.urn, f"chart {chart} {version}: {unchecked}; missing {missing}")
         if reference.values is not None:
             dependencies = subcharts(reference.chart) & set(values)
             if dependencies:
@@ -242,12 +276,19 @@ def check_helm_values(resources: Sequence[PolicyResource], ctx: ReadinessContext
                 )
             checked = {key: value for key, value in values.items() if key not in dependencies}
             for path in unknown_value_paths(checked, reference.values, reference.schema, FREE_FORM_MAPS.get(chart, frozenset())):
+                # With a values.schema.json Helm validates the values before installing: a key the schema does not
+                # admit fails the release. Without one Helm passes the key to templates that never read it.
+                consequence = (
+                    "the chart's values.schema.json rejects it, so the Helm release fails"
+                    if reference.schema is not None
+                    else "Helm ignores it silently"
+                )
                 yield Finding(
                     CHECK_ID,
                     release.urn,
                     f"values.{path}: not a value of chart {chart} {version} (values.yaml"
                     + (", values.schema.json" if reference.schema is not None else "")
-                    + "); Helm ignores it silently. Expected a key the chart reads",
+                    + f"); {consequence}. Expected a key the chart reads",
                 )
         for message in _default_credentials(chart, values, reference.values):
             yield Finding(CHECK_ID, release.urn, message)

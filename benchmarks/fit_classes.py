@@ -28,7 +28,6 @@ from benchmarks.fleet import generate_fleet  # noqa: E402
 from inferstack.compiler import compile_blueprint  # noqa: E402
 from inferstack.cost import estimate  # noqa: E402
 from inferstack.spec import ModelSpec, load_environment  # noqa: E402
-from inferstack.spec.environment import EnvironmentConfig  # noqa: E402
 from inferstack.spec.loader import LoadedSpec  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,19 +36,13 @@ STACKS = ("dev", "staging", "prod")
 RESULT = REPO / "benchmarks" / "results" / "fit_classes.json"
 
 
-def with_breadth(config: EnvironmentConfig, smaller: int, larger: int) -> EnvironmentConfig:
-    """The stack's config with gpu.fit_classes set to (smaller, larger)."""
-    breadth = config.gpu.fit_classes.model_copy(update={"smaller": smaller, "larger": larger})
-    return config.model_copy(update={"gpu": config.gpu.model_copy(update={"fit_classes": breadth})})
-
-
 def measure(stack: str, size: int, seed: int) -> dict[str, object]:
     """Node groups and steady $/month of one generated fleet at every breadth."""
     config = load_environment(REPO / "stacks", stack)
     loaded = [LoadedSpec(ModelSpec.model_validate(document), f"fleet/{document['name']}.yaml") for document in generate_fleet(size, seed)]
     rows: list[dict[str, object]] = []
     for smaller, larger in BREADTHS:
-        blueprint = compile_blueprint(loaded, with_breadth(config, smaller, larger))
+        blueprint = compile_blueprint(loaded, config.with_fit_classes(smaller, larger))
         rows.append({
             "smaller": smaller, "larger": larger,
             "node_groups": len(blueprint.node_pools) + 1,

@@ -222,9 +222,7 @@ def fit_classes() -> str:
     for stack in STACKS:
         config = load_environment(REPO_ROOT / "stacks", stack)
         for smaller, larger in FIT_CLASS_BREADTHS:
-            breadth = config.gpu.fit_classes.model_copy(update={"smaller": smaller, "larger": larger})
-            narrowed = config.model_copy(update={"gpu": config.gpu.model_copy(update={"fit_classes": breadth})})
-            blueprint = compile_blueprint(loaded, narrowed)
+            blueprint = compile_blueprint(loaded, config.with_fit_classes(smaller, larger))
             cost = estimate(blueprint)
             default = " (default)" if (smaller, larger) == FIT_CLASS_BREADTHS[0] else ""
             # One managed node group per GPU/CPU node pool, plus the cluster's system node group.

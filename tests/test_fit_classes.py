@@ -10,7 +10,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from benchmarks.fit_classes import RESULT, measure, with_breadth
+from benchmarks.fit_classes import RESULT, measure
 from inferstack.cli import app
 from inferstack.compiler import compile_blueprint
 from inferstack.readiness import service_quotas
@@ -39,14 +39,14 @@ def test_the_default_breadth_is_three_smaller_and_two_larger(repo_root: Path) ->
 def test_narrower_fit_classes_need_fewer_node_groups(repo_root: Path, stack: str) -> None:
     config = load_environment(repo_root / "stacks", stack)
     default_groups, _ = _groups(repo_root, config)
-    narrow_groups, _ = _groups(repo_root, with_breadth(config, 1, 1))
-    only_groups, only_pools = _groups(repo_root, with_breadth(config, 0, 0))
+    narrow_groups, _ = _groups(repo_root, config.with_fit_classes(1, 1))
+    only_groups, only_pools = _groups(repo_root, config.with_fit_classes(0, 0))
     assert only_groups < narrow_groups < default_groups
     # docs/first-deploy.md: one class each way keeps the shipped plans under EKS's default quota.
     assert narrow_groups <= EKS_DEFAULT_NODE_GROUP_QUOTA, (stack, narrow_groups)
     # With no fit classes a model's replicas run on its preferred class only: one pool per capacity type
     # (and a spot pool's on-demand fallback, which carries the spot pool's node-pool label).
-    blueprint = compile_blueprint(load_specs([repo_root / "model_specs"]), with_breadth(config, 0, 0))
+    blueprint = compile_blueprint(load_specs([repo_root / "model_specs"]), config.with_fit_classes(0, 0))
     for model, names in only_pools.items():
         kinds = {(pool.capacity_type, pool.fallback_for is not None) for pool in blueprint.node_pools if pool.name in names}
         assert len(names) == len(kinds), (model, sorted(names))

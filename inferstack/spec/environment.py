@@ -575,6 +575,11 @@ class EnvironmentConfig(StrictModel):
         """The stack's name: several stacks may share one tier (regions, clusters)."""
         return self.stack or self.environment
 
+    def with_fit_classes(self, smaller: int, larger: int) -> EnvironmentConfig:
+        """This config with gpu.fit_classes set to (smaller, larger): for comparing breadths (docs, benchmarks)."""
+        breadth = self.gpu.fit_classes.model_copy(update={"smaller": smaller, "larger": larger})
+        return self.model_copy(update={"gpu": self.gpu.model_copy(update={"fit_classes": breadth})})
+
     @model_validator(mode="after")
     def _adopted_cluster_needs_vpc(self) -> EnvironmentConfig:
         if not self.cluster.create and not self.network.vpc_id:

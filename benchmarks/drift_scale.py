@@ -26,7 +26,7 @@ import numpy.typing as npt
 from inferstack.drift.detector import PayloadMatcher, WindowCounts, evaluate
 from inferstack.drift.payloads import REQUEST_TYPE, RESPONSE_TYPE, ParseStats, PayloadLayout, parse_object
 from inferstack.drift.profile import build_profile
-from inferstack.spec.drift import DriftFeature, DriftSpec
+from inferstack.spec.drift import DriftFeature, DriftSpec, FeatureType
 from inferstack.spec.model import Signature, TensorSpec
 
 BUDGET_S = 10.0
@@ -98,7 +98,7 @@ def main() -> None:
     rng = np.random.default_rng(3)
     features = [DriftFeature(name=name, type="numeric" if name.startswith("n") else "categorical") for name in reference]
     spec = DriftSpec(features=features, min_samples=1000)
-    kinds = {feature.name: feature.type for feature in features}
+    kinds: dict[str, FeatureType] = {feature.name: feature.type for feature in features}
 
     profile_time = best(
         lambda: build_profile(

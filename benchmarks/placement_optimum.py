@@ -47,6 +47,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -180,11 +181,16 @@ class _Model:
         """(best objective, dual bound, proven optimal)."""
         count = len(self.cost)
         matrix = coo_array((self.values, (self.rows, self.cols)), shape=(len(self.low), count)).tocsr()
+        # scipy documents lb/ub as array_like; its inline annotations say float, hence Any.
+        lower_bounds: Any = np.zeros(count)
+        upper_bounds: Any = np.array(self.upper)
+        row_low: Any = np.array(self.low)
+        row_high: Any = np.array(self.high)
         result = milp(
             c=np.array(self.cost),
             integrality=np.ones(count),
-            bounds=Bounds(np.zeros(count), np.array(self.upper)),
-            constraints=LinearConstraint(matrix, np.array(self.low), np.array(self.high)),
+            bounds=Bounds(lower_bounds, upper_bounds),
+            constraints=LinearConstraint(matrix, row_low, row_high),
             options={"time_limit": time_limit, "mip_rel_gap": 1e-6, "disp": False},
         )
         if result.x is None:

@@ -288,7 +288,7 @@ def test_report_markdown_has_plots_only_with_the_plots_extra(model_stores: Model
     assert "| amount | input (numeric) | psi |" in text
     plots = sorted(key.rsplit("/", 1)[1] for key in keys if "/plots/" in key)
     try:
-        import matplotlib  # noqa: F401
+        import matplotlib  # noqa: F401  # pyright: ignore[reportMissingImports]
     except ImportError:
         assert plots == [] and "matplotlib is not installed" in text and "drift-plots" in text
     else:

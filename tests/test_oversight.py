@@ -8,7 +8,7 @@ import json
 import shutil
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -74,7 +74,7 @@ def test_prod_model_store_records_object_access_in_an_encrypted_trail_of_its_own
 
 
 def test_selectors_record_every_read_and_artifact_writes_but_not_payload_log_writes() -> None:
-    reads, writes = audit_event_selectors("store", "us-east-1")
+    reads, writes = cast(list[dict[str, Any]], audit_event_selectors("store", "us-east-1"))  # plain dicts, not Inputs
     fields = {f["field"]: f for f in reads["field_selectors"]}
     assert fields["readOnly"]["equals"] == ["true"] and fields["resources.ARN"]["starts_withs"] == ["arn:aws:s3:::store/"]
     fields = {f["field"]: f for f in writes["field_selectors"]}

@@ -359,12 +359,11 @@ def test_injected_errors_fire_the_error_alerts(repo_root: Path, model_format: st
     reads_gateway = {ISTIO_GATEWAY.requests.name} <= metric_names(parse(_alert(alerts, "ModelErrorBudgetBurn", long_window="1h").expr))
     assert reads_gateway == (source == "gateway") and source != "none", (entry.name, source)
     store = SeriesStore()
-    simulation = {"gateway": GATEWAY_NAMESPACE}
-    healthy_end = simulate(store, entry, deployment.namespace, deployment.name, [(7200, HEALTHY)], **simulation)
+    healthy_end = simulate(store, entry, deployment.namespace, deployment.name, [(7200, HEALTHY)], gateway=GATEWAY_NAMESPACE)
     for alert in alerts:
         assert not _firing_times(alert, store, 3600, healthy_end), f"{alert.name} fires on healthy traffic"
     # 20% of requests fail from healthy_end on (budget 1%).
-    end = simulate(store, entry, deployment.namespace, deployment.name, [(3600, Load(rps=20, latency_s=0.12, error_ratio=0.2, gpu_percent=55))], start=healthy_end, **simulation)
+    end = simulate(store, entry, deployment.namespace, deployment.name, [(3600, Load(rps=20, latency_s=0.12, error_ratio=0.2, gpu_percent=55))], start=healthy_end, gateway=GATEWAY_NAMESPACE)
     threshold = _alert(alerts, "ModelErrorRateSLOBreached")
     fired = _firing_times(threshold, store, healthy_end, end)
     # The 5m ratio crosses 1% within a minute of the fault; `for: 10m` then holds it.
@@ -466,11 +465,10 @@ def test_candidate_errors_on_vllm_fire_against_stable_through_the_gateway(repo_r
     assert 'destination_service_name="m-huggingface-v2-canary-predictor"' in regression.expr
     stable, candidate = rollout_variants(deployment)
     store = SeriesStore()
-    gateway = {"gateway": GATEWAY_NAMESPACE}
-    simulate(store, entry, deployment.namespace, isvc_name(deployment, stable.serving), [(3600, HEALTHY)], **gateway)
+    simulate(store, entry, deployment.namespace, isvc_name(deployment, stable.serving), [(3600, HEALTHY)], gateway=GATEWAY_NAMESPACE)
     end = simulate(
         store, entry, deployment.namespace, isvc_name(deployment, candidate.serving),
-        [(1800, HEALTHY), (1800, Load(rps=2, latency_s=0.6, error_ratio=0.1, gpu_percent=55))], **gateway,
+        [(1800, HEALTHY), (1800, Load(rps=2, latency_s=0.6, error_ratio=0.1, gpu_percent=55))], gateway=GATEWAY_NAMESPACE,
     )
     for name in ("RolloutCandidateErrorRateRegression", "RolloutVariantErrorRateSLOBreached"):
         fired = _firing_times(_alert(alerts, name), store, 600, end)

@@ -8,6 +8,7 @@ fraction) so that PSI and Jensen-Shannon stay finite.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -15,7 +16,8 @@ import numpy.typing as npt
 EPSILON = 1e-4
 """Smallest fraction a bin is given before taking logs (the usual PSI smoothing)."""
 
-Counts = npt.NDArray[np.float64] | npt.NDArray[np.int64]
+Counts = npt.NDArray[np.float64] | npt.NDArray[np.int64] | Sequence[float]
+"""Bin counts: an array, or any sequence of numbers (every function reads them through np.asarray)."""
 
 
 def fractions(counts: Counts) -> npt.NDArray[np.float64]:

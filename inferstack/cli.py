@@ -699,6 +699,51 @@ def policy_docs(
     console.print(f"wrote {out}", markup=False)
 
 
+reference_app = typer.Typer(help="Upstream reference data (CRDs, chart defaults) for the deploy-readiness checks.", no_args_is_help=True)
+app.add_typer(reference_app, name="reference")
+
+
+@reference_app.command("fetch")
+@handles_bad_input
+def reference_fetch(
+    to: Annotated[
+        Path | None,
+        typer.Option("--to", help="Folder to build (default: $INFERSTACK_REFERENCE, else ../shared/reference beside the repository)."),
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option("--base-url", help="Where <repository>/<tag>/<path> is read from (default: raw.githubusercontent.com, or $INFERSTACK_REFERENCE_BASE_URL)."),
+    ] = None,
+    replace: Annotated[bool, typer.Option("--replace", metavar=FLAG, help="Replace the files of a folder that already has reference data.")] = False,
+) -> None:
+    """Download the pinned upstream CRDs and chart defaults the readiness checks read, each checked against its SHA-256.
+
+    Nothing is written unless every file arrives intact. Exit 0 written, 1 a file could not be fetched or
+    verified, 2 bad input (a folder that already holds reference data, without --replace).
+    """
+    import os
+
+    from inferstack.problems import display_path
+    from inferstack.readiness.reference import REFERENCE_ENV, repository_root
+    from inferstack.readiness.reference_fetch import ReferenceFetchError, fetch_reference
+
+    named = os.environ.get(REFERENCE_ENV)
+    destination = to or (Path(named) if named else repository_root().parent / "shared" / "reference")
+    if (destination / "crds").is_dir() and not replace:
+        raise InputError([Problem(display_path(destination), "--to", "already holds reference data (crds/); expected an empty folder, or --replace")])
+    if base_url is not None and not base_url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+        raise InputError([Problem("reference fetch", "--base-url", f"{base_url!r} is not https; expected an https:// mirror")])
+    try:
+        with progress_lines("reference fetch") as progress:
+            count = fetch_reference(destination, base_url=base_url, progress=progress)
+    except ReferenceFetchError as error:
+        for message in error.messages:
+            err_console.print(message, markup=False)
+        err_console.print(f"reference fetch: nothing written to {display_path(destination)}", markup=False)
+        raise typer.Exit(EXIT_FAILED) from None
+    console.print(f"wrote {count} reference files to {display_path(destination)}", markup=False)
+
+
 @app.command()
 @handles_bad_input
 def plan(

@@ -16,6 +16,9 @@ appear in policy.json as violations (`category: deploy-readiness`, rule ids belo
 ("Deploy readiness"). Mandatory findings make `plan` exit 1 while `ENFORCE_READINESS` in
 `inferstack/readiness/__init__.py` is on (it is). Upstream data is read from `../shared/reference`
 (or `INFERSTACK_REFERENCE`); checks that need it report themselves under "Not run" without it.
+`inferstack reference fetch [--to DIR]` builds that folder from upstream: the {files} files listed in
+`inferstack/readiness/reference_sources.tsv` (repository, tag, path, SHA-256), each verified
+before anything is written.
 A stack declares custom kinds the cluster already has in `inferstack:cluster: preinstalled_crds`.
 """
 
@@ -26,7 +29,9 @@ def _cell(text: str) -> str:
 
 def readiness_markdown() -> str:
     """The whole docs/deploy-readiness.md."""
-    lines = [HEADER, "| rule id | check | severity | enforcement | what it checks |", "|---|---|---|---|---|"]
+    from inferstack.readiness.reference_fetch import load_sources
+
+    lines = [HEADER.format(files=len(load_sources())), "| rule id | check | severity | enforcement | what it checks |", "|---|---|---|---|---|"]
     for check in CHECKS:
         lines.append(f"| `{check.id}` | {check.name} | {check.severity} | {check.enforcement} | {_cell(check.description)} |")
         for rule_id, (severity, enforcement, description) in check.extra_rules.items():

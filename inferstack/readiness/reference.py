@@ -19,7 +19,7 @@ import yaml
 REFERENCE_ENV = "INFERSTACK_REFERENCE"
 MISSING_REFERENCE = (
     "upstream reference data not found: expected ../shared/reference beside the repository "
-    f"(or a folder named by {REFERENCE_ENV}); see ../shared/reference/README.md"
+    f"(or a folder named by {REFERENCE_ENV}); `inferstack reference fetch` downloads it from upstream"
 )
 
 

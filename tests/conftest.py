@@ -38,3 +38,16 @@ def no_progress_lines(monkeypatch: pytest.MonkeyPatch) -> None:
     from inferstack import cli
 
     monkeypatch.setattr(cli, "QUIET_PROGRESS_S", 3600.0)
+
+
+@pytest.fixture(scope="session")
+def reference() -> Path:
+    """The upstream reference folder (../shared/reference); fails in CI and skips elsewhere when it is missing."""
+    from inferstack.readiness.reference import MISSING_REFERENCE, reference_root
+
+    root = reference_root()
+    if root is None:
+        if os.environ.get("CI"):
+            pytest.fail(MISSING_REFERENCE)
+        pytest.skip(MISSING_REFERENCE)
+    return root

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,24 +14,12 @@ from inferstack.policy.model import PolicyResource
 from inferstack.readiness import crd_closure, crd_schema, helm_values, kserve_admission, scheduling, storage_access
 from inferstack.readiness.iam_eval import Request, condition_holds, evaluate, parse
 from inferstack.readiness.model import Finding, ReadinessContext
-from inferstack.readiness.reference import MISSING_REFERENCE, reference_root
 
 STACK = "urn:pulumi:dev::inferstack::"
 ISVC_TYPE = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 ACCOUNT = "123456789012"
 KEY_ARN = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/11111111-2222-3333-4444-555555555555"
-
-
-@pytest.fixture(scope="module")
-def reference() -> Path:
-    """The upstream reference folder; fails in CI and skips elsewhere when it is missing."""
-    root = reference_root()
-    if root is None:
-        if os.environ.get("CI"):
-            pytest.fail(MISSING_REFERENCE)
-        pytest.skip(MISSING_REFERENCE)
-    return root
 
 
 def ctx(reference: Path | None = None, **extra: Any) -> ReadinessContext:

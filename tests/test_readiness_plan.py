@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -16,16 +15,6 @@ from inferstack.readiness import CHECKS, CATEGORY, context_for, run_readiness
 from inferstack.readiness.catalog import RULE_METADATA
 from inferstack.readiness.docs import readiness_markdown
 from inferstack.readiness.reference import MISSING_REFERENCE, reference_root
-
-
-@pytest.fixture(scope="module")
-def reference() -> Path:
-    root = reference_root()
-    if root is None:
-        if os.environ.get("CI"):
-            pytest.fail(MISSING_REFERENCE)
-        pytest.skip(MISSING_REFERENCE)
-    return root
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import os
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,21 +17,10 @@ import pytest
 from typer.testing import CliRunner
 
 from inferstack.cli import app
-from inferstack.readiness.reference import MISSING_REFERENCE, load_crd, reference_root
+from inferstack.readiness.reference import load_crd
 from inferstack.readiness.reference_fetch import ReferenceSource, load_sources
 
 pytestmark = pytest.mark.usefixtures("no_progress_lines")
-
-
-@pytest.fixture(scope="module")
-def reference() -> Path:
-    """The upstream reference folder; fails in CI and skips elsewhere when it is missing."""
-    root = reference_root()
-    if root is None:
-        if os.environ.get("CI"):
-            pytest.fail(MISSING_REFERENCE)
-        pytest.skip(MISSING_REFERENCE)
-    return root
 
 
 Tamper = Callable[[ReferenceSource, bytes], bytes | None]

@@ -721,18 +721,13 @@ def reference_fetch(
     Nothing is written unless every file arrives intact. Exit 0 written, 1 a file could not be fetched or
     verified, 2 bad input (a folder that already holds reference data, without --replace).
     """
-    import os
-
     from inferstack.problems import display_path
-    from inferstack.readiness.reference import REFERENCE_ENV, repository_root
+    from inferstack.readiness.reference import reference_location
     from inferstack.readiness.reference_fetch import ReferenceFetchError, fetch_reference
 
-    named = os.environ.get(REFERENCE_ENV)
-    destination = to or (Path(named) if named else repository_root().parent / "shared" / "reference")
+    destination = to or reference_location()
     if (destination / "crds").is_dir() and not replace:
         raise InputError([Problem(display_path(destination), "--to", "already holds reference data (crds/); expected an empty folder, or --replace")])
-    if base_url is not None and not base_url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
-        raise InputError([Problem("reference fetch", "--base-url", f"{base_url!r} is not https; expected an https:// mirror")])
     try:
         with progress_lines("reference fetch") as progress:
             count = fetch_reference(destination, base_url=base_url, progress=progress)

@@ -26,6 +26,7 @@ from components.model_store import bucket_policy
 from inferstack.constants import GATEWAY_API_CRDS_URL, ISTIO_VERSION, LABEL_GPU_TYPE
 from inferstack.mocks import InferstackMocks, RecordedResource, run_under_mocks
 from inferstack.plan.redact import SECRET_SIGNATURE_KEY, SECRET_SIGNATURE_VALUE, redact_inputs
+from inferstack.readiness.reference import reference_location
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 STACKS = ("dev", "staging", "prod")
@@ -33,7 +34,7 @@ RELEASE = "kubernetes:helm.sh/v3:Release"
 ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
 CONFIG_GROUP = "kubernetes:yaml/v2:ConfigGroup"
-REFERENCE = Path(os.environ.get("INFERSTACK_REFERENCE", REPO_ROOT.parent / "shared" / "reference"))
+REFERENCE = reference_location()
 MISSING_REFERENCE = f"upstream reference data not found at {REFERENCE} (set INFERSTACK_REFERENCE)"
 
 

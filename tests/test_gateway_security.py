@@ -27,9 +27,10 @@ from inferstack.readiness.graph import KubeObject
 from inferstack.readiness.crd_schema import validate_object
 from inferstack.readiness.model import ReadinessContext
 from inferstack.spec.loader import load_environment
+from inferstack.readiness.reference import reference_location
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = Path(os.environ.get("INFERSTACK_REFERENCE", REPO_ROOT.parent / "shared" / "reference"))
+REFERENCE = reference_location()
 MISSING_REFERENCE = f"upstream reference data not found at {REFERENCE} (set INFERSTACK_REFERENCE)"
 ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 AUTHZ = "kubernetes:security.istio.io/v1:AuthorizationPolicy"

@@ -27,6 +27,7 @@ from inferstack.render.karpenter import (
     render_node_pool,
 )
 from inferstack.spec import load_environment, load_specs
+from inferstack.readiness.reference import reference_location
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 KARPENTER_CRDS = "crds/karpenter-v1.14.1"
@@ -35,7 +36,7 @@ KARPENTER_CHART = "charts/karpenter-1.14.1"
 
 def _reference() -> Path:
     """../shared/reference (or INFERSTACK_REFERENCE): fail in CI when missing, skip elsewhere."""
-    root = Path(os.environ.get("INFERSTACK_REFERENCE") or REPO_ROOT.parent / "shared" / "reference")
+    root = reference_location()
     if not (root / KARPENTER_CRDS).is_dir():
         message = f"upstream reference data not found at {root / KARPENTER_CRDS}; set INFERSTACK_REFERENCE to its folder"
         if os.environ.get("CI"):

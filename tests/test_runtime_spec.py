@@ -25,9 +25,10 @@ from inferstack.compiler import compile_blueprint
 from inferstack.render.inference_service import render_inference_service
 from inferstack.spec import ModelSpec, load_environment
 from inferstack.spec.loader import LoadedSpec
+from inferstack.readiness.reference import reference_location
 from tests.spec_factory import spec_document
 
-REFERENCE = Path(os.environ.get("INFERSTACK_REFERENCE", Path(__file__).resolve().parents[1].parent / "shared" / "reference"))
+REFERENCE = reference_location()
 MISSING_REFERENCE = f"upstream reference data not found at {REFERENCE} (set INFERSTACK_REFERENCE)"
 
 

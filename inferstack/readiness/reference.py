@@ -28,10 +28,15 @@ def repository_root() -> Path:
     return Path(__file__).resolve().parents[2]
 
 
+def reference_location() -> Path:
+    """Where the reference folder is looked for: INFERSTACK_REFERENCE, else ../shared/reference beside the repository."""
+    named = os.environ.get(REFERENCE_ENV)
+    return Path(named) if named else repository_root().parent / "shared" / "reference"
+
+
 def reference_root() -> Path | None:
     """The reference folder, or None when it is missing."""
-    named = os.environ.get(REFERENCE_ENV)
-    candidate = Path(named) if named else repository_root().parent / "shared" / "reference"
+    candidate = reference_location()
     return candidate if (candidate / "crds").is_dir() else None
 
 

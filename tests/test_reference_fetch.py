@@ -112,6 +112,15 @@ def test_a_plain_http_base_url_is_refused(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["reference", "fetch", "--to", str(tmp_path / "r"), "--base-url", "http://mirror.example.com"])
     assert result.exit_code == 2
     assert "reference fetch: --base-url: 'http://mirror.example.com' is not https; expected an https:// mirror" in result.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_plain_http_base_url_from_the_environment_is_refused_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INFERSTACK_REFERENCE_BASE_URL", "http://mirror.example.com")
+    result = CliRunner().invoke(app, ["reference", "fetch", "--to", str(tmp_path / "r")])
+    assert result.exit_code == 2
+    assert "reference fetch: INFERSTACK_REFERENCE_BASE_URL: 'http://mirror.example.com' is not https" in result.stderr
+    assert not (tmp_path / "r").exists()
 
 
 def test_the_manifest_stays_inside_crds_and_charts(tmp_path: Path) -> None:

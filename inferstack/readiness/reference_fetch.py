@@ -22,6 +22,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from inferstack.problems import InputError, Problem
+
 SOURCES_FILE = Path(__file__).with_name("reference_sources.tsv")
 DEFAULT_BASE_URL = "https://raw.githubusercontent.com"
 BASE_URL_ENV = "INFERSTACK_REFERENCE_BASE_URL"
@@ -74,6 +76,23 @@ def _download(url: str) -> bytes:
     return data
 
 
+LOCAL_HTTP_PREFIXES = ("http://127.0.0.1", "http://localhost")
+"""Plain-HTTP bases accepted: a mirror on this machine (tests, an air-gapped cache); anything else must be https."""
+
+
+def resolve_base_url(base_url: str | None) -> str:
+    """The base the files are read from: `base_url`, else INFERSTACK_REFERENCE_BASE_URL, else raw.githubusercontent.com.
+
+    Raises InputError for a base that is neither https nor on this machine, whichever way it was given.
+    """
+    named = os.environ.get(BASE_URL_ENV)
+    base = base_url or named or DEFAULT_BASE_URL
+    if not base.startswith(("https://", *LOCAL_HTTP_PREFIXES)):
+        field = "--base-url" if base_url else BASE_URL_ENV
+        raise InputError([Problem("reference fetch", field, f"{base!r} is not https; expected an https:// mirror")])
+    return base
+
+
 def fetch_reference(
     destination: Path,
     *,
@@ -86,9 +105,10 @@ def fetch_reference(
 
     All files are downloaded and verified into a temporary folder first. Raises
     ReferenceFetchError, writing nothing, when any file cannot be fetched or its SHA-256
-    differs from the listed one. Files already in `destination` are replaced.
+    differs from the listed one, and InputError for a base URL that is not https
+    (resolve_base_url). Files already in `destination` are replaced.
     """
-    base = base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+    base = resolve_base_url(base_url)
     listed = list(sources if sources is not None else load_sources())
     created = not destination.exists()
     destination.mkdir(parents=True, exist_ok=True)

@@ -12,22 +12,17 @@ from typer.testing import CliRunner
 
 from benchmarks.fit_classes import RESULT, measure
 from inferstack.cli import app
+from inferstack.blueprint import Blueprint, NodePool
 from inferstack.compiler import compile_blueprint
 from inferstack.readiness import service_quotas
 from inferstack.spec import load_environment, load_specs
-from inferstack.spec.environment import EnvironmentConfig
 
 EKS_DEFAULT_NODE_GROUP_QUOTA = 30
 
 
-def _groups(repo_root: Path, config: EnvironmentConfig) -> tuple[int, dict[str, set[str]]]:
-    """Managed node groups of the shipped fleet under `config`, and each model's pools."""
-    blueprint = compile_blueprint(load_specs([repo_root / "model_specs"]), config)
-    pools: dict[str, set[str]] = {}
-    for pool in blueprint.node_pools:
-        for member in pool.replicas:
-            pools.setdefault(member[0], set()).add(pool.name)
-    return len(blueprint.node_pools) + 1, pools
+def _node_groups(blueprint: Blueprint) -> int:
+    """Managed node groups of a plan: one per node pool, plus the system node group."""
+    return len(blueprint.node_pools) + 1
 
 
 def test_the_default_breadth_is_three_smaller_and_two_larger(repo_root: Path) -> None:
@@ -38,18 +33,22 @@ def test_the_default_breadth_is_three_smaller_and_two_larger(repo_root: Path) ->
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
 def test_narrower_fit_classes_need_fewer_node_groups(repo_root: Path, stack: str) -> None:
     config = load_environment(repo_root / "stacks", stack)
-    default_groups, _ = _groups(repo_root, config)
-    narrow_groups, _ = _groups(repo_root, config.with_fit_classes(1, 1))
-    only_groups, only_pools = _groups(repo_root, config.with_fit_classes(0, 0))
-    assert only_groups < narrow_groups < default_groups
+    specs = load_specs([repo_root / "model_specs"])
+    default_groups = _node_groups(compile_blueprint(specs, config))
+    narrow_groups = _node_groups(compile_blueprint(specs, config.with_fit_classes(1, 1)))
+    only = compile_blueprint(specs, config.with_fit_classes(0, 0))
+    assert _node_groups(only) < narrow_groups < default_groups
     # docs/first-deploy.md: one class each way keeps the shipped plans under EKS's default quota.
     assert narrow_groups <= EKS_DEFAULT_NODE_GROUP_QUOTA, (stack, narrow_groups)
     # With no fit classes a model's replicas run on its preferred class only: one pool per capacity type
     # (and a spot pool's on-demand fallback, which carries the spot pool's node-pool label).
-    blueprint = compile_blueprint(load_specs([repo_root / "model_specs"]), config.with_fit_classes(0, 0))
-    for model, names in only_pools.items():
-        kinds = {(pool.capacity_type, pool.fallback_for is not None) for pool in blueprint.node_pools if pool.name in names}
-        assert len(names) == len(kinds), (model, sorted(names))
+    pools_by_model: dict[str, list[NodePool]] = {}
+    for pool in only.node_pools:
+        for model, _steady, _peak in pool.replicas:
+            pools_by_model.setdefault(model, []).append(pool)
+    for model, pools in pools_by_model.items():
+        kinds = {(pool.capacity_type, pool.fallback_for is not None) for pool in pools}
+        assert len(pools) == len(kinds), (model, sorted(pool.name for pool in pools))
 
 
 def test_a_narrow_stack_plans_under_the_default_quota(tmp_path: Path, repo_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -36,6 +36,7 @@ from inferstack.blueprint import Blueprint, ModelDeployment
 from inferstack.constants import (
     CERT_MANAGER_API_VERSION,
     CERT_MANAGER_NAMESPACE,
+    ENVOY_LOCAL_RATE_LIMIT_FILTER,
     GATEWAY_API_GROUP,
     GATEWAY_CA_SECRET,
     ISTIO_ENVOY_FILTER_API_VERSION,
@@ -48,7 +49,6 @@ from inferstack.spec.model import ModelSpec
 
 HTTPS_PORT = 443
 HTTP_LISTENER = "http"
-LOCAL_RATE_LIMIT_FILTER = "envoy.filters.http.local_ratelimit"
 BUFFER_FILTER = "envoy.filters.http.buffer"
 LOCAL_RATE_LIMIT_TYPE = "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit"
 BUFFER_TYPE = "type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer"
@@ -216,7 +216,7 @@ def render_model_limits(deployment: ModelDeployment, blueprint: Blueprint) -> di
     }
     if endpoint.requests_per_second is not None:
         enabled = {"numerator": 100, "denominator": "HUNDRED"}
-        per_filter[LOCAL_RATE_LIMIT_FILTER] = {
+        per_filter[ENVOY_LOCAL_RATE_LIMIT_FILTER] = {
             "@type": LOCAL_RATE_LIMIT_TYPE,
             "stat_prefix": RATE_LIMIT_STAT_PREFIX,
             "token_bucket": {
@@ -314,7 +314,7 @@ def render_gateway_policies(blueprint: Blueprint) -> list[dict[str, Any]]:
                         "patch": {
                             "operation": "INSERT_BEFORE",
                             "value": {
-                                "name": LOCAL_RATE_LIMIT_FILTER,
+                                "name": ENVOY_LOCAL_RATE_LIMIT_FILTER,
                                 "typed_config": {"@type": LOCAL_RATE_LIMIT_TYPE, "stat_prefix": RATE_LIMIT_STAT_PREFIX},
                             },
                         },

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from inferstack.constants import KSERVE_CLUSTER_LOCAL, KSERVE_VISIBILITY_LABEL, LABEL_MODEL
+from inferstack.constants import ENVOY_LOCAL_RATE_LIMIT_FILTER, KSERVE_CLUSTER_LOCAL, KSERVE_VISIBILITY_LABEL, LABEL_MODEL
 from inferstack.policy.model import PolicyContext, PolicyResource, Rule, enforcement_by_env
 from inferstack.policy.props import K8S_INFERENCE_SERVICE, as_list, as_mapping, get, k8s_labels, k8s_namespace
 
@@ -25,7 +25,6 @@ K8S_HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
 K8S_CERTIFICATE = "kubernetes:cert-manager.io/v1:Certificate"
 AUTHORIZATION_POLICY_KIND = "AuthorizationPolicy"
 ENVOY_FILTER_KIND = "EnvoyFilter"
-LOCAL_RATE_LIMIT_FILTER = "envoy.filters.http.local_ratelimit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,11 +179,11 @@ def _rate_limits_host(patch: Mapping[str, Any], host: str) -> bool:
     value = as_mapping(get(patch, "patch", "value"))
     if get(patch, "applyTo") == "HTTP_FILTER":
         config = as_mapping(value.get("typed_config"))
-        return value.get("name") == LOCAL_RATE_LIMIT_FILTER and bool(config.get("token_bucket"))
+        return value.get("name") == ENVOY_LOCAL_RATE_LIMIT_FILTER and bool(config.get("token_bucket"))
     vhost = str(get(patch, "match", "routeConfiguration", "vhost", "name") or "")
     if vhost.rsplit(":", 1)[0] != host and vhost != host:
         return False
-    limit = as_mapping(as_mapping(value.get("typed_per_filter_config")).get(LOCAL_RATE_LIMIT_FILTER))
+    limit = as_mapping(as_mapping(value.get("typed_per_filter_config")).get(ENVOY_LOCAL_RATE_LIMIT_FILTER))
     return bool(limit.get("token_bucket") or as_mapping(limit.get("value")).get("token_bucket"))
 
 
